@@ -1,0 +1,1 @@
+"""The HTTP layer: FastAPI routers that take commands in and serve read models."""

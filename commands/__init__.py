@@ -1,0 +1,1 @@
+"""The write model: aggregates with pure decide/evolve logic per service; no I/O."""

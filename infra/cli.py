@@ -1,0 +1,139 @@
+"""The `shopstream` command: the local stack, the API and worker processes, operations.
+
+This is the composition root: each command imports the layer it runs only when
+it runs, so `shopstream stack ...` works before anything else is installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+app = typer.Typer(no_args_is_help=True, help="shopstream: an event-sourced shop back end.")
+stack_app = typer.Typer(no_args_is_help=True, help="The local stack of real servers.")
+app.add_typer(stack_app, name="stack")
+console = Console()
+
+PartsArg = Annotated[list[str] | None, typer.Argument(help="Parts to act on (default: all).")]
+
+
+def _stack():
+    from infra.stack.manager import Stack
+
+    return Stack()
+
+
+def _say(part, what: str) -> None:
+    console.print(f"  [bold]{part.name:<14}[/bold] {what}")
+
+
+@stack_app.command("up")
+def stack_up(
+    parts: PartsArg = None,
+    servers_only: Annotated[bool, typer.Option(help="Only the servers, not the shop.")] = False,
+    record: Annotated[Path | None, typer.Option(help="Append the parts started to FILE.")] = None,
+) -> None:
+    """Install what is missing, start what is not running, wait until healthy."""
+    from infra.stack.manager import StackError
+    from infra.stack.installers import InstallError
+
+    stack = _stack()
+    try:
+        started = stack.up(stack.select(parts, with_app=not servers_only), on_event=_say)
+    except (StackError, InstallError) as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+        raise typer.Exit(1) from None
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        with record.open("a") as handle:
+            handle.writelines(name + "\n" for name in started)
+    s = stack.settings
+    console.print(f"[green]up[/green]: gateway {s.public_url}  docs {s.public_url}/docs  "
+                  f"mail http://127.0.0.1:{s.mail_api_port}/api/v2/messages")
+
+
+@stack_app.command("down")
+def stack_down(
+    parts: PartsArg = None,
+    recorded: Annotated[Path | None, typer.Option(
+        help="Stop only the parts listed in FILE (written by `up --record`), then delete it."
+    )] = None,
+    kill: Annotated[bool, typer.Option(help="SIGKILL instead of a clean stop.")] = False,
+) -> None:
+    """Stop parts of the stack (all by default), the shop's processes first."""
+    stack = _stack()
+    if recorded is not None:
+        names = recorded.read_text().split() if recorded.exists() else []
+        selected = stack.select(names) if names else []
+    else:
+        selected = stack.select(parts)
+    stack.down(selected, kill=kill, on_event=_say)
+    if recorded is not None:
+        recorded.unlink(missing_ok=True)
+
+
+@stack_app.command("status")
+def stack_status(parts: PartsArg = None) -> None:
+    """Each part with its port, pid and health."""
+    stack = _stack()
+    table = Table("part", "port", "pid", "state")
+    for status in stack.status(stack.select(parts)):
+        state = ("[green]healthy[/green]" if status.healthy
+                 else "[yellow]starting or unhealthy[/yellow]" if status.pid
+                 else "[dim]stopped[/dim]")
+        table.add_row(status.name, str(status.port or ""), str(status.pid or ""), state)
+    console.print(table)
+
+
+@stack_app.command("logs")
+def stack_logs(
+    part: Annotated[str, typer.Argument(help="The part whose log to show.")],
+    lines: Annotated[int, typer.Option("-n", help="How many lines from the end.")] = 50,
+) -> None:
+    """The end of a part's log."""
+    from infra.stack import process
+
+    stack = _stack()
+    (selected,) = stack.select([part])
+    console.print(process.log_tail(stack.files(selected), lines), markup=False,
+                  highlight=False, end="")
+
+
+@app.command()
+def api(
+    port: Annotated[int | None, typer.Option(help="Port (default: SHOPSTREAM_API_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+) -> None:
+    """Serve the HTTP API (one process; run several behind the gateway)."""
+    import uvicorn
+
+    from infra.logging import configure_logging
+    from infra.settings import get_settings
+
+    settings = get_settings()
+    configure_logging()
+    uvicorn.run("api.app:create_app", factory=True, host=host or settings.api_host,
+                port=port or settings.api_port, proxy_headers=True,
+                forwarded_allow_ips="127.0.0.1", access_log=False, log_level="warning")
+
+
+@app.command()
+def worker() -> None:
+    """Run the Faust worker: command processors, sagas, projections, notifications."""
+    import faust
+
+    from infra.settings import get_settings
+    from streams.app import create_app
+
+    settings = get_settings()
+    faust_app = create_app(settings)
+    faust.Worker(faust_app, loglevel="info").execute_from_commandline()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,100 @@
+"""Every setting shopstream reads, from `SHOPSTREAM_*` environment variables.
+
+This is the only module that reads the environment. Local defaults work after
+`make up`; secrets are never defaulted here: the local stack writes generated
+ones to `.stack/shopstream.env`, which is read as a fallback for the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_stack_dir() -> Path:
+    return Path(os.environ.get("SHOPSTREAM_STACK_DIR", PROJECT_ROOT / ".stack"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPSTREAM_",
+        env_file=default_stack_dir() / "shopstream.env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    environment: str = "development"
+    stack_dir: Path = Field(default_factory=default_stack_dir)
+    cache_dir: Path = Path.home() / ".cache" / "shopstream"
+
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_partitions: int = 6
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 1
+
+    # MySQL (MariaDB locally)
+    mysql_host: str = "127.0.0.1"
+    mysql_port: int = 3306
+    mysql_database: str = "shopstream"
+    mysql_user: str = "shopstream"
+    mysql_password: SecretStr = SecretStr("")
+
+    # MongoDB (FerretDB locally)
+    mongodb_port: int = 27017
+    mongodb_url: str = "mongodb://127.0.0.1:27017/"
+    mongodb_database: str = "shopstream"
+
+    # Redis
+    redis_port: int = 6379
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # Elasticsearch
+    elasticsearch_port: int = 9200
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+
+    # Email: SMTP in development (the local mail sink), SES in production
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    mail_api_port: int = 8025
+
+    # Card payments: Stripe's API (stripe-mock locally)
+    stripe_mock_port: int = 12111
+
+    # The Faust worker's own web server (health and Faust's views)
+    worker_web_port: int = 6066
+
+    # HTTP
+    gateway_port: int = 8080
+    gateway_stats_port: int = 8404
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_replica_ports: list[int] = [8001, 8002]
+    public_url: str = "http://127.0.0.1:8080"
+    # Requests one client address may send per window through the gateway.
+    gateway_rate_limit: int = 2000
+    gateway_rate_window_s: int = 10
+
+    # Readiness checks give each dependency this long to answer.
+    readiness_timeout_s: float = 2.0
+
+    @property
+    def mysql_url(self) -> str:
+        password = self.mysql_password.get_secret_value()
+        return (
+            f"mysql+aiomysql://{self.mysql_user}:{password}@{self.mysql_host}:"
+            f"{self.mysql_port}/{self.mysql_database}?charset=utf8mb4"
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

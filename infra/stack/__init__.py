@@ -1,0 +1,1 @@
+"""The local stack: real servers run as local processes on loopback."""

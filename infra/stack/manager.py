@@ -1,0 +1,145 @@
+"""Bring the local stack up and down, report its status and show its logs.
+
+`up` installs what is missing, prepares data folders, starts what is not
+running and waits until every part is healthy; a part that fails is an error
+carrying its log's tail. `up` and `down` are idempotent.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.settings import PROJECT_ROOT, Settings, default_stack_dir, get_settings
+from infra.stack import process
+from infra.stack.parts import Context, Part, all_parts
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PartStatus:
+    name: str
+    group: str
+    port: int | None
+    pid: int | None
+    healthy: bool
+
+
+def ensure_local_secrets(stack_dir: Path) -> None:
+    """Generate the local stack's secrets once into `<stack>/shopstream.env`.
+
+    Nothing secret is written in the code; production passes these through the
+    environment from its secret store instead.
+    """
+    env_file = stack_dir / "shopstream.env"
+    existing = env_file.read_text() if env_file.exists() else ""
+    wanted = {
+        "SHOPSTREAM_MYSQL_PASSWORD": lambda: secrets.token_urlsafe(24),
+    }
+    additions = [f"{key}={make()}" for key, make in wanted.items() if f"{key}=" not in existing]
+    if additions:
+        stack_dir.mkdir(parents=True, exist_ok=True)
+        with env_file.open("a") as handle:
+            handle.write("".join(line + "\n" for line in additions))
+        env_file.chmod(0o600)
+
+
+class Stack:
+    def __init__(self, settings: Settings | None = None) -> None:
+        if settings is None:
+            ensure_local_secrets(default_stack_dir())
+            get_settings.cache_clear()
+            settings = get_settings()
+        self.settings = settings
+        self.ctx = Context(self.settings)
+        self.parts = all_parts(self.settings)
+
+    def select(self, names: list[str] | None, *, with_app: bool = True) -> list[Part]:
+        if not names:
+            return [p for p in self.parts if with_app or p.group == "server"]
+        known = {p.name: p for p in self.parts}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise StackError(f"unknown part(s) {', '.join(unknown)}; the parts are "
+                             f"{', '.join(known)}")
+        return [p for p in self.parts if p.name in names]
+
+    def files(self, part: Part) -> process.ProcessFiles:
+        return process.ProcessFiles(self.ctx.stack_dir, part.name)
+
+    def pid(self, part: Part) -> int | None:
+        return process.running_pid(self.files(part))
+
+    def up(self, parts: list[Part], *, on_event=lambda part, what: None) -> list[str]:
+        """Start every part not running, in order, waiting for health; return those started."""
+        # Installs are independent of each other and dominate a first start.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for part, future in [(p, pool.submit(p.install, self.ctx)) for p in parts]:
+                on_event(part, "installing")
+                future.result()
+        started: list[str] = []
+        pending: list[Part] = []
+        for part in parts:
+            if part.group == "app" and pending:
+                # The shop's processes need the servers healthy before they start.
+                self._wait(pending, on_event)
+                pending = []
+            if self.pid(part) is not None:
+                on_event(part, "already running")
+                pending.append(part)
+                continue
+            part.prepare(self.ctx)
+            process.start(self.files(part), part.command(self.ctx), cwd=PROJECT_ROOT,
+                          env=part.env)
+            on_event(part, "starting")
+            started.append(part.name)
+            pending.append(part)
+        self._wait(pending, on_event)
+        return started
+
+    def _wait(self, parts: list[Part], on_event) -> None:
+        deadlines = {p.name: time.monotonic() + p.startup_timeout_s for p in parts}
+        waiting = list(parts)
+        while waiting:
+            for part in list(waiting):
+                if part.healthy(self.ctx):
+                    part.after_start(self.ctx)
+                    on_event(part, "healthy")
+                    waiting.remove(part)
+                elif self.pid(part) is None:
+                    raise StackError(f"{part.name} exited while starting. The end of "
+                                     f"{self.files(part).log_file}:\n"
+                                     f"{process.log_tail(self.files(part))}")
+                elif time.monotonic() > deadlines[part.name]:
+                    raise StackError(f"{part.name} was not healthy after "
+                                     f"{part.startup_timeout_s:.0f}s. The end of "
+                                     f"{self.files(part).log_file}:\n"
+                                     f"{process.log_tail(self.files(part))}")
+            if waiting:
+                time.sleep(0.25)
+
+    def down(self, parts: list[Part], *, kill: bool = False,
+             on_event=lambda part, what: None) -> list[str]:
+        """Stop the given parts, the shop's processes first; return those stopped."""
+        stopped = []
+        for part in reversed(parts):
+            if process.stop(self.files(part), kill=kill):
+                stopped.append(part.name)
+                on_event(part, "stopped")
+        return stopped
+
+    def status(self, parts: list[Part]) -> list[PartStatus]:
+        return [
+            PartStatus(p.name, p.group, p.port(self.ctx), pid := self.pid(p),
+                       pid is not None and p.healthy(self.ctx))
+            for p in parts
+        ]
+
+    def log_file(self, part: Part) -> Path:
+        return self.files(part).log_file

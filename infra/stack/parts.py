@@ -1,0 +1,415 @@
+"""The parts of the local stack: how each is installed, prepared, started and checked.
+
+Servers (Kafka, MariaDB, FerretDB, Redis, Elasticsearch, the mail sink,
+stripe-mock) come first; the shop's own processes (worker, API replicas) and the
+HAProxy gateway in front of them follow. Every part listens on loopback only and
+keeps its data under the stack folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import os
+import socket
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import httpx
+
+from infra.settings import Settings
+from infra.stack import installers
+
+STACK_FILES = Path(__file__).resolve().parent
+
+KAFKA_VERSION = "3.9.1"
+ELASTICSEARCH_VERSION = "8.14.3"
+FERRETDB_VERSION = "v1.24.2"
+STRIPE_MOCK_VERSION = "v0.203.0"
+
+
+@dataclass
+class Context:
+    settings: Settings
+
+    @property
+    def stack_dir(self) -> Path:
+        return self.settings.stack_dir.resolve()
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.settings.cache_dir
+
+    def data(self, part: str) -> Path:
+        path = self.stack_dir / "data" / part
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+@dataclass
+class Part:
+    """One process of the stack. Subclasses fill in the four steps."""
+
+    name: ClassVar[str]
+    group: ClassVar[str] = "server"
+    startup_timeout_s: ClassVar[float] = 60.0
+    port_setting: ClassVar[str | None] = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def port(self, ctx: Context) -> int | None:
+        return getattr(ctx.settings, self.port_setting) if self.port_setting else None
+
+    def install(self, ctx: Context) -> None:
+        """Fetch or build what the part runs; nothing when already there."""
+
+    def prepare(self, ctx: Context) -> None:
+        """First-run setup of the data folder and config files."""
+
+    def command(self, ctx: Context) -> list[str]:
+        raise NotImplementedError
+
+    def healthy(self, ctx: Context) -> bool:
+        port = self.port(ctx)
+        return port is not None and tcp_open(port)
+
+    def after_start(self, ctx: Context) -> None:
+        """Work that needs the running server (users, databases); idempotent."""
+
+
+def tcp_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def http_ok(url: str, **kwargs) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0, **kwargs).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class Kafka(Part):
+    name = "kafka"
+    port_setting = "kafka_port"
+    startup_timeout_s = 90.0
+
+    def libs(self, ctx: Context) -> Path:
+        return ctx.cache_dir / f"kafka-{KAFKA_VERSION}"
+
+    def install(self, ctx: Context) -> None:
+        installers.maven_libraries(STACK_FILES / "kafka" / "pom.xml", self.libs(ctx))
+
+    def prepare(self, ctx: Context) -> None:
+        home = ctx.data("kafka")
+        s = ctx.settings
+        (home / "server.properties").write_text(
+            "\n".join([
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},"
+                f"CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={home / 'log'}",
+                "offsets.topic.replication.factor=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                # Topics are created by shopstream with explicit settings, never by accident.
+                "auto.create.topics.enable=false",
+                f"num.partitions={s.kafka_partitions}",
+                "",
+            ])
+        )
+        (home / "log4j.properties").write_text(
+            "\n".join([
+                "log4j.rootLogger=INFO, file",
+                "log4j.appender.file=org.apache.log4j.RollingFileAppender",
+                f"log4j.appender.file.File={home / 'server.log'}",
+                "log4j.appender.file.MaxFileSize=20MB",
+                "log4j.appender.file.MaxBackupIndex=2",
+                "log4j.appender.file.layout=org.apache.log4j.PatternLayout",
+                "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n",
+                "log4j.logger.kafka=INFO",
+                "log4j.logger.org.apache.kafka=INFO",
+                "",
+            ])
+        )
+        if not (home / "log" / "meta.properties").exists():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            installers.run_checked(
+                ["java", *self._log_flags(home), "-cp", f"{self.libs(ctx)}/*",
+                 "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                 "-c", str(home / "server.properties")],
+                what="the Kafka storage format",
+            )
+
+    def _log_flags(self, home: Path) -> list[str]:
+        return [f"-Dlog4j.configuration=file:{home / 'log4j.properties'}"]
+
+    def command(self, ctx: Context) -> list[str]:
+        home = ctx.data("kafka")
+        return ["java", "-Xms512m", "-Xmx512m", "-XX:+UseG1GC", *self._log_flags(home),
+                "-cp", f"{self.libs(ctx)}/*", "kafka.Kafka", str(home / "server.properties")]
+
+    def healthy(self, ctx: Context) -> bool:
+        if not tcp_open(ctx.settings.kafka_port):
+            return False
+        # The broker accepts connections before it can serve metadata.
+        from aiokafka.admin import AIOKafkaAdminClient
+        import asyncio
+
+        async def describe() -> bool:
+            admin = AIOKafkaAdminClient(bootstrap_servers=ctx.settings.kafka_bootstrap,
+                                        request_timeout_ms=2000)
+            try:
+                await admin.start()
+                cluster = await admin.describe_cluster()
+                return bool(cluster["brokers"])
+            except Exception:
+                return False
+            finally:
+                await admin.close()
+
+        return asyncio.run(describe())
+
+
+class MariaDB(Part):
+    name = "mysql"
+    port_setting = "mysql_port"
+
+    def install(self, ctx: Context) -> None:
+        installers.debian_packages({"mariadbd": "mariadb-server", "mariadb": "mariadb-client"})
+
+    def socket(self, ctx: Context) -> Path:
+        return ctx.data("mysql") / "mysqld.sock"
+
+    def prepare(self, ctx: Context) -> None:
+        datadir = ctx.data("mysql") / "db"
+        if (datadir / "mysql").exists():
+            return
+        datadir.mkdir(parents=True, exist_ok=True)
+        installers.run_checked(
+            [installers.find_executable("mariadb-install-db") or "mariadb-install-db",
+             "--no-defaults", f"--datadir={datadir}", f"--user={getpass.getuser()}",
+             "--auth-root-authentication-method=socket",
+             f"--auth-root-socket-user={getpass.getuser()}", "--skip-test-db"],
+            what="the MariaDB data folder",
+        )
+
+    def command(self, ctx: Context) -> list[str]:
+        home = ctx.data("mysql")
+        command = [
+            installers.find_executable("mariadbd") or "mariadbd", "--no-defaults",
+            f"--datadir={home / 'db'}", f"--socket={self.socket(ctx)}",
+            f"--pid-file={home / 'mariadb.pid'}", f"--port={ctx.settings.mysql_port}",
+            "--bind-address=127.0.0.1", "--innodb-buffer-pool-size=256M",
+            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+            "--default-time-zone=+00:00", "--max-connections=500",
+        ]
+        if os.geteuid() == 0:
+            command.append("--user=root")
+        return command
+
+    def _root(self, ctx: Context):
+        import pymysql
+
+        return pymysql.connect(unix_socket=str(self.socket(ctx)), user=getpass.getuser(),
+                               connect_timeout=2, autocommit=True)
+
+    def healthy(self, ctx: Context) -> bool:
+        try:
+            with self._root(ctx) as connection, connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                return True
+        except Exception:
+            return False
+
+    def after_start(self, ctx: Context) -> None:
+        s = ctx.settings
+        password = s.mysql_password.get_secret_value()
+        with self._root(ctx) as connection, connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{s.mysql_database}`")
+            for host in ("127.0.0.1", "localhost"):
+                cursor.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s",
+                               (s.mysql_user, host, password))
+                cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (s.mysql_user, host, password))
+                cursor.execute(f"GRANT ALL ON `{s.mysql_database}`.* TO %s@%s", (s.mysql_user, host))
+
+
+class FerretDB(Part):
+    name = "mongodb"
+    port_setting = "mongodb_port"
+
+    def binary(self, ctx: Context) -> Path:
+        return ctx.cache_dir / "bin" / f"ferretdb-{FERRETDB_VERSION}"
+
+    def install(self, ctx: Context) -> None:
+        installers.go_binary(
+            "github.com/FerretDB/FerretDB", FERRETDB_VERSION, "ferretdb", ctx.cache_dir / "bin",
+            package="./cmd/ferretdb",
+            # FerretDB's release build stamps its version; a plain build panics without it.
+            extra_files={"build/version/version.txt": FERRETDB_VERSION + "\n"},
+        )
+
+    def command(self, ctx: Context) -> list[str]:
+        home = ctx.data("mongodb")
+        (home / "sqlite").mkdir(exist_ok=True)
+        return [str(self.binary(ctx)), "--handler=sqlite", f"--sqlite-url=file:{home / 'sqlite'}/",
+                f"--state-dir={home}", f"--listen-addr=127.0.0.1:{ctx.settings.mongodb_port}",
+                "--debug-addr=-", "--telemetry=disable", "--log-level=warn"]
+
+    def healthy(self, ctx: Context) -> bool:
+        from pymongo import MongoClient
+
+        try:
+            with MongoClient(ctx.settings.mongodb_url, serverSelectionTimeoutMS=1000) as client:
+                client.admin.command("ping")
+                return True
+        except Exception:
+            return False
+
+
+class Redis(Part):
+    name = "redis"
+    port_setting = "redis_port"
+
+    def install(self, ctx: Context) -> None:
+        installers.debian_packages({"redis-server": "redis-server", "redis-cli": "redis-tools"})
+
+    def command(self, ctx: Context) -> list[str]:
+        return [installers.find_executable("redis-server") or "redis-server",
+                "--port", str(ctx.settings.redis_port), "--bind", "127.0.0.1",
+                "--dir", str(ctx.data("redis")), "--appendonly", "yes", "--save", "",
+                "--daemonize", "no", "--maxmemory", "1gb", "--maxmemory-policy", "noeviction"]
+
+    def healthy(self, ctx: Context) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis.from_url(ctx.settings.redis_url, socket_timeout=1).ping())
+        except Exception:
+            return False
+
+
+class Elasticsearch(Part):
+    name = "elasticsearch"
+    port_setting = "elasticsearch_port"
+    startup_timeout_s = 120.0
+
+    def libs(self, ctx: Context) -> Path:
+        return ctx.cache_dir / f"elasticsearch-{ELASTICSEARCH_VERSION}"
+
+    def install(self, ctx: Context) -> None:
+        installers.maven_package(STACK_FILES / "elasticsearch" / "pom.xml", self.libs(ctx))
+
+    def command(self, ctx: Context) -> list[str]:
+        return ["java", "-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-cp", f"{self.libs(ctx)}/*",
+                "shopstream.es.Runner", "--home", str(ctx.data("elasticsearch")),
+                "--port", str(ctx.settings.elasticsearch_port)]
+
+    def healthy(self, ctx: Context) -> bool:
+        return http_ok(f"{ctx.settings.elasticsearch_url}/_cluster/health"
+                       "?wait_for_status=yellow&timeout=1s")
+
+
+class MailSink(Part):
+    name = "mailsink"
+    port_setting = "mail_api_port"
+
+    def command(self, ctx: Context) -> list[str]:
+        s = ctx.settings
+        return [sys.executable, "-m", "infra.mailsink", "--smtp-port", str(s.smtp_port),
+                "--http-port", str(s.mail_api_port), "--folder", str(ctx.data("mailsink"))]
+
+    def healthy(self, ctx: Context) -> bool:
+        return http_ok(f"http://127.0.0.1:{ctx.settings.mail_api_port}/api/v2/messages?limit=1")
+
+
+class StripeMock(Part):
+    name = "stripe-mock"
+    port_setting = "stripe_mock_port"
+
+    def binary(self, ctx: Context) -> Path:
+        return ctx.cache_dir / "bin" / f"stripe-mock-{STRIPE_MOCK_VERSION}"
+
+    def install(self, ctx: Context) -> None:
+        installers.go_binary("github.com/stripe/stripe-mock", STRIPE_MOCK_VERSION, "stripe-mock",
+                             ctx.cache_dir / "bin")
+
+    def command(self, ctx: Context) -> list[str]:
+        return [str(self.binary(ctx)), "-http-addr", f"127.0.0.1:{ctx.settings.stripe_mock_port}"]
+
+    def healthy(self, ctx: Context) -> bool:
+        return http_ok(f"http://127.0.0.1:{ctx.settings.stripe_mock_port}/v1/customers",
+                       headers={"Authorization": "Bearer sk_test_123"})
+
+
+class Worker(Part):
+    name = "worker"
+    group = "app"
+    port_setting = "worker_web_port"
+
+    def command(self, ctx: Context) -> list[str]:
+        return [sys.executable, "-m", "infra.cli", "worker"]
+
+    def healthy(self, ctx: Context) -> bool:
+        return http_ok(f"http://127.0.0.1:{ctx.settings.worker_web_port}/healthz")
+
+
+@dataclass
+class Api(Part):
+    group: ClassVar[str] = "app"
+    replica: int = 1
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"api-{self.replica}"
+
+    def port(self, ctx: Context) -> int:
+        return ctx.settings.api_replica_ports[self.replica - 1]
+
+    def command(self, ctx: Context) -> list[str]:
+        return [sys.executable, "-m", "infra.cli", "api", "--port", str(self.port(ctx))]
+
+    def healthy(self, ctx: Context) -> bool:
+        return http_ok(f"http://127.0.0.1:{self.port(ctx)}/healthz")
+
+
+class Gateway(Part):
+    name = "gateway"
+    group = "app"
+    port_setting = "gateway_port"
+
+    def install(self, ctx: Context) -> None:
+        installers.debian_packages({"haproxy": "haproxy"})
+
+    def config_file(self, ctx: Context) -> Path:
+        return ctx.data("gateway") / "haproxy.cfg"
+
+    def prepare(self, ctx: Context) -> None:
+        from infra.gateway import haproxy_config
+
+        self.config_file(ctx).write_text(haproxy_config(ctx.settings))
+
+    def command(self, ctx: Context) -> list[str]:
+        return [installers.find_executable("haproxy") or "haproxy", "-db", "-f",
+                str(self.config_file(ctx))]
+
+    def healthy(self, ctx: Context) -> bool:
+        return http_ok(f"http://127.0.0.1:{ctx.settings.gateway_port}/healthz")
+
+
+def all_parts(settings: Settings) -> list[Part]:
+    """Every part in start order: servers, then the shop, then the gateway."""
+    replicas = [Api(replica=n) for n in range(1, len(settings.api_replica_ports) + 1)]
+    return [Kafka(), MariaDB(), FerretDB(), Redis(), Elasticsearch(), MailSink(), StripeMock(),
+            Worker(), *replicas, Gateway()]

@@ -1,0 +1,105 @@
+"""Start, find and stop the local stack's processes, each in its own session.
+
+A process is known by a pid file under `<stack>/run/`; its output goes to
+`<stack>/logs/<name>.log`. Processes outlive the command that started them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProcessFiles:
+    stack_dir: Path
+    name: str
+
+    @property
+    def pid_file(self) -> Path:
+        return self.stack_dir / "run" / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.stack_dir / "logs" / f"{self.name}.log"
+
+
+def start(
+    files: ProcessFiles, command: list[str], *, cwd: Path, env: dict[str, str] | None = None
+) -> int:
+    """Start `command` detached from this process and record its pid."""
+    files.pid_file.parent.mkdir(parents=True, exist_ok=True)
+    files.log_file.parent.mkdir(parents=True, exist_ok=True)
+    with files.log_file.open("ab") as log:
+        log.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} start: "
+                  f"{' '.join(command)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    files.pid_file.write_text(str(process.pid))
+    return process.pid
+
+
+def running_pid(files: ProcessFiles) -> int | None:
+    """The recorded pid if that process is still alive (and not a zombie)."""
+    try:
+        pid = int(files.pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    # The state is the field after the parenthesised command name.
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return None if state in ("Z", "X") else pid
+
+
+def stop(files: ProcessFiles, *, timeout_s: float = 20.0, kill: bool = False) -> bool:
+    """Stop the process group; SIGKILL at once with `kill`, or after `timeout_s`.
+
+    Returns whether a running process was stopped.
+    """
+    pid = running_pid(files)
+    if pid is None:
+        files.pid_file.unlink(missing_ok=True)
+        return False
+    _signal_group(pid, signal.SIGKILL if kill else signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while running_pid(files) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if running_pid(files) is not None:
+        _signal_group(pid, signal.SIGKILL)
+        while running_pid(files) is not None:
+            time.sleep(0.1)
+    files.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        os.kill(pid, sig)
+
+
+def log_tail(files: ProcessFiles, lines: int = 40) -> str:
+    try:
+        with files.log_file.open(errors="replace") as log:
+            return "".join(deque(log, maxlen=lines))
+    except FileNotFoundError:
+        return "(no log yet)"

@@ -1,0 +1,1 @@
+"""Read-model builders and the stores they write (MySQL, MongoDB, Redis, Elasticsearch)."""

@@ -1,0 +1,1 @@
+"""The contract: event and command models, the envelope, topic names, JSON Schema snapshots."""

@@ -1,0 +1,1 @@
+"""The Faust worker: command processors, sagas, notifications and projection runners."""
