@@ -10,6 +10,10 @@ import asyncio
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from aiokafka import AIOKafkaProducer
 from elasticsearch import AsyncElasticsearch
 from pymongo import AsyncMongoClient
@@ -62,7 +66,12 @@ def build_clients(settings: Settings) -> Clients:
                                   pool_pre_ping=True, pool_recycle=3600),
         mongo=AsyncMongoClient(settings.mongodb_url, serverSelectionTimeoutMS=2000,
                                tz_aware=True),
-        redis=aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
-                                      socket_connect_timeout=2, decode_responses=True),
+        # Pooled connections go stale when Redis restarts; retry once on a fresh one.
+        redis=aioredis.Redis.from_url(
+            settings.redis_url, socket_timeout=2, socket_connect_timeout=2,
+            decode_responses=True, health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        ),
         elasticsearch=AsyncElasticsearch(settings.elasticsearch_url, request_timeout=10),
     )

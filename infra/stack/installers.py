@@ -85,7 +85,7 @@ def maven_package(pom: Path, target: Path) -> Path:
     if not shutil.which("mvn"):
         raise InstallError("Maven (mvn) is needed to build the Java servers; install `maven`")
     target.mkdir(parents=True, exist_ok=True)
-    run_checked(["mvn", "-B", "-q", "-f", str(pom), "package", f"-Dshopstream.libdir={target}"],
+    run_checked(["mvn", "-B", "-q", "-f", str(pom), "package", f"-Des.libdir={target}"],
          what=f"the Maven project {pom.parent.name}")
     marker.write_text(_tree_digest(pom.parent))
     return target

@@ -13,6 +13,7 @@ import org.elasticsearch.node.Node;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.transport.netty4.Netty4Plugin;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,6 +39,9 @@ public final class Runner {
     static final String CLUSTER_NAME = "shopstream";
     static final String NODE_NAME = "shopstream-es";
 
+    /** Plugins loaded from the class path (the distribution's modules are not on Maven Central). */
+    static final List<Class<? extends Plugin>> PLUGINS = List.of(Netty4Plugin.class, RootInfoPlugin.class);
+
     private Runner() {}
 
     public static void main(String[] argv) {
@@ -49,10 +53,13 @@ public final class Runner {
         defaultProperty("io.netty.noKeySetOptimization", "true");
         defaultProperty("io.netty.recycler.maxCapacityPerThread", "0");
         defaultProperty("jna.nosys", "true");
+        // what GET / reports as version.build_type (a real archive install says "tar")
+        defaultProperty("es.distribution.type", "tar");
 
         final long startNanos = System.nanoTime();
         Path home = null;
         String httpPort = "9200";
+        boolean httpPortGiven = false;
         String transportPort = "9300-9399";
         List<String> overrides = new ArrayList<>();
         for (int i = 0; i < argv.length; i++) {
@@ -63,15 +70,16 @@ public final class Runner {
                 transportPort = argv[++i];
             } else if (a.startsWith("--transport-port=")) {
                 transportPort = a.substring("--transport-port=".length());
-            } else if (a.startsWith("-E") && a.length() > 2 && a.indexOf('=') > 2) {
+            } else if (a.startsWith("-E") && a.indexOf('=') > 2) {
                 overrides.add(a.substring(2));
             } else if (a.startsWith("-")) {
                 System.err.println("unknown option: " + a);
                 usage(2);
             } else if (home == null) {
                 home = Path.of(a);
-            } else if (httpPort.equals("9200") && a.matches("\\d+")) {
+            } else if (httpPortGiven == false && a.matches("\\d+")) {
                 httpPort = a;
+                httpPortGiven = true;
             } else {
                 System.err.println("unexpected argument: " + a);
                 usage(2);
@@ -80,47 +88,13 @@ public final class Runner {
         if (home == null) {
             usage(2);
         }
+        home = home.toAbsolutePath().normalize();
 
         final Node node;
         final Logger logger;
         try {
-            home = home.toAbsolutePath().normalize();
-            Path config = home.resolve("config");
-            for (String dir : List.of("config", "data", "logs", "modules", "plugins")) {
-                Files.createDirectories(home.resolve(dir));
-            }
-            try (InputStream in = Runner.class.getResourceAsStream("log4j2.properties")) {
-                Files.copy(in, config.resolve("log4j2.properties"), StandardCopyOption.REPLACE_EXISTING);
-            }
-
-            Settings.Builder settings = Settings.builder()
-                .put("path.home", home.toString())
-                .put("path.data", home.resolve("data").toString())
-                .put("path.logs", home.resolve("logs").toString())
-                .put("cluster.name", CLUSTER_NAME)
-                .put("node.name", NODE_NAME)
-                .put("discovery.type", "single-node")
-                .put("network.host", "127.0.0.1")
-                .put("http.port", httpPort)
-                .put("transport.port", transportPort)
-                .put("http.type", Netty4Plugin.NETTY_HTTP_TRANSPORT_NAME)
-                .put("transport.type", Netty4Plugin.NETTY_TRANSPORT_NAME)
-                // the local disk may be fairly full: never block allocation or writes because of it
-                .put("cluster.routing.allocation.disk.threshold_enabled", false)
-                .put("action.destructive_requires_name", false);
-            for (String kv : overrides) {
-                int eq = kv.indexOf('=');
-                settings.put(kv.substring(0, eq), kv.substring(eq + 1));
-            }
-
-            Environment environment = InternalSettingsPreparer.prepareEnvironment(settings.build(), Map.of(), config, () -> NODE_NAME);
-            LogConfigurator.registerErrorListener();
-            LogConfigurator.setNodeName(Node.NODE_NAME_SETTING.get(environment.settings()));
-            LogConfigurator.configure(environment, true);
+            node = createNode(home, httpPort, transportPort, overrides);
             logger = LogManager.getLogger(Runner.class);
-
-            List<Class<? extends Plugin>> plugins = List.of(Netty4Plugin.class, RootInfoPlugin.class);
-            node = new ClasspathPluginNode(environment, plugins);
         } catch (Throwable t) {
             System.err.println("shopstream-es: failed to create the node");
             t.printStackTrace();
@@ -132,11 +106,7 @@ public final class Runner {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             logger.info("shutdown requested, closing node");
             try {
-                node.prepareForClose();
-                node.close();
-                if (node.awaitClose(20, TimeUnit.SECONDS) == false) {
-                    logger.warn("node did not close within 20s");
-                }
+                closeNode(node);
                 logger.info("node closed");
             } catch (Throwable t) {
                 logger.error("error while closing node", t);
@@ -166,6 +136,51 @@ public final class Runner {
             closed.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Lays out HOME, configures logging and constructs (but does not start) the node. */
+    static Node createNode(Path home, String httpPort, String transportPort, List<String> overrides) throws IOException {
+        Path config = home.resolve("config");
+        for (String dir : List.of("config", "data", "logs", "modules", "plugins")) {
+            Files.createDirectories(home.resolve(dir));
+        }
+        try (InputStream in = Runner.class.getResourceAsStream("log4j2.properties")) {
+            Files.copy(in, config.resolve("log4j2.properties"), StandardCopyOption.REPLACE_EXISTING);
+        }
+
+        Settings.Builder settings = Settings.builder()
+            .put("path.home", home.toString())
+            .put("path.data", home.resolve("data").toString())
+            .put("path.logs", home.resolve("logs").toString())
+            .put("cluster.name", CLUSTER_NAME)
+            .put("node.name", NODE_NAME)
+            .put("discovery.type", "single-node")
+            .put("network.host", "127.0.0.1")
+            .put("http.port", httpPort)
+            .put("transport.port", transportPort)
+            .put("http.type", Netty4Plugin.NETTY_HTTP_TRANSPORT_NAME)
+            .put("transport.type", Netty4Plugin.NETTY_TRANSPORT_NAME)
+            // the local disk may be fairly full: never block allocation or writes because of it
+            .put("cluster.routing.allocation.disk.threshold_enabled", false)
+            .put("action.destructive_requires_name", false);
+        for (String kv : overrides) {
+            int eq = kv.indexOf('=');
+            settings.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+
+        Environment environment = InternalSettingsPreparer.prepareEnvironment(settings.build(), Map.of(), config, () -> NODE_NAME);
+        LogConfigurator.registerErrorListener();
+        LogConfigurator.setNodeName(Node.NODE_NAME_SETTING.get(environment.settings()));
+        LogConfigurator.configure(environment, true);
+        return new ClasspathPluginNode(environment, PLUGINS);
+    }
+
+    static void closeNode(Node node) throws IOException, InterruptedException {
+        node.prepareForClose();
+        node.close();
+        if (node.awaitClose(20, TimeUnit.SECONDS) == false) {
+            LogManager.getLogger(Runner.class).warn("node did not close within 20s");
         }
     }
 
