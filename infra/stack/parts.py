@@ -104,6 +104,8 @@ class Kafka(Part):
 
     def install(self, ctx: Context) -> None:
         installers.maven_libraries(STACK_FILES / "kafka" / "pom.xml", self.libs(ctx))
+        # kcat is how a developer reads the topics from outside the code.
+        installers.debian_packages({"kcat": "kcat"})
 
     def prepare(self, ctx: Context) -> None:
         home = ctx.data("kafka")
