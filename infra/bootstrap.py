@@ -19,6 +19,7 @@ from elasticsearch import AsyncElasticsearch
 from pymongo import AsyncMongoClient
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from infra.crypto import KeyStore
 from infra.settings import Settings
 
 
@@ -29,6 +30,7 @@ class Clients:
     mongo: AsyncMongoClient
     redis: aioredis.Redis
     elasticsearch: AsyncElasticsearch
+    keys: KeyStore
     _producer: AIOKafkaProducer | None = None
     _producer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -60,10 +62,12 @@ class Clients:
 
 
 def build_clients(settings: Settings) -> Clients:
+    mysql = create_async_engine(settings.mysql_url, pool_size=10, max_overflow=20,
+                                pool_pre_ping=True, pool_recycle=3600)
     return Clients(
         settings=settings,
-        mysql=create_async_engine(settings.mysql_url, pool_size=10, max_overflow=20,
-                                  pool_pre_ping=True, pool_recycle=3600),
+        mysql=mysql,
+        keys=KeyStore(mysql, settings.master_key.get_secret_value()),
         mongo=AsyncMongoClient(settings.mongodb_url, serverSelectionTimeoutMS=2000,
                                tz_aware=True),
         # Pooled connections go stale when Redis restarts; retry once on a fresh one.

@@ -17,6 +17,9 @@ from rich.table import Table
 app = typer.Typer(no_args_is_help=True, help="shopstream: an event-sourced shop back end.")
 stack_app = typer.Typer(no_args_is_help=True, help="The local stack of real servers.")
 app.add_typer(stack_app, name="stack")
+schemas_app = typer.Typer(no_args_is_help=True,
+                          help="JSON Schema snapshots of events and commands: the contract.")
+app.add_typer(schemas_app, name="schemas")
 console = Console()
 
 PartsArg = Annotated[list[str] | None, typer.Argument(help="Parts to act on (default: all).")]
@@ -104,6 +107,31 @@ def stack_logs(
                   highlight=False, end="")
 
 
+@schemas_app.command("snapshot")
+def schemas_snapshot() -> None:
+    """Write the snapshot of each message version that has none; never overwrite one."""
+    from schemas.contract import SNAPSHOTS, write_snapshots
+
+    written = write_snapshots()
+    project = SNAPSHOTS.parents[1]
+    for path in written:
+        console.print(f"  wrote {escape(str(path.relative_to(project)))}", highlight=False)
+    console.print(f"[green]{len(written)}[/green] snapshot(s) written")
+
+
+@schemas_app.command("check")
+def schemas_check() -> None:
+    """Compare each message with its snapshot; exit 1 on a missing snapshot or a breaking change."""
+    from schemas.contract import check_snapshots
+
+    problems = check_snapshots()
+    for problem in problems:
+        console.print(f"  [red]x[/red] {escape(problem)}", highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+    console.print("[green]ok[/green]: every message matches its snapshot")
+
+
 @app.command()
 def api(
     port: Annotated[int | None, typer.Option(help="Port (default: SHOPSTREAM_API_PORT).")] = None,
@@ -123,15 +151,28 @@ def api(
 
 
 @app.command()
-def worker() -> None:
-    """Run the Faust worker: command processors, sagas, projections, notifications."""
+def worker(
+    role: Annotated[str, typer.Option(help="commands (the aggregates' single writers) or "
+                                           "projections (the read models).")] = "commands",
+    service: Annotated[list[str] | None, typer.Option(
+        help="Only this service's command processors (repeatable; default: all).")] = None,
+) -> None:
+    """Run a Faust worker for one role."""
+    import asyncio
+
     import faust
 
+    from infra.logging import configure_logging
     from infra.settings import get_settings
-    from streams.app import create_app
+    from infra.topics import ensure_topics
+    from streams.app import ROLES, create_app
 
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
     settings = get_settings()
-    faust_app = create_app(settings)
+    configure_logging()
+    asyncio.run(ensure_topics(settings))
+    faust_app = create_app(settings, role, service)  # type: ignore[arg-type]
     faust.Worker(faust_app, loglevel="info").execute_from_commandline()
 
 

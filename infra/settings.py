@@ -69,8 +69,12 @@ class Settings(BaseSettings):
     # Card payments: Stripe's API (stripe-mock locally)
     stripe_mock_port: int = 12111
 
-    # The Faust worker's own web server (health and Faust's views)
-    worker_web_port: int = 6066
+    # The Faust workers' own web servers (health and Faust's views), one per role
+    worker_web_ports: list[int] = [6066, 6067]
+    # How often a command processor commits its transaction; a command's answer waits for it.
+    command_commit_interval_s: float = 0.01
+    # How long the API waits for a command's answer before answering 504.
+    command_timeout_s: float = 10.0
 
     # HTTP
     gateway_port: int = 8080
@@ -82,6 +86,17 @@ class Settings(BaseSettings):
     # Requests one client address may send per window through the gateway.
     gateway_rate_limit: int = 2000
     gateway_rate_window_s: int = 10
+
+    # Secrets (generated into .stack/shopstream.env locally; a secret store in production).
+    # The key that wraps every subject's data key (base64 of 32 bytes).
+    master_key: SecretStr = SecretStr("")
+    # The key of the keyed hash that turns an email address into its lookup key.
+    email_index_key: SecretStr = SecretStr("")
+    # Ed25519 private keys that sign access tokens, base64 of 32 bytes each, comma
+    # separated; the first signs, all verify (so keys can be rotated).
+    jwt_signing_keys: SecretStr = SecretStr("")
+
+    access_token_ttl_s: int = 900
 
     # Readiness checks give each dependency this long to answer.
     readiness_timeout_s: float = 2.0

@@ -1,40 +1,60 @@
-"""Builds the Faust application that every worker process runs.
+"""Builds the Faust application a worker process runs, for one role.
 
-Agents register themselves on the app given to them (`register(app)` in each
-module), so nothing is created at import time and one worker can run all
-services or just one (`shopstream worker --service S`).
+- `commands`: the command processors, the single writers of every aggregate,
+  with `exactly_once` transactions (events, replies and offsets commit together).
+- `projections`: the projection runners that build the read models.
+
+Each role is its own consumer group and process, so each scales on its own.
+Nothing is created at import time.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import faust
 from aiohttp.web import Response
 
 from infra.settings import Settings
+from schemas.topics import SERVICES
+
+Role = Literal["commands", "projections"]
+ROLES: tuple[Role, ...] = ("commands", "projections")
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, role: Role, services: list[str] | None = None) -> faust.App:
     app = faust.App(
-        "shopstream",
+        f"shopstream-{role}",
         broker=f"kafka://{settings.kafka_bootstrap}",
-        # Tables live in memory and are recovered from their changelog topics on start.
+        # Tables live in memory and are rebuilt from their changelog topics on start.
         store="memory://",
-        processing_guarantee="exactly_once",
+        processing_guarantee="exactly_once" if role == "commands" else "at_least_once",
+        # A command's answer is visible only once its transaction commits: commit often.
+        broker_commit_interval=settings.command_commit_interval_s,
         topic_replication_factor=settings.kafka_replication_factor,
         topic_partitions=settings.kafka_partitions,
         topic_allow_declare=True,
         web_enabled=True,
         web_bind="127.0.0.1",
-        web_port=settings.worker_web_port,
         web_host="127.0.0.1",
-        datadir=str(settings.stack_dir / "worker"),
+        web_port=settings.worker_web_ports[ROLES.index(role)],
+        datadir=str(settings.stack_dir / "worker" / role),
         autodiscover=False,
         producer_acks=-1,
-        broker_commit_livelock_soft_timeout=30.0,
     )
 
     @app.page("/healthz")
     async def healthz(web, request) -> Response:
-        return web.json({"status": "ok"})
+        return web.json({"status": "ok", "role": role})
 
+    selected = services or list(SERVICES)
+    if role == "commands":
+        from streams import command_processor
+
+        for name in selected:
+            command_processor.register(app, SERVICES[name], settings.kafka_partitions)
+    elif role == "projections":
+        from streams import projection_runner
+
+        projection_runner.register(app, settings, selected)
     return app

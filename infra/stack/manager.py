@@ -7,6 +7,7 @@ carrying its log's tail. `up` and `down` are idempotent.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,9 @@ def ensure_local_secrets(stack_dir: Path) -> None:
     existing = env_file.read_text() if env_file.exists() else ""
     wanted = {
         "SHOPSTREAM_MYSQL_PASSWORD": lambda: secrets.token_urlsafe(24),
+        "SHOPSTREAM_MASTER_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "SHOPSTREAM_EMAIL_INDEX_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "SHOPSTREAM_JWT_SIGNING_KEYS": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
     }
     additions = [f"{key}={make()}" for key, make in wanted.items() if f"{key}=" not in existing]
     if additions:

@@ -355,16 +355,25 @@ class StripeMock(Part):
                        headers={"Authorization": "Bearer sk_test_123"})
 
 
+@dataclass
 class Worker(Part):
-    name = "worker"
-    group = "app"
-    port_setting = "worker_web_port"
+    group: ClassVar[str] = "app"
+    role: str = "commands"
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"worker-{self.role}"
+
+    def port(self, ctx: Context) -> int:
+        from streams.app import ROLES
+
+        return ctx.settings.worker_web_ports[ROLES.index(self.role)]
 
     def command(self, ctx: Context) -> list[str]:
-        return [sys.executable, "-m", "infra.cli", "worker"]
+        return [sys.executable, "-m", "infra.cli", "worker", "--role", self.role]
 
     def healthy(self, ctx: Context) -> bool:
-        return http_ok(f"http://127.0.0.1:{ctx.settings.worker_web_port}/healthz")
+        return http_ok(f"http://127.0.0.1:{self.port(ctx)}/healthz")
 
 
 @dataclass
@@ -414,4 +423,4 @@ def all_parts(settings: Settings) -> list[Part]:
     """Every part in start order: servers, then the shop, then the gateway."""
     replicas = [Api(replica=n) for n in range(1, len(settings.api_replica_ports) + 1)]
     return [Kafka(), MariaDB(), FerretDB(), Redis(), Elasticsearch(), MailSink(), StripeMock(),
-            Worker(), *replicas, Gateway()]
+            Worker(role="commands"), Worker(role="projections"), *replicas, Gateway()]

@@ -1,0 +1,17 @@
+"""Which decider handles which command: one table to find any feature from."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from commands import catalog, users
+from schemas.messages import Command
+
+DECIDERS: dict[str, ModuleType] = {
+    "users": users,
+    "catalog": catalog,
+}
+
+
+def decider_for(command: Command) -> ModuleType:
+    return DECIDERS[command.service]

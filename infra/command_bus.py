@@ -1,0 +1,113 @@
+"""Send a command to its service and wait for the processor's answer.
+
+Commands go to the service's commands topic keyed by the aggregate; answers
+come back on the service's replies topic, read by every sender from its end
+with `read_committed`, so an answer is seen only once the events it announces
+are committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from uuid import UUID
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from infra.bootstrap import Clients
+from schemas.envelope import CommandEnvelope
+from schemas.messages import Command
+from schemas.replies import Reply
+from schemas.topics import SERVICES
+
+log = structlog.get_logger(__name__)
+
+
+class CommandTimeout(Exception):
+    """No answer in time; the command may still be applied. Retry with the same id."""
+
+
+class CommandBus:
+    def __init__(self, clients: Clients) -> None:
+        self._clients = clients
+        self._settings = clients.settings
+        self._waiting: dict[UUID, asyncio.Future[Reply]] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task | None = None
+        self._started = asyncio.Lock()
+
+    async def _start(self) -> None:
+        async with self._started:
+            if self._consumer is not None:
+                return
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._settings.kafka_bootstrap,
+                isolation_level="read_committed",
+                enable_auto_commit=False,
+                group_id=None,
+            )
+            await consumer.start()
+            partitions = []
+            for service in SERVICES.values():
+                topic = service.replies.name
+                for partition in consumer.partitions_for_topic(topic) or await self._partitions(
+                        consumer, topic):
+                    partitions.append(TopicPartition(topic, partition))
+            consumer.assign(partitions)
+            await consumer.seek_to_end(*partitions)
+            # Resolve the end positions now, so no answer sent after this point is missed.
+            for tp in partitions:
+                await consumer.position(tp)
+            self._consumer = consumer
+            self._task = asyncio.create_task(self._read_replies(), name="command-bus-replies")
+
+    async def _partitions(self, consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            raise RuntimeError(f"the topic {topic} does not exist; start a worker first")
+        return partitions
+
+    async def _read_replies(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=1000)
+            for records in batches.values():
+                for record in records:
+                    if record.value is None:
+                        continue
+                    reply = Reply.model_validate_json(record.value)
+                    future = self._waiting.pop(reply.command_id, None)
+                    if future is not None and not future.done():
+                        future.set_result(reply)
+
+    async def send(self, command: Command, *, actor: str | None, command_id: UUID | None = None,
+                   correlation_id: UUID | None = None, timeout_s: float | None = None) -> Reply:
+        """Send `command` and return its answer (accepted, duplicate or rejected)."""
+        await self._start()
+        envelope = CommandEnvelope.wrap(command, command_id=command_id or uuid.uuid4(),
+                                        correlation_id=correlation_id, actor=actor,
+                                        issued_at=datetime.now(UTC))
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._waiting[envelope.command_id] = future
+        try:
+            producer = await self._clients.producer()
+            await producer.send_and_wait(SERVICES[command.service].commands.name,
+                                         envelope.to_bytes(),
+                                         key=command.aggregate_key.encode())
+            return await asyncio.wait_for(future, timeout_s or self._settings.command_timeout_s)
+        except TimeoutError:
+            raise CommandTimeout(f"no answer to {envelope.type} {envelope.command_id}") from None
+        finally:
+            self._waiting.pop(envelope.command_id, None)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()

@@ -1,0 +1,23 @@
+"""The MySQL schema every shopstream table is declared on, and its creation.
+
+Read-model tables (declared in `projections/`) can be dropped and rebuilt by
+replay; the key store (`infra/crypto.py`) cannot, it is the one table whose
+loss is unrecoverable by design (it is what crypto-shredding deletes from).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+metadata = MetaData()
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """Create every declared table that does not exist yet."""
+    # Import the modules that declare tables, so they are all on `metadata`.
+    import infra.crypto  # noqa: F401
+    import projections.registry  # noqa: F401
+
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)

@@ -1,0 +1,49 @@
+"""What a projection is: a named consumer of event topics that keeps one read model.
+
+`apply` must be idempotent: the runner delivers each record at least once, and
+a replay applies records again over a live model. MySQL projections store their
+checkpoint in the same transaction as their rows and resume from it; the others
+resume from their consumer group's committed offsets and rely on version guards.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from schemas.envelope import EventEnvelope
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    envelope: EventEnvelope
+
+
+class Projection(ABC):
+    name: str
+    topics: tuple[str, ...]
+    # True: `apply` stores the checkpoint with its writes, and the runner resumes from it.
+    stores_checkpoint: bool = False
+
+    @abstractmethod
+    async def setup(self) -> None:
+        """Create the model's tables or index if missing."""
+
+    @abstractmethod
+    async def apply(self, records: list[Record]) -> None:
+        """Apply a batch of records, in order within each partition."""
+
+    @abstractmethod
+    def shadow(self, suffix: str) -> Projection:
+        """The same projection writing into a fresh model, for a replay."""
+
+    @abstractmethod
+    async def promote(self, shadow: Projection) -> None:
+        """Swap a finished replay's model in place of the live one."""
+
+    @abstractmethod
+    async def snapshot(self) -> dict[str, dict]:
+        """Every row or document of the model by id, for comparisons."""

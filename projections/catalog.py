@@ -1,0 +1,106 @@
+"""The catalog read model in MySQL: categories and products with price and stock."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    update,
+)
+from sqlalchemy.dialects.mysql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projections.base import Record
+from projections.mysql import MySQLProjection
+from schemas.events.catalog import (
+    CategoryCreated,
+    ProductChanged,
+    ProductCreated,
+    StockAdjusted,
+)
+from schemas.topics import CATALOG
+
+
+def categories_table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("id", String(36), primary_key=True),
+        Column("slug", String(120), nullable=False, index=True),
+        Column("name", String(200), nullable=False),
+        Column("parent_id", String(36), index=True),
+        Column("created_at", DateTime(timezone=False), nullable=False),
+        Column("version", Integer, nullable=False),
+    )
+
+
+def products_table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("id", String(36), primary_key=True),
+        Column("sku", String(64), nullable=False, index=True),
+        Column("name", String(200), nullable=False),
+        Column("slug", String(120), nullable=False),
+        Column("description", Text, nullable=False),
+        Column("category_id", String(36), nullable=False, index=True),
+        Column("price_amount", BigInteger, nullable=False),
+        Column("currency", String(3), nullable=False),
+        Column("images", JSON, nullable=False),
+        Column("specifications", JSON, nullable=False),
+        Column("stock", Integer, nullable=False),
+        Column("created_at", DateTime(timezone=False), nullable=False),
+        Column("updated_at", DateTime(timezone=False), nullable=False),
+        Column("version", Integer, nullable=False),
+    )
+
+
+class CatalogProjection(MySQLProjection):
+    name = "catalog"
+    topics = (CATALOG.events.name,)
+    table_factories = {"categories": categories_table, "products": products_table}
+
+    async def apply_one(self, connection: AsyncConnection, record: Record) -> None:
+        envelope = record.envelope
+        event = envelope.event()
+        at = envelope.occurred_at.replace(tzinfo=None)
+        version = envelope.aggregate_version
+        categories, products = self.tables["categories"], self.tables["products"]
+        match event:
+            case CategoryCreated():
+                await connection.execute(insert(categories).prefix_with("IGNORE").values(
+                    id=str(event.category_id), slug=event.slug, name=event.name,
+                    parent_id=str(event.parent_id) if event.parent_id else None,
+                    created_at=at, version=version))
+            case ProductCreated():
+                await connection.execute(insert(products).prefix_with("IGNORE").values(
+                    id=str(event.product_id), sku=event.sku, name=event.name, slug=event.slug,
+                    description=event.description, category_id=str(event.category_id),
+                    price_amount=event.price.amount, currency=event.price.currency,
+                    images=[i.model_dump() for i in event.images],
+                    specifications=event.specifications, stock=event.stock,
+                    created_at=at, updated_at=at, version=version))
+            case ProductChanged():
+                changes = event.model_dump(exclude_none=True, exclude={"product_id", "price"})
+                if "category_id" in changes:
+                    changes["category_id"] = str(changes["category_id"])
+                if event.price is not None:
+                    changes |= {"price_amount": event.price.amount,
+                                "currency": event.price.currency}
+                await self._update(connection, products, str(event.product_id), version,
+                                   updated_at=at, **changes)
+            case StockAdjusted():
+                await self._update(connection, products, str(event.product_id), version,
+                                   updated_at=at, stock=event.available)
+
+    @staticmethod
+    async def _update(connection: AsyncConnection, table: Table, row_id: str, version: int,
+                      **values) -> None:
+        await connection.execute(
+            update(table).where(table.c.id == row_id, table.c.version < version)
+            .values(version=version, **values))

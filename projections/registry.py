@@ -1,0 +1,22 @@
+"""Every projection by name: what `shopstream replay` and the runners know about."""
+
+from __future__ import annotations
+
+from infra.bootstrap import Clients
+from projections.audit import AuditProjection
+from projections.base import Projection
+from projections.catalog import CatalogProjection
+from projections.search import SearchProjection
+from projections.users import UsersProjection
+
+NAMES = ("users", "catalog", "catalog-search", "audit")
+
+
+def build_projections(clients: Clients) -> dict[str, Projection]:
+    projections: list[Projection] = [
+        UsersProjection(clients.mysql, clients.keys),
+        CatalogProjection(clients.mysql),
+        SearchProjection(clients.elasticsearch),
+        AuditProjection(clients.mysql),
+    ]
+    return {p.name: p for p in projections}

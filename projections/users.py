@@ -1,0 +1,61 @@
+"""The users read model in MySQL: accounts with their profile, roles and password hash.
+
+Personal data arrives sealed and is unsealed here with the user's key; once a
+user is forgotten it can no longer be, and the row keeps no personal data.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table
+from sqlalchemy.dialects.mysql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from infra.crypto import KeyStore
+from projections.base import Record
+from projections.mysql import MySQLProjection
+from schemas.events.users import UserRegistered
+from schemas.topics import USERS
+
+
+def users_table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("id", String(36), primary_key=True),
+        Column("email_key", String(64), nullable=False, unique=True),
+        Column("email", String(320)),
+        Column("full_name", String(200)),
+        Column("phone", String(32)),
+        Column("addresses", JSON, nullable=False),
+        Column("password_hash", String(255)),
+        Column("roles", JSON, nullable=False),
+        Column("email_verified", Boolean, nullable=False),
+        Column("created_at", DateTime(timezone=False), nullable=False),
+        Column("updated_at", DateTime(timezone=False), nullable=False),
+        Column("version", Integer, nullable=False),
+    )
+
+
+class UsersProjection(MySQLProjection):
+    name = "users"
+    topics = (USERS.events.name,)
+    table_factories = {"users": users_table}
+
+    def __init__(self, engine: AsyncEngine, keys: KeyStore, suffix: str = "") -> None:
+        super().__init__(engine, suffix)
+        self.keys = keys
+
+    async def apply_one(self, connection: AsyncConnection, record: Record) -> None:
+        envelope = record.envelope
+        event = envelope.event()
+        if isinstance(event, UserRegistered):
+            subject = str(event.user_id)
+            at = envelope.occurred_at.replace(tzinfo=None)
+            await connection.execute(insert(self.tables["users"]).prefix_with("IGNORE").values(
+                id=subject, email_key=event.email_key,
+                email=await self.keys.unseal(subject, event.email),
+                full_name=await self.keys.unseal(subject, event.full_name),
+                password_hash=await self.keys.unseal(subject, event.password_hash),
+                phone=None, addresses=[], roles=list(event.roles),
+                email_verified=event.email_verified, created_at=at, updated_at=at,
+                version=envelope.aggregate_version,
+            ))

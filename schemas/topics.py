@@ -1,0 +1,62 @@
+"""Every Kafka topic of shopstream: its name, key, retention and compaction.
+
+This is the only place a topic name is spelled. Partition counts come from
+settings (`SHOPSTREAM_KAFKA_PARTITIONS`); a service's commands, events and
+replies topics must have the same count, because a command processor's state
+and answers live in the partition of the command they follow from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FOREVER = -1
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str
+    retention_ms: int
+    compacted: bool = False
+
+    def config(self, min_insync_replicas: int) -> dict[str, str]:
+        return {
+            "retention.ms": str(self.retention_ms),
+            "cleanup.policy": "compact,delete" if self.compacted else "delete",
+            "min.insync.replicas": str(min_insync_replicas),
+        }
+
+
+@dataclass(frozen=True)
+class ServiceTopics:
+    service: str
+    commands: Topic
+    events: Topic
+    replies: Topic
+
+
+def _service(name: str, command_key: str, event_key: str) -> ServiceTopics:
+    return ServiceTopics(
+        service=name,
+        # Commands are requests, kept a week for diagnosis; the events are the record.
+        commands=Topic(f"shopstream.{name}.commands", command_key, 7 * DAY_MS),
+        events=Topic(f"shopstream.{name}.events", event_key, FOREVER),
+        # Answers to waiting senders; only the newest matter, and not for long.
+        replies=Topic(f"shopstream.{name}.replies", "command id", DAY_MS, compacted=True),
+    )
+
+
+USERS = _service("users", "user id, or the email key for a sign-up", "user id or email key")
+CATALOG = _service("catalog", "category or product id", "category or product id")
+
+SERVICES: dict[str, ServiceTopics] = {s.service: s for s in (USERS, CATALOG)}
+
+
+def all_topics() -> list[Topic]:
+    return [t for s in SERVICES.values() for t in (s.commands, s.events, s.replies)]
+
+
+def event_topics() -> list[Topic]:
+    return [s.events for s in SERVICES.values()]

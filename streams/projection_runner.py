@@ -1,0 +1,131 @@
+"""Runs each projection as its own consumer group inside the projections worker.
+
+A runner reads its topics with `read_committed` (aborted transactions never
+reach a read model), applies records in batches, then commits the offsets. A
+projection that stores its checkpoint with its writes resumes from that
+checkpoint; the others from the group's committed offsets. Lag per projection
+is exported to Prometheus on the worker's web port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+import mode
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from prometheus_client import Gauge, generate_latest
+
+from infra.bootstrap import Clients, build_clients
+from infra.database import create_tables
+from infra.settings import Settings
+from projections import checkpoints
+from projections.base import Projection, Record
+from projections.registry import build_projections
+from schemas.envelope import EventEnvelope
+
+log = structlog.get_logger(__name__)
+
+LAG = Gauge("shopstream_projection_lag_events", "Events not yet applied by a projection",
+            ["projection", "topic", "partition"])
+APPLIED = Gauge("shopstream_projection_applied_offset", "Next offset a projection will apply",
+                ["projection", "topic", "partition"])
+
+BATCH_SIZE = 1000
+
+
+def to_records(batches: dict[TopicPartition, list]) -> list[Record]:
+    return [Record(m.topic, m.partition, m.offset, EventEnvelope.from_bytes(m.value))
+            for messages in batches.values() for m in messages if m.value is not None]
+
+
+def group_id(projection: Projection) -> str:
+    return f"shopstream.projection.{projection.name}"
+
+
+class _SeekToCheckpoint(ConsumerRebalanceListener):
+    def __init__(self, consumer: AIOKafkaConsumer, clients: Clients, projection: Projection):
+        self.consumer, self.clients, self.projection = consumer, clients, projection
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        if not self.projection.stores_checkpoint:
+            return
+        stored = await checkpoints.load(self.clients.mysql, self.projection.name)
+        for tp in assigned:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                await self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, offset)
+
+
+class ProjectionService(mode.Service):
+    def __init__(self, settings: Settings, projection_name: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.projection_name = projection_name
+
+    @mode.Service.task
+    async def _run(self) -> None:
+        clients = build_clients(self.settings)
+        projection = build_projections(clients)[self.projection_name]
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=group_id(projection),
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=BATCH_SIZE,
+        )
+        try:
+            await create_tables(clients.mysql)
+            await projection.setup()
+            await consumer.start()
+            consumer.subscribe(list(projection.topics),
+                               listener=_SeekToCheckpoint(consumer, clients, projection))
+            while not self.should_stop:
+                batches = await consumer.getmany(timeout_ms=200, max_records=BATCH_SIZE)
+                records = to_records(batches)
+                if records:
+                    await projection.apply(records)
+                    if not projection.stores_checkpoint:
+                        # Not for resuming (the group's offsets are), but for read-your-writes.
+                        async with clients.mysql.begin() as connection:
+                            await checkpoints.save(connection, projection.name, {
+                                (r.topic, r.partition): r.offset + 1 for r in records})
+                if batches:
+                    await consumer.commit()
+                await self._export_lag(consumer, projection)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("projection.failed", projection=self.projection_name)
+            raise
+        finally:
+            await consumer.stop()
+            await clients.close()
+
+    @staticmethod
+    async def _export_lag(consumer: AIOKafkaConsumer, projection: Projection) -> None:
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            offset = await consumer.position(tp)
+            APPLIED.labels(projection.name, tp.topic, tp.partition).set(offset)
+            LAG.labels(projection.name, tp.topic, tp.partition).set(max(highwater - offset, 0))
+
+
+def register(app: faust.App, settings: Settings, services: list[str]) -> None:
+    from projections.registry import NAMES
+
+    for name in NAMES:
+        app.service(ProjectionService(settings, name))
+
+    @app.page("/metrics")
+    async def metrics(web, request):
+        return web.bytes(generate_latest(), content_type="text/plain")
