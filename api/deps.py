@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from infra.bootstrap import Clients
+from infra.command_bus import CommandBus
+from infra.security import TokenSigner
+from infra.sessions import SessionStore
 from infra.settings import Settings
+from projections.base import Projection
 
 
 def _clients(request: Request) -> Clients:
@@ -18,5 +24,74 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def _bus(request: Request) -> CommandBus:
+    return request.app.state.bus
+
+
+def _signer(request: Request) -> TokenSigner:
+    return request.app.state.signer
+
+
+def _sessions(request: Request) -> SessionStore:
+    return request.app.state.sessions
+
+
+def _projections(request: Request) -> dict[str, Projection]:
+    return request.app.state.projections
+
+
 ClientsDep = Annotated[Clients, Depends(_clients)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+BusDep = Annotated[CommandBus, Depends(_bus)]
+SignerDep = Annotated[TokenSigner, Depends(_signer)]
+SessionsDep = Annotated[SessionStore, Depends(_sessions)]
+ProjectionsDep = Annotated[dict[str, Projection], Depends(_projections)]
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=200,
+    description="Makes a retried write safe: a repeat returns the first result.")]
+ConsistencyToken = Annotated[str | None, Header(
+    alias="X-Consistency-Token", max_length=4000,
+    description="A write's token: this read waits until it shows that write.")]
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    roles: tuple[str, ...]
+    session_id: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+_bearer = HTTPBearer(auto_error=False)
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+async def _principal(
+    signer: SignerDep,
+    sessions: SessionsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise HTTPException(401, "Authentication is required.", headers=_UNAUTHORIZED)
+    claims = signer.verify(credentials.credentials)
+    if claims is None:
+        raise HTTPException(401, "The access token is invalid or expired.",
+                            headers=_UNAUTHORIZED)
+    if claims.session_id is None or not await sessions.is_active(claims.session_id,
+                                                                 claims.user_id):
+        raise HTTPException(401, "The session has ended.", headers=_UNAUTHORIZED)
+    return Principal(claims.user_id, claims.roles, claims.session_id)
+
+
+async def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise HTTPException(403, "This needs the admin role.")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(_principal)]
+Admin = Annotated[Principal, Depends(_admin)]

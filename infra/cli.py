@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-app = typer.Typer(no_args_is_help=True, help="shopstream: an event-sourced shop back end.")
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False,
+                  help="shopstream: an event-sourced shop back end.")
 stack_app = typer.Typer(no_args_is_help=True, help="The local stack of real servers.")
 app.add_typer(stack_app, name="stack")
 schemas_app = typer.Typer(no_args_is_help=True,
@@ -174,6 +175,158 @@ def worker(
     asyncio.run(ensure_topics(settings))
     faust_app = create_app(settings, role, service)  # type: ignore[arg-type]
     faust.Worker(faust_app, loglevel="info").execute_from_commandline()
+
+
+def _run_with_clients(work):
+    """Run `work(clients)` on a fresh event loop with the stack's clients, then close them."""
+    import asyncio
+
+    from infra.bootstrap import build_clients
+    from infra.database import create_tables
+    from infra.settings import get_settings
+
+    async def run():
+        clients = build_clients(get_settings())
+        try:
+            await create_tables(clients.mysql)
+            return await work(clients)
+        finally:
+            await clients.close()
+
+    return asyncio.run(run())
+
+
+@app.command()
+def replay(
+    projection: Annotated[str, typer.Argument(help="The projection to rebuild.")],
+) -> None:
+    """Rebuild a read model from offset 0 into a fresh table or index, then swap it in."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeRemainingColumn)
+
+    from projections.registry import NAMES
+    from streams.replay import replay as run_replay
+
+    if projection not in NAMES:
+        raise typer.BadParameter(f"known projections: {', '.join(NAMES)}")
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]:>8} events/s"), TimeRemainingColumn(),
+                  console=console) as bar:
+        task = bar.add_task(f"replaying {projection}", total=None, rate="")
+
+        def progress(done: int, total: int) -> None:
+            elapsed = bar.tasks[task].elapsed or 0
+            bar.update(task, completed=done, total=total,
+                       rate=f"{done / elapsed:,.0f}" if elapsed > 0 else "")
+
+        result = _run_with_clients(lambda clients: run_replay(clients, projection, progress))
+    console.print(f"{result.projection}: {result.events:,} events replayed in "
+                  f"{result.seconds:.1f}s, {result.caught_up:,} caught up after the swap")
+
+
+@app.command()
+def projections() -> None:
+    """Each projection with its position and lag."""
+    from infra.topic_reader import TopicReader
+    from projections import checkpoints
+    from projections.registry import build_projections
+
+    async def work(clients):
+        rows = []
+        for projection in build_projections(clients).values():
+            reached = await checkpoints.load(clients.mysql, projection.name)
+            async with TopicReader(clients.settings, projection.topics) as reader:
+                ends = (await reader.range()).end
+            lag = sum(max(end - reached.get((tp.topic, tp.partition), 0), 0)
+                      for tp, end in ends.items())
+            rows.append((projection.name, ", ".join(projection.topics), sum(ends.values()), lag))
+        return rows
+
+    table = Table("projection", "topics", "offsets", "lag")
+    for name, topics, events, lag in _run_with_clients(work):
+        table.add_row(name, topics, f"{events:,}", f"{lag:,}")
+    console.print(table)
+
+
+audit_app = typer.Typer(no_args_is_help=True, help="The audit trail of every event.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Re-read every event topic and report any difference with the audit trail."""
+    from streams.audit import verify
+
+    seen, differences = _run_with_clients(verify)
+    for difference in differences:
+        console.print(f"[red]difference[/red] {escape(str(difference))}")
+    if differences:
+        console.print(f"{len(differences)} difference(s) in {seen:,} events")
+        raise typer.Exit(1)
+    console.print(f"ok: {seen:,} events, the audit trail matches Kafka")
+
+
+@app.command()
+def forget(
+    subject: Annotated[str, typer.Argument(help="The user id whose personal data to erase.")],
+) -> None:
+    """Erase a user's personal data: delete their key (crypto-shredding), scrub read models."""
+    from projections.registry import build_projections
+
+    async def work(clients):
+        had_key = await clients.keys.forget(subject)
+        scrubbed = await build_projections(clients)["users"].forget(subject)
+        return had_key, scrubbed
+
+    had_key, scrubbed = _run_with_clients(work)
+    if not (had_key or scrubbed):
+        console.print(f"[yellow]nothing known about {escape(subject)}[/yellow]")
+        raise typer.Exit(1)
+    console.print(f"forgotten: {subject} (key deleted: {had_key}, read model scrubbed: {scrubbed})")
+
+
+admin_app = typer.Typer(no_args_is_help=True, help="Administrators.")
+app.add_typer(admin_app, name="admin")
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="The administrator's email address.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          help="Their password (prompted when absent).")],
+    full_name: Annotated[str, typer.Option(help="Their name.")] = "Administrator",
+) -> None:
+    """Create an account with the admin role (409 if the address is taken)."""
+    from fastapi import HTTPException
+    from pydantic import ValidationError
+
+    from api.users import SignUp, register
+    from infra.command_bus import CommandBus
+    from infra.topics import ensure_topics
+
+    try:
+        form = SignUp(email=email, password=password, full_name=full_name)
+    except ValidationError as error:
+        console.print(f"[red]error:[/red] {escape(str(error.errors()[0]['msg']))}")
+        raise typer.Exit(2) from None
+
+    async def work(clients) -> str:
+        bus = CommandBus(clients)
+        try:
+            await ensure_topics(clients.settings)
+            user_id = await register(bus, clients.keys, clients.settings, form,
+                                     roles=["admin", "customer"], idempotency_key=None,
+                                     actor="cli")
+            return str(user_id)
+        finally:
+            await bus.close()
+
+    try:
+        user_id = _run_with_clients(work)
+    except HTTPException as error:
+        console.print(f"[red]error:[/red] {escape(str(error.detail))}")
+        raise typer.Exit(1) from None
+    console.print(f"admin {user_id} created for {email}")
 
 
 if __name__ == "__main__":

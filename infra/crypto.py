@@ -13,8 +13,8 @@ import os
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Column, DateTime, LargeBinary, String, Table, delete, select
-from sqlalchemy.dialects.mysql import insert
+from sqlalchemy import Column, LargeBinary, String, Table, delete, select
+from sqlalchemy.dialects.mysql import DATETIME, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infra.database import metadata
@@ -24,7 +24,7 @@ subject_keys = Table(
     metadata,
     Column("subject", String(64), primary_key=True),
     Column("wrapped_key", LargeBinary(128), nullable=False),
-    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("created_at", DATETIME(fsp=6), nullable=False),
 )
 
 _PREFIX = "v1."

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     jwt_signing_keys: SecretStr = SecretStr("")
 
     access_token_ttl_s: int = 900
+    session_lifetime_s: int = 7 * 24 * 3600
+    # How long a read that carries a consistency token waits for its view to catch up.
+    consistency_wait_s: float = 5.0
 
     # Readiness checks give each dependency this long to answer.
     readiness_timeout_s: float = 2.0

@@ -6,8 +6,8 @@ Keyed by (topic, partition, offset), so applying a record twice adds nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table
-from sqlalchemy.dialects.mysql import insert
+from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table
+from sqlalchemy.dialects.mysql import DATETIME, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Record
@@ -26,7 +26,7 @@ def audit_table(metadata: MetaData, name: str) -> Table:
         Column("schema_version", Integer, nullable=False),
         Column("aggregate_id", String(64), nullable=False, index=True),
         Column("aggregate_version", Integer, nullable=False),
-        Column("occurred_at", DateTime(timezone=False, fsp=6), nullable=False),
+        Column("occurred_at", DATETIME(fsp=6), nullable=False),
         Column("correlation_id", String(36), nullable=False, index=True),
         Column("causation_id", String(36), nullable=False),
         Column("actor", String(64)),

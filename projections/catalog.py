@@ -6,15 +6,15 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    select,
     update,
 )
-from sqlalchemy.dialects.mysql import insert
+from sqlalchemy.dialects.mysql import DATETIME, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Record
@@ -35,7 +35,7 @@ def categories_table(metadata: MetaData, name: str) -> Table:
         Column("slug", String(120), nullable=False, index=True),
         Column("name", String(200), nullable=False),
         Column("parent_id", String(36), index=True),
-        Column("created_at", DateTime(timezone=False), nullable=False),
+        Column("created_at", DATETIME(fsp=6), nullable=False),
         Column("version", Integer, nullable=False),
     )
 
@@ -54,8 +54,8 @@ def products_table(metadata: MetaData, name: str) -> Table:
         Column("images", JSON, nullable=False),
         Column("specifications", JSON, nullable=False),
         Column("stock", Integer, nullable=False),
-        Column("created_at", DateTime(timezone=False), nullable=False),
-        Column("updated_at", DateTime(timezone=False), nullable=False),
+        Column("created_at", DATETIME(fsp=6), nullable=False),
+        Column("updated_at", DATETIME(fsp=6), nullable=False),
         Column("version", Integer, nullable=False),
     )
 
@@ -104,3 +104,21 @@ class CatalogProjection(MySQLProjection):
         await connection.execute(
             update(table).where(table.c.id == row_id, table.c.version < version)
             .values(version=version, **values))
+
+    async def categories(self) -> list[dict]:
+        table = self.tables["categories"]
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(table).order_by(table.c.name))
+            return [dict(r._mapping) for r in rows]
+
+    async def category(self, category_id: str) -> dict | None:
+        table = self.tables["categories"]
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(select(table).where(table.c.id == category_id))).first()
+            return dict(row._mapping) if row else None
+
+    async def product(self, product_id: str) -> dict | None:
+        table = self.tables["products"]
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(select(table).where(table.c.id == product_id))).first()
+            return dict(row._mapping) if row else None

@@ -30,8 +30,13 @@ class MySQLProjection(Projection):
         self.engine = engine
         self.suffix = suffix
         self._metadata = metadata if not suffix else MetaData()
-        self.tables = {name: factory(self._metadata, name + suffix)
+        self.tables = {name: self._declare(factory, name + suffix)
                        for name, factory in self.table_factories.items()}
+
+    def _declare(self, factory: TableFactory, name: str) -> Table:
+        if name in self._metadata.tables:  # declared by another instance in this process
+            return self._metadata.tables[name]
+        return factory(self._metadata, name)
 
     @property
     def is_shadow(self) -> bool:

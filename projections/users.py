@@ -6,8 +6,8 @@ user is forgotten it can no longer be, and the row keeps no personal data.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table
-from sqlalchemy.dialects.mysql import insert
+from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy.dialects.mysql import DATETIME, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.crypto import KeyStore
@@ -29,8 +29,8 @@ def users_table(metadata: MetaData, name: str) -> Table:
         Column("password_hash", String(255)),
         Column("roles", JSON, nullable=False),
         Column("email_verified", Boolean, nullable=False),
-        Column("created_at", DateTime(timezone=False), nullable=False),
-        Column("updated_at", DateTime(timezone=False), nullable=False),
+        Column("created_at", DATETIME(fsp=6), nullable=False),
+        Column("updated_at", DATETIME(fsp=6), nullable=False),
         Column("version", Integer, nullable=False),
     )
 
@@ -59,3 +59,22 @@ class UsersProjection(MySQLProjection):
                 email_verified=event.email_verified, created_at=at, updated_at=at,
                 version=envelope.aggregate_version,
             ))
+
+    async def find(self, user_id: str) -> dict | None:
+        return await self._one(self.tables["users"].c.id == user_id)
+
+    async def find_by_email_key(self, email_key: str) -> dict | None:
+        return await self._one(self.tables["users"].c.email_key == email_key)
+
+    async def _one(self, condition) -> dict | None:
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(select(self.tables["users"]).where(condition))).first()
+        return dict(row._mapping) if row else None
+
+    async def forget(self, user_id: str) -> bool:
+        """Remove the user's personal data from this model; returns whether the user exists."""
+        table = self.tables["users"]
+        async with self.engine.begin() as connection:
+            result = await connection.execute(update(table).where(table.c.id == user_id).values(
+                email=None, full_name=None, phone=None, addresses=[], password_hash=None))
+        return result.rowcount > 0

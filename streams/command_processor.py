@@ -22,7 +22,7 @@ import faust
 import structlog
 from faust.types import EventT
 
-from commands.handling import Aggregate, fold, handle, with_positions
+from commands.handling import Aggregate, fold, handle, recall, with_positions
 from commands.registry import DECIDERS
 from schemas.envelope import CommandEnvelope, EventEnvelope
 from schemas.replies import Position, Reply
@@ -52,15 +52,25 @@ class AggregateTable(faust.Table):
 
 
 class ReplyTable(faust.Table):
-    """Sends replies through its changelog, so they commit with the events; keeps nothing."""
+    """The replies topic as a table changelog, which puts it in the commands' transaction.
+
+    On recovery it keeps only the answers the events topic cannot tell: commands
+    that were rejected or appended nothing. `take_recovered` hands them to the
+    aggregate they belong to.
+    """
+
+    recovered: dict[str, list[Reply]]
 
     def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
-        pass
+        for event in batch:
+            if event.message.value is None:
+                continue
+            reply = Reply.model_validate_json(event.message.value)
+            if reply.status == "rejected" or not reply.event_types:
+                self.recovered.setdefault(reply.aggregate_id, []).append(reply)
 
-    def send_reply(self, partition: int, reply: Reply) -> None:
-        self.send_changelog(partition, str(reply.command_id).encode(),
-                            reply.model_dump_json().encode(), key_serializer="raw",
-                            value_serializer="raw")
+    def take_recovered(self, key: str) -> list[Reply]:
+        return self.recovered.pop(key, [])
 
 
 def register(app: faust.App, topics: ServiceTopics, partitions: int) -> None:
@@ -75,10 +85,18 @@ def register(app: faust.App, topics: ServiceTopics, partitions: int) -> None:
     aggregates = AggregateTable(app, name=f"{topics.service}-aggregates", default=None,
                                 partitions=partitions, changelog_topic=events)
     aggregates.decider = DECIDERS[topics.service]
+    replies_topic = raw_topic(topics.replies.name)
     replies = ReplyTable(app, name=f"{topics.service}-replies", default=None,
-                         partitions=partitions, changelog_topic=raw_topic(topics.replies.name))
+                         partitions=partitions, changelog_topic=replies_topic)
+    replies.recovered = {}
     app.tables.add(aggregates)
     app.tables.add(replies)
+
+    def load(key: str) -> Aggregate:
+        aggregate = aggregates.data.get(key) or Aggregate()
+        for reply in replies.take_recovered(key):
+            aggregate = recall(aggregate, reply)
+        return aggregate
 
     async def process(stream: faust.StreamT) -> None:
         async for event in stream.events():
@@ -91,7 +109,7 @@ def register(app: faust.App, topics: ServiceTopics, partitions: int) -> None:
                 log.error("command.unreadable", topic=message.topic, partition=message.partition,
                           offset=message.offset, error=str(error))
                 continue
-            decision = handle(aggregates.data.get(key) or Aggregate(), envelope, key)
+            decision = handle(load(key), envelope, key)
             aggregate = decision.aggregate
             reply = decision.reply
             if decision.events:
@@ -106,7 +124,11 @@ def register(app: faust.App, topics: ServiceTopics, partitions: int) -> None:
                 aggregate = with_positions(aggregate, envelope.command_id, positions)
                 reply = reply.model_copy(update={"positions": positions})
             aggregates.data[key] = aggregate
-            replies.send_reply(message.partition, reply)
+            # Sent and acknowledged before this command's offset can be committed, so the
+            # answer is in the same transaction (Faust's buffered table writes may not be).
+            await (await replies_topic.send(key=str(reply.command_id).encode(),
+                                            value=reply.model_dump_json().encode(),
+                                            partition=message.partition))
             log.debug("command.handled", type=envelope.type, status=reply.status, key=key)
 
     app.agent(commands, name=f"{topics.service}-command-processor")(process)

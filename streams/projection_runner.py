@@ -71,6 +71,20 @@ class ProjectionService(mode.Service):
 
     @mode.Service.task
     async def _run(self) -> None:
+        """Run the projection; after a failure, wait and resume from the last checkpoint."""
+        delay = 1.0
+        while not self.should_stop:
+            try:
+                await self._project()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("projection.failed", projection=self.projection_name,
+                              retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _project(self) -> None:
         clients = build_clients(self.settings)
         projection = build_projections(clients)[self.projection_name]
         consumer = AIOKafkaConsumer(
@@ -87,24 +101,24 @@ class ProjectionService(mode.Service):
             await consumer.start()
             consumer.subscribe(list(projection.topics),
                                listener=_SeekToCheckpoint(consumer, clients, projection))
+            saved: dict[tuple[str, int], int] = {}
             while not self.should_stop:
                 batches = await consumer.getmany(timeout_ms=200, max_records=BATCH_SIZE)
                 records = to_records(batches)
                 if records:
                     await projection.apply(records)
-                    if not projection.stores_checkpoint:
-                        # Not for resuming (the group's offsets are), but for read-your-writes.
-                        async with clients.mysql.begin() as connection:
-                            await checkpoints.save(connection, projection.name, {
-                                (r.topic, r.partition): r.offset + 1 for r in records})
-                if batches:
+                # The consumer's position moves past transaction markers too: it is what
+                # read-your-writes waits and lag compare with. (Resuming uses the stored
+                # checkpoint or the committed offsets.)
+                positions = {(tp.topic, tp.partition): await consumer.position(tp)
+                             for tp in consumer.assignment()}
+                moved = {tp: offset for tp, offset in positions.items() if saved.get(tp) != offset}
+                if moved:
+                    async with clients.mysql.begin() as connection:
+                        await checkpoints.save(connection, projection.name, moved)
                     await consumer.commit()
+                    saved.update(moved)
                 await self._export_lag(consumer, projection)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("projection.failed", projection=self.projection_name)
-            raise
         finally:
             await consumer.stop()
             await clients.close()

@@ -1,0 +1,215 @@
+"""The catalog: categories and product pages for everyone, changes for admins."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api import consistency
+from api.commands import command_id, derived_id, execute
+from api.deps import Admin, BusDep, ClientsDep, ConsistencyToken, IdempotencyKey, ProjectionsDep
+from schemas.commands.catalog import ChangeProduct, CreateCategory, CreateProduct, SetStock
+from schemas.events.catalog import Image, Name, Slug
+from schemas.money import Money
+
+router = APIRouter(tags=["catalog"])
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:120] or "item"
+
+
+class Category(BaseModel):
+    id: UUID
+    slug: str
+    name: str
+    parent_id: UUID | None
+    children: list[Category] = []
+
+
+class NewCategory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    slug: Slug | None = None
+    parent_id: UUID | None = None
+
+
+class CategoryRef(BaseModel):
+    id: UUID
+    slug: str
+    name: str
+
+
+class Stock(BaseModel):
+    available: int
+
+
+class Product(BaseModel):
+    id: UUID
+    sku: str
+    name: str
+    slug: str
+    description: str
+    category: CategoryRef | None
+    price: Money
+    images: list[Image]
+    specifications: dict[str, str]
+    stock: Stock
+    created_at: datetime
+    updated_at: datetime
+
+
+class NewProduct(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+    name: Name
+    slug: Slug | None = None
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    category_id: UUID
+    price: Money
+    images: Annotated[list[Image], Field(max_length=20)] = []
+    specifications: Annotated[dict[str, Annotated[str, Field(max_length=500)]],
+                              Field(max_length=50)] = {}
+    stock: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+
+
+class ProductChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    slug: Slug | None = None
+    description: Annotated[str, Field(max_length=20_000)] | None = None
+    category_id: UUID | None = None
+    price: Money | None = None
+    images: Annotated[list[Image], Field(max_length=20)] | None = None
+    specifications: Annotated[dict[str, Annotated[str, Field(max_length=500)]],
+                              Field(max_length=50)] | None = None
+    stock: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC)
+
+
+async def _product_view(catalog, row: dict) -> Product:
+    category = await catalog.category(row["category_id"])
+    return Product(
+        id=row["id"], sku=row["sku"], name=row["name"], slug=row["slug"],
+        description=row["description"],
+        category=CategoryRef(id=category["id"], slug=category["slug"], name=category["name"])
+        if category else None,
+        price=Money(amount=row["price_amount"], currency=row["currency"]),
+        images=row["images"], specifications=row["specifications"],
+        stock=Stock(available=row["stock"]), created_at=_utc(row["created_at"]),
+        updated_at=_utc(row["updated_at"]))
+
+
+async def _require_category(catalog, category_id: UUID | None) -> None:
+    if category_id is not None and await catalog.category(str(category_id)) is None:
+        raise HTTPException(422, f"There is no category {category_id}.")
+
+
+@router.get("/v1/categories", response_model=list[Category])
+async def categories(projections: ProjectionsDep, clients: ClientsDep,
+                     token: ConsistencyToken = None) -> list[Category]:
+    """Every category as a tree."""
+    catalog = projections["catalog"]
+    await consistency.wait_for(clients, catalog, token)
+    rows = await catalog.categories()  # type: ignore[attr-defined]
+    nodes = {r["id"]: Category(id=r["id"], slug=r["slug"], name=r["name"],
+                               parent_id=r["parent_id"]) for r in rows}
+    roots = []
+    for row in rows:
+        node = nodes[row["id"]]
+        parent = nodes.get(row["parent_id"]) if row["parent_id"] else None
+        (parent.children if parent else roots).append(node)
+    return roots
+
+
+@router.get("/v1/products/{product_id}", response_model=Product,
+            responses={404: {"description": "No such product"}})
+async def product(product_id: UUID, projections: ProjectionsDep, clients: ClientsDep,
+                  token: ConsistencyToken = None) -> Product:
+    """A product page: description, images, specifications, price and stock."""
+    catalog = projections["catalog"]
+    await consistency.wait_for(clients, catalog, token)
+    row = await catalog.product(str(product_id))  # type: ignore[attr-defined]
+    if row is None:
+        raise HTTPException(404, f"There is no product {product_id}.")
+    return await _product_view(catalog, row)
+
+
+@router.post("/v1/admin/categories", status_code=201, response_model=Category)
+async def create_category(form: NewCategory, response: Response, admin: Admin, bus: BusDep,
+                          projections: ProjectionsDep, clients: ClientsDep,
+                          idempotency_key: IdempotencyKey = None,
+                          token: ConsistencyToken = None) -> Category:
+    """Create a category, optionally under a parent."""
+    catalog = projections["catalog"]
+    await consistency.wait_for(clients, catalog, token)
+    await _require_category(catalog, form.parent_id)
+    command = command_id(f"POST /v1/admin/categories\n{admin.user_id}", idempotency_key)
+    category_id = derived_id(command, "category")
+    slug = form.slug or slugify(form.name)
+    await execute(bus, CreateCategory(category_id=category_id, slug=slug, name=form.name,
+                                      parent_id=form.parent_id),
+                  actor=admin.user_id, command_id=command, response=response)
+    return Category(id=category_id, slug=slug, name=form.name, parent_id=form.parent_id)
+
+
+@router.post("/v1/admin/products", status_code=201, response_model=Product)
+async def create_product(form: NewProduct, response: Response, admin: Admin, bus: BusDep,
+                         projections: ProjectionsDep, clients: ClientsDep,
+                         idempotency_key: IdempotencyKey = None,
+                         token: ConsistencyToken = None) -> Product:
+    """Create a product in a category, with its price and stock."""
+    catalog = projections["catalog"]
+    await consistency.wait_for(clients, catalog, token)
+    await _require_category(catalog, form.category_id)
+    command = command_id(f"POST /v1/admin/products\n{admin.user_id}", idempotency_key)
+    product_id = derived_id(command, "product")
+    fields = form.model_dump(exclude={"slug"})
+    reply = await execute(bus, CreateProduct(product_id=product_id,
+                                             slug=form.slug or slugify(form.name), **fields),
+                          actor=admin.user_id, command_id=command, response=response)
+    return await _after_write(catalog, clients, response, product_id, reply)
+
+
+@router.patch("/v1/admin/products/{product_id}", response_model=Product)
+async def change_product(product_id: UUID, changes: ProductChanges, response: Response,
+                         admin: Admin, bus: BusDep, projections: ProjectionsDep,
+                         clients: ClientsDep, idempotency_key: IdempotencyKey = None,
+                         token: ConsistencyToken = None) -> Product:
+    """Change a product's details, price or stock; absent fields stay as they are."""
+    catalog = projections["catalog"]
+    await consistency.wait_for(clients, catalog, token)
+    await _require_category(catalog, changes.category_id)
+    scope = f"PATCH /v1/admin/products/{product_id}\n{admin.user_id}"
+    command = command_id(scope, idempotency_key)
+    details = changes.model_dump(exclude_none=True, exclude={"stock"})
+    reply = await execute(bus, ChangeProduct(product_id=product_id, **details),
+                          actor=admin.user_id, command_id=command, response=response)
+    if changes.stock is not None:
+        reply = await execute(bus, SetStock(product_id=product_id, available=changes.stock),
+                              actor=admin.user_id, command_id=derived_id(command, "stock"),
+                              response=response)
+    return await _after_write(catalog, clients, response, product_id, reply)
+
+
+async def _after_write(catalog, clients, response: Response, product_id: UUID,
+                       reply) -> Product:
+    """The product as the read model shows it once it includes this write."""
+    await consistency.wait_for(clients, catalog, response.headers.get(consistency.HEADER))
+    row = await catalog.product(str(product_id))
+    if row is None:
+        raise HTTPException(404, f"There is no product {product_id}.")
+    return await _product_view(catalog, row)

@@ -1,0 +1,50 @@
+"""Send a command from a request and turn its answer into HTTP.
+
+A rejection becomes problem+json (409, 422 or 404 by its kind); no answer in
+time becomes 504, safe to retry with the same `Idempotency-Key`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+from fastapi import HTTPException, Response
+
+from api import consistency
+from infra.command_bus import CommandBus, CommandTimeout
+from schemas.messages import Command
+from schemas.replies import Reply
+
+_STATUS = {"conflict": 409, "invalid": 422, "not_found": 404}
+_NAMESPACE = uuid.UUID("7d4e3c52-3f3b-4b0e-9a54-6f0a1c1e9b11")
+
+
+def command_id(scope: str, idempotency_key: str | None) -> UUID:
+    """The command's id: derived from the client's Idempotency-Key within `scope`, or new.
+
+    `scope` names the route and the caller, so two clients' keys never meet.
+    """
+    if idempotency_key is None:
+        return uuid.uuid4()
+    return uuid.uuid5(_NAMESPACE, f"{scope}\n{idempotency_key}")
+
+
+def derived_id(command: UUID, what: str) -> UUID:
+    """An id that follows from a command id, e.g. the product a creation makes."""
+    return uuid.uuid5(command, what)
+
+
+async def execute(bus: CommandBus, command: Command, *, actor: str | None, command_id: UUID,
+                  response: Response | None = None) -> Reply:
+    try:
+        reply = await bus.send(command, actor=actor, command_id=command_id)
+    except CommandTimeout:
+        raise HTTPException(504, "The request was not confirmed in time. Retry it with the "
+                                 "same Idempotency-Key to learn its outcome.") from None
+    if reply.status == "rejected":
+        raise HTTPException(_STATUS.get(reply.kind or "conflict", 409),
+                            reply.detail or "The request was refused.")
+    if response is not None and reply.positions:
+        response.headers[consistency.HEADER] = consistency.encode(reply.positions)
+    return reply
