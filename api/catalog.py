@@ -174,14 +174,28 @@ async def create_product(form: NewProduct, response: Response, admin: Admin, bus
     """Create a product in a category, with its price and stock."""
     catalog = projections["catalog"]
     await consistency.wait_for(clients, catalog, token)
-    await _require_category(catalog, form.category_id)
+    category = await catalog.category(str(form.category_id))  # type: ignore[attr-defined]
+    if category is None:
+        raise HTTPException(422, f"There is no category {form.category_id}.")
     command = command_id(f"POST /v1/admin/products\n{admin.user_id}", idempotency_key)
     product_id = derived_id(command, "product")
-    fields = form.model_dump(exclude={"slug"})
-    reply = await execute(bus, CreateProduct(product_id=product_id,
-                                             slug=form.slug or slugify(form.name), **fields),
-                          actor=admin.user_id, command_id=command, response=response)
-    return await _after_write(catalog, clients, response, product_id, reply)
+    slug = form.slug or slugify(form.name)
+    issued_at = datetime.now(UTC)
+    reply = await execute(bus, CreateProduct(product_id=product_id, slug=slug,
+                                             **form.model_dump(exclude={"slug"})),
+                          actor=admin.user_id, command_id=command, response=response,
+                          issued_at=issued_at)
+    if reply.status == "duplicate":
+        # A retry: the product exists, and may have changed since; show it as it is now.
+        return await _after_write(catalog, clients, response, product_id)
+    # The command holds the whole new product: no need to wait for the read model.
+    return Product(id=product_id, sku=form.sku, name=form.name, slug=slug,
+                   description=form.description,
+                   category=CategoryRef(id=category["id"], slug=category["slug"],
+                                        name=category["name"]),
+                   price=form.price, images=form.images, specifications=form.specifications,
+                   stock=Stock(available=form.stock), created_at=issued_at,
+                   updated_at=issued_at)
 
 
 @router.patch("/v1/admin/products/{product_id}", response_model=Product)
@@ -196,17 +210,16 @@ async def change_product(product_id: UUID, changes: ProductChanges, response: Re
     scope = f"PATCH /v1/admin/products/{product_id}\n{admin.user_id}"
     command = command_id(scope, idempotency_key)
     details = changes.model_dump(exclude_none=True, exclude={"stock"})
-    reply = await execute(bus, ChangeProduct(product_id=product_id, **details),
-                          actor=admin.user_id, command_id=command, response=response)
+    await execute(bus, ChangeProduct(product_id=product_id, **details),
+                  actor=admin.user_id, command_id=command, response=response)
     if changes.stock is not None:
-        reply = await execute(bus, SetStock(product_id=product_id, available=changes.stock),
-                              actor=admin.user_id, command_id=derived_id(command, "stock"),
-                              response=response)
-    return await _after_write(catalog, clients, response, product_id, reply)
+        await execute(bus, SetStock(product_id=product_id, available=changes.stock),
+                      actor=admin.user_id, command_id=derived_id(command, "stock"),
+                      response=response)
+    return await _after_write(catalog, clients, response, product_id)
 
 
-async def _after_write(catalog, clients, response: Response, product_id: UUID,
-                       reply) -> Product:
+async def _after_write(catalog, clients, response: Response, product_id: UUID) -> Product:
     """The product as the read model shows it once it includes this write."""
     await consistency.wait_for(clients, catalog, response.headers.get(consistency.HEADER))
     row = await catalog.product(str(product_id))

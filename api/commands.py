@@ -7,6 +7,7 @@ time becomes 504, safe to retry with the same `Idempotency-Key`.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from uuid import UUID
 
 from fastapi import HTTPException, Response
@@ -36,9 +37,9 @@ def derived_id(command: UUID, what: str) -> UUID:
 
 
 async def execute(bus: CommandBus, command: Command, *, actor: str | None, command_id: UUID,
-                  response: Response | None = None) -> Reply:
+                  response: Response | None = None, issued_at: datetime | None = None) -> Reply:
     try:
-        reply = await bus.send(command, actor=actor, command_id=command_id)
+        reply = await bus.send(command, actor=actor, command_id=command_id, issued_at=issued_at)
     except CommandTimeout:
         raise HTTPException(504, "The request was not confirmed in time. Retry it with the "
                                  "same Idempotency-Key to learn its outcome.") from None

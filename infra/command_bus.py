@@ -85,12 +85,16 @@ class CommandBus:
                         future.set_result(reply)
 
     async def send(self, command: Command, *, actor: str | None, command_id: UUID | None = None,
-                   correlation_id: UUID | None = None, timeout_s: float | None = None) -> Reply:
-        """Send `command` and return its answer (accepted, duplicate or rejected)."""
+                   correlation_id: UUID | None = None, issued_at: datetime | None = None,
+                   timeout_s: float | None = None) -> Reply:
+        """Send `command` and return its answer (accepted, duplicate or rejected).
+
+        `issued_at` becomes the time of the events the command causes.
+        """
         await self._start()
         envelope = CommandEnvelope.wrap(command, command_id=command_id or uuid.uuid4(),
                                         correlation_id=correlation_id, actor=actor,
-                                        issued_at=datetime.now(UTC))
+                                        issued_at=issued_at or datetime.now(UTC))
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._waiting[envelope.command_id] = future
         try:

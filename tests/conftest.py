@@ -41,3 +41,27 @@ async def gateway(settings: Settings) -> httpx.AsyncClient:
     """An HTTP client for the shop through the gateway, as a user reaches it."""
     async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+async def admin(gateway: httpx.AsyncClient) -> dict[str, str]:
+    """Authorization headers of a fresh administrator, made with `shopstream admin create`."""
+    from tests.support import PASSWORD, log_in, shopstream, unique_email
+
+    email = unique_email("admin")
+    shopstream("admin", "create", "--email", email, "--password", PASSWORD)
+    return await log_in(gateway, email)
+
+
+@pytest.fixture(scope="session")
+async def category(gateway: httpx.AsyncClient, admin: dict[str, str]) -> dict:
+    """A category to put test products in, already visible in the catalog."""
+    import uuid
+
+    response = await gateway.post("/v1/admin/categories", headers=admin,
+                                  json={"name": f"Test category {uuid.uuid4().hex[:8]}"})
+    assert response.status_code == 201, response.text
+    token = response.headers["X-Consistency-Token"]
+    assert (await gateway.get("/v1/categories",
+                              headers={"X-Consistency-Token": token})).status_code == 200
+    return response.json() | {"token": token}

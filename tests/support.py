@@ -1,0 +1,81 @@
+"""Small helpers the integration and end-to-end tests share: accounts, tokens, topics."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from infra.settings import PROJECT_ROOT, Settings
+from schemas.envelope import EventEnvelope
+
+PASSWORD = "a long and unusual passphrase"
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def shopstream(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the `shopstream` command as a user would."""
+    result = subprocess.run([sys.executable, "-m", "infra.cli", *args], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"shopstream {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+async def sign_up(http: httpx.AsyncClient, email: str, full_name: str = "Test Shopper",
+                  password: str = PASSWORD) -> httpx.Response:
+    return await http.post("/v1/users", json={"email": email, "password": password,
+                                              "full_name": full_name})
+
+
+async def log_in(http: httpx.AsyncClient, email: str, password: str = PASSWORD,
+                 consistency_token: str | None = None) -> dict[str, str]:
+    """Sign in and return the Authorization header."""
+    headers = {"X-Consistency-Token": consistency_token} if consistency_token else {}
+    response = await http.post("/v1/auth/login", json={"email": email, "password": password},
+                               headers=headers)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def read_events(settings: Settings, topic: str) -> list[tuple[int, int, EventEnvelope]]:
+    """Every committed event of a topic, read by a plain consumer: (partition, offset, event)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+                                enable_auto_commit=False, isolation_level="read_committed")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = [TopicPartition(topic, p)
+                          for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        events = []
+        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            batches = await consumer.getmany(timeout_ms=1000)
+            for messages in batches.values():
+                events += [(m.partition, m.offset, EventEnvelope.from_bytes(m.value))
+                           for m in messages if m.value is not None]
+        return events
+    finally:
+        await consumer.stop()
+
+
+async def eventually(check, timeout_s: float = 30.0, interval_s: float = 0.1):
+    """Retry an async check until it returns a truthy value; fail with its last value."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            assert result, f"not true within {timeout_s}s: {result!r}"
+            return result
+        await asyncio.sleep(interval_s)
