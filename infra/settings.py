@@ -11,7 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,11 +30,13 @@ class Settings(BaseSettings):
     )
 
     environment: str = "development"
+    # Added to every default port, so a second stack (a test run beside `make up`) fits.
+    port_offset: int = 0
     stack_dir: Path = Field(default_factory=default_stack_dir)
     cache_dir: Path = Path.home() / ".cache" / "shopstream"
 
     # Kafka
-    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_bootstrap: str = ""  # default: 127.0.0.1:<kafka_port>
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     kafka_partitions: int = 6
@@ -50,16 +52,17 @@ class Settings(BaseSettings):
 
     # MongoDB (FerretDB locally)
     mongodb_port: int = 27017
-    mongodb_url: str = "mongodb://127.0.0.1:27017/"
+    mongodb_url: str = ""  # default: the local FerretDB
     mongodb_database: str = "shopstream"
 
     # Redis
     redis_port: int = 6379
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = ""  # default: the local Redis
 
     # Elasticsearch
     elasticsearch_port: int = 9200
-    elasticsearch_url: str = "http://127.0.0.1:9200"
+    elasticsearch_transport_port: int = 9300
+    elasticsearch_url: str = ""  # default: the local Elasticsearch
 
     # Email: SMTP in development (the local mail sink), SES in production
     smtp_host: str = "127.0.0.1"
@@ -82,7 +85,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_replica_ports: list[int] = [8001, 8002]
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = ""  # default: the local gateway
     # Requests one client address may send per window through the gateway.
     gateway_rate_limit: int = 2000
     gateway_rate_window_s: int = 10
@@ -104,6 +107,28 @@ class Settings(BaseSettings):
     # Readiness checks give each dependency this long to answer.
     readiness_timeout_s: float = 2.0
 
+    @model_validator(mode="after")
+    def _local_defaults(self) -> Settings:
+        """Shift default ports by `port_offset`; derive URLs that were not given."""
+        if self.port_offset:
+            for name in _PORT_SETTINGS:
+                if name not in self.model_fields_set:
+                    value = getattr(self, name)
+                    shifted = ([p + self.port_offset for p in value] if isinstance(value, list)
+                               else value + self.port_offset)
+                    object.__setattr__(self, name, shifted)
+        derived = {
+            "kafka_bootstrap": f"127.0.0.1:{self.kafka_port}",
+            "mongodb_url": f"mongodb://127.0.0.1:{self.mongodb_port}/",
+            "redis_url": f"redis://127.0.0.1:{self.redis_port}/0",
+            "elasticsearch_url": f"http://127.0.0.1:{self.elasticsearch_port}",
+            "public_url": f"http://127.0.0.1:{self.gateway_port}",
+        }
+        for name, value in derived.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
+        return self
+
     @property
     def mysql_url(self) -> str:
         password = self.mysql_password.get_secret_value()
@@ -111,6 +136,14 @@ class Settings(BaseSettings):
             f"mysql+aiomysql://{self.mysql_user}:{password}@{self.mysql_host}:"
             f"{self.mysql_port}/{self.mysql_database}?charset=utf8mb4"
         )
+
+
+_PORT_SETTINGS = (
+    "kafka_port", "kafka_controller_port", "mysql_port", "mongodb_port", "redis_port",
+    "elasticsearch_port", "elasticsearch_transport_port", "smtp_port", "mail_api_port",
+    "stripe_mock_port", "worker_web_ports", "gateway_port", "gateway_stats_port", "api_port",
+    "api_replica_ports",
+)
 
 
 @lru_cache

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from infra.settings import PROJECT_ROOT, Settings, default_stack_dir, get_settings
 from infra.stack import process
-from infra.stack.parts import Context, Part, all_parts
+from infra.stack.parts import Context, Part, all_parts, tcp_open
 
 
 class StackError(RuntimeError):
@@ -98,6 +98,12 @@ class Stack:
                 on_event(part, "already running")
                 pending.append(part)
                 continue
+            port = part.port(self.ctx)
+            if port is not None and tcp_open(port):
+                raise StackError(
+                    f"{part.name} cannot start: port {port} is taken by a process this stack "
+                    f"did not start (another stack?). Stop it, or give this stack other ports, "
+                    f"e.g. SHOPSTREAM_PORT_OFFSET=1000.")
             part.prepare(self.ctx)
             process.start(self.files(part), part.command(self.ctx), cwd=PROJECT_ROOT,
                           env=part.env)

@@ -316,7 +316,8 @@ class Elasticsearch(Part):
     def command(self, ctx: Context) -> list[str]:
         return ["java", "-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-cp", f"{self.libs(ctx)}/*",
                 "shopstream.es.Runner", str(ctx.data("elasticsearch")),
-                str(ctx.settings.elasticsearch_port)]
+                str(ctx.settings.elasticsearch_port),
+                "--transport-port", str(ctx.settings.elasticsearch_transport_port)]
 
     def healthy(self, ctx: Context) -> bool:
         return http_ok(f"{ctx.settings.elasticsearch_url}/_cluster/health"
