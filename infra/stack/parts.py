@@ -349,7 +349,10 @@ class StripeMock(Part):
                              ctx.cache_dir / "bin")
 
     def command(self, ctx: Context) -> list[str]:
-        return [str(self.binary(ctx)), "-http-addr", f"127.0.0.1:{ctx.settings.stripe_mock_port}"]
+        port = ctx.settings.stripe_mock_port
+        # It serves HTTPS too, by default on all addresses at 12112: keep that on loopback.
+        return [str(self.binary(ctx)), "-http-addr", f"127.0.0.1:{port}",
+                "-https-addr", f"127.0.0.1:{port + 1}"]
 
     def healthy(self, ctx: Context) -> bool:
         return http_ok(f"http://127.0.0.1:{ctx.settings.stripe_mock_port}/v1/customers",

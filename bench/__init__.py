@@ -1,0 +1,1 @@
+"""Benchmarks of the event backbone: run on demand, they report numbers and assert nothing."""
