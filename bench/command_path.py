@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
-import time
 import uuid
 
 import httpx
@@ -37,7 +35,8 @@ async def main(args: argparse.Namespace) -> None:
     settings = get_settings()
     ports = ([settings.gateway_port] if args.target == "gateway"
              else settings.api_replica_ports)
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    limits = httpx.Limits(max_connections=args.concurrency,
+                          max_keepalive_connections=args.concurrency)
     clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30.0,
                                  limits=limits) for port in ports]
     try:
@@ -47,11 +46,12 @@ async def main(args: argparse.Namespace) -> None:
         run = uuid.uuid4().hex[:8]
         # The first product write carries the category's token, so the category is
         # in the catalog view before the timed writes start; it is not timed.
-        first = await clients[0].post("/v1/admin/products", json=new_product(run, -1, category_id),
+        first = await clients[0].post("/v1/admin/products",
+                                      json=new_product(run, -1, category_id),
                                       headers=auth | {"X-Consistency-Token": token})
         first.raise_for_status()
 
-        product_ids: list[str] = []
+        product_ids: list[str] = []  # filled by the first phase, changed by the second
 
         async def create(i: int) -> httpx.Response:
             response = await clients[i % len(clients)].post(
@@ -61,7 +61,7 @@ async def main(args: argparse.Namespace) -> None:
             return response
 
         async def patch(i: int) -> httpx.Response:
-            product_id = targets[i % len(targets)]
+            product_id = (product_ids or [first.json()["id"]])[i % max(len(product_ids), 1)]
             # Created with stock 100, so every SetStock changes it: one StockAdjusted each.
             return await clients[i % len(clients)].patch(
                 f"/v1/admin/products/{product_id}", json={"stock": i % 50}, headers=auth)
@@ -73,7 +73,6 @@ async def main(args: argparse.Namespace) -> None:
         print(created.summary("POST /v1/admin/products (CreateProduct)"))
         print(cpu.report(before, cpu.snapshot(), created.seconds))
 
-        targets = product_ids or [first.json()["id"]]
         if args.target == "gateway":
             pause = 2 * settings.gateway_rate_window_s
             print(f"pausing {pause} s so the gateway's rate window starts empty")

@@ -48,14 +48,10 @@ def stack_up(
 
     stack = _stack()
     try:
-        started = stack.up(stack.select(parts, with_app=not servers_only), on_event=_say)
+        stack.up(stack.select(parts, with_app=not servers_only), on_event=_say, record=record)
     except (StackError, InstallError) as error:
         console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(1) from None
-    if record is not None:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        with record.open("a") as handle:
-            handle.writelines(name + "\n" for name in started)
     s = stack.settings
     console.print(f"[green]up[/green]: gateway {s.public_url}  docs {s.public_url}/docs  "
                   f"mail http://127.0.0.1:{s.mail_api_port}/api/v2/messages")

@@ -80,8 +80,13 @@ class Stack:
     def pid(self, part: Part) -> int | None:
         return process.running_pid(self.files(part))
 
-    def up(self, parts: list[Part], *, on_event=lambda part, what: None) -> list[str]:
-        """Start every part not running, in order, waiting for health; return those started."""
+    def up(self, parts: list[Part], *, on_event=lambda part, what: None,
+           record: Path | None = None) -> list[str]:
+        """Start every part not running, in order, waiting for health; return those started.
+
+        With `record`, each part's name is appended to that file as it starts, so a
+        failure part-way still leaves the list of what to stop.
+        """
         # Installs are independent of each other and dominate a first start.
         with ThreadPoolExecutor(max_workers=4) as pool:
             for part, future in [(p, pool.submit(p.install, self.ctx)) for p in parts]:
@@ -109,6 +114,10 @@ class Stack:
                           env=part.env)
             on_event(part, "starting")
             started.append(part.name)
+            if record is not None:
+                record.parent.mkdir(parents=True, exist_ok=True)
+                with record.open("a") as handle:
+                    handle.write(part.name + "\n")
             pending.append(part)
         self._wait(pending, on_event)
         return started
