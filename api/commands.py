@@ -17,7 +17,7 @@ from infra.command_bus import CommandBus, CommandTimeout
 from schemas.messages import Command
 from schemas.replies import Reply
 
-_STATUS = {"conflict": 409, "invalid": 422, "not_found": 404}
+_STATUS = {"conflict": 409, "invalid": 422, "not_found": 404, "bad_request": 400}
 _NAMESPACE = uuid.UUID("7d4e3c52-3f3b-4b0e-9a54-6f0a1c1e9b11")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-RejectionKind = Literal["conflict", "invalid", "not_found"]
+RejectionKind = Literal["conflict", "invalid", "not_found", "bad_request"]
 
 
 class Rejected(Exception):

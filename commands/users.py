@@ -2,19 +2,43 @@
 
 An email claim (keyed by the email key, a keyed hash of the normalised address)
 is the single writer that decides whether an address is free; the account
-itself is its own aggregate, keyed by the user id.
+itself is its own aggregate, keyed by the user id. Link tokens (verification,
+password reset) are known here only by their hashes, each usable once before
+its deadline.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import singledispatch
+from types import MappingProxyType
+from typing import Mapping
 from uuid import UUID
 
 from commands.decisions import Rejected
-from schemas.commands.users import ClaimEmail, RegisterUser
-from schemas.events.users import EmailClaimed, UserRegistered
+from schemas.commands.users import (
+    ChangePassword,
+    ChangeProfile,
+    ClaimEmail,
+    RegisterUser,
+    RequestPasswordReset,
+    ResetPassword,
+    VerifyEmail,
+)
+from schemas.events.users import (
+    EmailClaimed,
+    EmailVerificationRequested,
+    EmailVerified,
+    PasswordChanged,
+    PasswordResetRequested,
+    ProfileChanged,
+    UserRegistered,
+)
 from schemas.messages import Command, Event
+
+# Reset links a user may have open at once; older ones stop working.
+OPEN_RESET_LINKS = 3
 
 
 @dataclass(frozen=True)
@@ -23,14 +47,24 @@ class EmailClaim:
 
 
 @dataclass(frozen=True)
+class Link:
+    expires_at: datetime
+    used: bool = False
+
+
+@dataclass(frozen=True)
 class User:
     user_id: UUID
     email_key: str
     roles: tuple[str, ...]
     email_verified: bool
+    verification: tuple[str, Link] | None = None
+    resets: Mapping[str, Link] = field(default_factory=lambda: MappingProxyType({}))
 
 
 State = EmailClaim | User | None
+
+_BAD_LINK = "This link is not valid: it was used already, has expired or was replaced."
 
 
 def decide(state: State, command: Command) -> list[Event]:
@@ -39,6 +73,12 @@ def decide(state: State, command: Command) -> list[Event]:
 
 def evolve(state: State, event: Event) -> State:
     return _evolve(event, state)
+
+
+def _user(state: State) -> User:
+    if not isinstance(state, User):
+        raise Rejected("user_not_found", "There is no such account.", "not_found")
+    return state
 
 
 @singledispatch
@@ -57,7 +97,57 @@ def _(command: ClaimEmail, state: State) -> list[Event]:
 def _(command: RegisterUser, state: State) -> list[Event]:
     if state is not None:
         raise Rejected("user_exists", "This account exists already.")
-    return [UserRegistered(**command.model_dump())]
+    fields = command.model_dump(exclude={"verification_request_id", "verification_token_hash",
+                                         "verification_expires_at"})
+    events: list[Event] = [UserRegistered(**fields)]
+    if command.verification_token_hash and command.verification_request_id:
+        assert command.verification_expires_at is not None
+        events.append(EmailVerificationRequested(
+            user_id=command.user_id, request_id=command.verification_request_id,
+            token_hash=command.verification_token_hash,
+            expires_at=command.verification_expires_at))
+    return events
+
+
+@_decide.register
+def _(command: VerifyEmail, state: State) -> list[Event]:
+    user = _user(state)
+    if user.email_verified:
+        return []
+    pending = user.verification
+    if pending is None or pending[0] != command.token_hash or command.at >= pending[1].expires_at:
+        raise Rejected("invalid_link", _BAD_LINK, "bad_request")
+    return [EmailVerified(user_id=command.user_id)]
+
+
+@_decide.register
+def _(command: ChangeProfile, state: State) -> list[Event]:
+    _user(state)
+    changes = command.model_dump(exclude_none=True, exclude={"user_id"})
+    return [ProfileChanged(user_id=command.user_id, **changes)] if changes else []
+
+
+@_decide.register
+def _(command: ChangePassword, state: State) -> list[Event]:
+    _user(state)
+    return [PasswordChanged(user_id=command.user_id, password_hash=command.password_hash,
+                            reason="changed")]
+
+
+@_decide.register
+def _(command: RequestPasswordReset, state: State) -> list[Event]:
+    _user(state)
+    return [PasswordResetRequested(**command.model_dump())]
+
+
+@_decide.register
+def _(command: ResetPassword, state: State) -> list[Event]:
+    user = _user(state)
+    link = user.resets.get(command.token_hash)
+    if link is None or link.used or command.at >= link.expires_at:
+        raise Rejected("invalid_link", _BAD_LINK, "bad_request")
+    return [PasswordChanged(user_id=command.user_id, password_hash=command.password_hash,
+                            reason="reset", reset_token_hash=command.token_hash)]
 
 
 @singledispatch
@@ -74,3 +164,38 @@ def _(event: EmailClaimed, state: State) -> State:
 def _(event: UserRegistered, state: State) -> State:
     return User(user_id=event.user_id, email_key=event.email_key, roles=tuple(event.roles),
                 email_verified=event.email_verified)
+
+
+@_evolve.register
+def _(event: EmailVerificationRequested, state: State) -> State:
+    return replace(_user(state), verification=(event.token_hash, Link(event.expires_at)))
+
+
+@_evolve.register
+def _(event: EmailVerified, state: State) -> State:
+    return replace(_user(state), email_verified=True, verification=None)
+
+
+@_evolve.register
+def _(event: ProfileChanged, state: State) -> State:
+    return _user(state)
+
+
+@_evolve.register
+def _(event: PasswordResetRequested, state: State) -> State:
+    user = _user(state)
+    resets = {h: link for h, link in user.resets.items() if not link.used}
+    resets[event.token_hash] = Link(event.expires_at)
+    while len(resets) > OPEN_RESET_LINKS:
+        del resets[next(iter(resets))]
+    return replace(user, resets=MappingProxyType(resets))
+
+
+@_evolve.register
+def _(event: PasswordChanged, state: State) -> State:
+    user = _user(state)
+    if event.reason == "reset" and event.reset_token_hash in user.resets:
+        resets = dict(user.resets)
+        resets[event.reset_token_hash] = replace(resets[event.reset_token_hash], used=True)
+        return replace(user, resets=MappingProxyType(resets))
+    return user

@@ -105,11 +105,14 @@ def stack_logs(
 
 
 @schemas_app.command("snapshot")
-def schemas_snapshot() -> None:
-    """Write the snapshot of each message version that has none; never overwrite one."""
+def schemas_snapshot(
+    refresh: Annotated[bool, typer.Option(
+        help="Also rewrite snapshots of messages that changed compatibly.")] = False,
+) -> None:
+    """Write the snapshot of each message version that has none; never over a breaking change."""
     from schemas.contract import SNAPSHOTS, write_snapshots
 
-    written = write_snapshots()
+    written = write_snapshots(refresh=refresh)
     project = SNAPSHOTS.parents[1]
     for path in written:
         console.print(f"  wrote {escape(str(path.relative_to(project)))}", highlight=False)

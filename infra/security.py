@@ -46,6 +46,31 @@ def email_key(settings: Settings, email: str) -> str:
     return hmac.new(secret, normalise_email(email).encode(), hashlib.sha256).hexdigest()
 
 
+def link_token(settings: Settings, purpose: str, user_id: uuid.UUID,
+               request_id: uuid.UUID) -> str:
+    """The token of an emailed link: the user id, then 256 bits only this server can make.
+
+    Derived, not stored: the sender of the email makes it again from the request id,
+    and the events keep only `token_hash(token)`.
+    """
+    secret = base64.b64decode(settings.link_token_key.get_secret_value())
+    mac = hmac.new(secret, f"{purpose}:{request_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(user_id.bytes + mac).decode().rstrip("=")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_user(token: str) -> uuid.UUID | None:
+    """The user a link token is for, or None if it is not shaped like one."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except ValueError:
+        return None
+    return uuid.UUID(bytes=raw[:16]) if len(raw) == 48 else None
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: str

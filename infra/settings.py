@@ -95,12 +95,20 @@ class Settings(BaseSettings):
     master_key: SecretStr = SecretStr("")
     # The key of the keyed hash that turns an email address into its lookup key.
     email_index_key: SecretStr = SecretStr("")
+    # The key that makes emailed link tokens (verification, password reset).
+    link_token_key: SecretStr = SecretStr("")
     # Ed25519 private keys that sign access tokens, base64 of 32 bytes each, comma
     # separated; the first signs, all verify (so keys can be rotated).
     jwt_signing_keys: SecretStr = SecretStr("")
 
     access_token_ttl_s: int = 900
-    session_lifetime_s: int = 7 * 24 * 3600
+    # A session (its refresh token) lives this long; "remember me" the longer one.
+    session_lifetime_s: int = 24 * 3600
+    remembered_session_lifetime_s: int = 30 * 24 * 3600
+    verification_link_ttl_s: int = 7 * 24 * 3600
+    reset_link_ttl_s: int = 30 * 60
+    # Where the links in emails point: the shop's front end.
+    frontend_url: str = ""  # default: the gateway
     # How long a read that carries a consistency token waits for its view to catch up.
     consistency_wait_s: float = 5.0
 
@@ -123,6 +131,7 @@ class Settings(BaseSettings):
             "redis_url": f"redis://127.0.0.1:{self.redis_port}/0",
             "elasticsearch_url": f"http://127.0.0.1:{self.elasticsearch_port}",
             "public_url": f"http://127.0.0.1:{self.gateway_port}",
+            "frontend_url": self.public_url or f"http://127.0.0.1:{self.gateway_port}",
         }
         for name, value in derived.items():
             if not getattr(self, name):

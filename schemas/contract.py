@@ -29,15 +29,23 @@ def snapshot_path(kind: str, cls: type[Message], version: int | None = None,
     return directory / kind / f"{cls.type_name()}.v{version or cls.schema_version}.json"
 
 
-def write_snapshots(directory: Path = SNAPSHOTS) -> list[Path]:
-    """Write the current schema of each message that has no snapshot of its version yet."""
+def write_snapshots(directory: Path = SNAPSHOTS, *, refresh: bool = False) -> list[Path]:
+    """Write the current schema of each message that has no snapshot of its version yet.
+
+    With `refresh`, also rewrite a snapshot whose message changed compatibly (an added
+    optional field), so a later removal of that field is caught; a breaking change is
+    never written over its snapshot.
+    """
     written = []
     for kind, cls in messages():
         path = snapshot_path(kind, cls, directory=directory)
+        current = cls.model_json_schema()
         if path.exists():
-            continue
+            snapshot = json.loads(path.read_text())
+            if not refresh or snapshot == current or breaking_changes(snapshot, current):
+                continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(cls.model_json_schema(), indent=2, sort_keys=True) + "\n")
+        path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
         written.append(path)
     return written
 

@@ -28,8 +28,8 @@ class Reply(BaseModel):
     aggregate_id: str
     aggregate_version: int = 0
     reason: str | None = None
-    # For a rejection: conflict (409), invalid (422) or not_found (404).
-    kind: Literal["conflict", "invalid", "not_found"] | None = None
+    # For a rejection: conflict (409), invalid (422), not_found (404) or bad_request (400).
+    kind: Literal["conflict", "invalid", "not_found", "bad_request"] | None = None
     detail: str | None = None
     event_types: list[str] = []
     positions: list[Position] = []

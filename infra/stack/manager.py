@@ -45,6 +45,7 @@ def ensure_local_secrets(stack_dir: Path) -> None:
         "SHOPSTREAM_MASTER_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "SHOPSTREAM_EMAIL_INDEX_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "SHOPSTREAM_JWT_SIGNING_KEYS": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "SHOPSTREAM_LINK_TOKEN_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
     }
     additions = [f"{key}={make()}" for key, make in wanted.items() if f"{key}=" not in existing]
     if additions:

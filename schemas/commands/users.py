@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
-from schemas.events.users import Role
+from schemas.events.users import Role, TokenHash
 from schemas.messages import Command
 from schemas.personal import Sealed
 
@@ -26,17 +27,52 @@ class ClaimEmail(Command):
         return self.email_key
 
 
-class RegisterUser(Command):
-    """Create the account that a claim made room for; addressed by the user id."""
-
+class _UserCommand(Command):
     service: ClassVar[str] = "users"
     user_id: UUID
+
+    @property
+    def aggregate_key(self) -> str:
+        return str(self.user_id)
+
+
+class RegisterUser(_UserCommand):
+    """Create the account that a claim made room for, with its email verification link."""
+
     email_key: str
     email: Sealed
     full_name: Sealed
     password_hash: Sealed
     roles: list[Role]
+    verification_request_id: UUID | None = None
+    verification_token_hash: TokenHash | None = None
+    verification_expires_at: datetime | None = None
 
-    @property
-    def aggregate_key(self) -> str:
-        return str(self.user_id)
+
+class VerifyEmail(_UserCommand):
+    token_hash: TokenHash
+    at: datetime  # when the link was used: checked against its deadline
+
+
+class ChangeProfile(_UserCommand):
+    full_name: Sealed | None = None
+    phone: Sealed | None = None
+    addresses: Sealed | None = None
+
+
+class ChangePassword(_UserCommand):
+    """The current password was checked by the caller; this sets the new one."""
+
+    password_hash: Sealed
+
+
+class RequestPasswordReset(_UserCommand):
+    request_id: UUID
+    token_hash: TokenHash
+    expires_at: datetime
+
+
+class ResetPassword(_UserCommand):
+    token_hash: TokenHash
+    password_hash: Sealed
+    at: datetime  # when the link was used: checked against its deadline

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 from uuid import UUID
+
+from pydantic import Field
 
 from schemas.messages import Event
 from schemas.personal import Sealed
@@ -33,3 +36,45 @@ class UserRegistered(Event):
     password_hash: Sealed
     roles: list[Role]
     email_verified: bool = False
+
+
+TokenHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$",
+                                 description="SHA-256 of a link token; the token is never stored.")]
+
+
+class EmailVerificationRequested(Event):
+    """A verification link was made; the email carries it, the event only its hash."""
+
+    user_id: UUID
+    request_id: UUID
+    token_hash: TokenHash
+    expires_at: datetime
+
+
+class EmailVerified(Event):
+    user_id: UUID
+
+
+class ProfileChanged(Event):
+    """Only the fields that changed are present; `addresses` is a sealed JSON list."""
+
+    user_id: UUID
+    full_name: Sealed | None = None
+    phone: Sealed | None = None
+    addresses: Sealed | None = None
+
+
+class PasswordResetRequested(Event):
+    user_id: UUID
+    request_id: UUID
+    token_hash: TokenHash
+    expires_at: datetime
+
+
+class PasswordChanged(Event):
+    """A new password: by the user (`changed`) or through a reset link (`reset`)."""
+
+    user_id: UUID
+    password_hash: Sealed
+    reason: Literal["changed", "reset"]
+    reset_token_hash: TokenHash | None = None
