@@ -68,12 +68,18 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     mail_api_port: int = 8025
+    # "smtp" (the local mail sink, or any SMTP relay) or "ses" (Amazon SES through boto3).
+    mail_transport: str = "smtp"
+    mail_from: str = "shopstream <no-reply@shopstream.local>"
+    ses_region: str = "eu-west-1"
+    # Only for testing against a local SES endpoint (moto_server); empty for AWS itself.
+    ses_endpoint_url: str = ""
 
     # Card payments: Stripe's API (stripe-mock locally)
     stripe_mock_port: int = 12111
 
     # The Faust workers' own web servers (health and Faust's views), one per role
-    worker_web_ports: list[int] = [6066, 6067]
+    worker_web_ports: list[int] = [6066, 6067, 6068]
     # How often a command processor commits its transaction; a command's answer waits for it.
     command_commit_interval_s: float = 0.01
     # How long the API waits for a command's answer before answering 504.

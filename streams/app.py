@@ -3,6 +3,7 @@
 - `commands`: the command processors, the single writers of every aggregate,
   with `exactly_once` transactions (events, replies and offsets commit together).
 - `projections`: the projection runners that build the read models.
+- `notifications`: the sender of emails that events call for.
 
 Each role is its own consumer group and process, so each scales on its own.
 Nothing is created at import time.
@@ -18,8 +19,8 @@ from aiohttp.web import Response
 from infra.settings import Settings
 from schemas.topics import SERVICES
 
-Role = Literal["commands", "projections"]
-ROLES: tuple[Role, ...] = ("commands", "projections")
+Role = Literal["commands", "projections", "notifications"]
+ROLES: tuple[Role, ...] = ("commands", "projections", "notifications")
 
 
 def create_app(settings: Settings, role: Role, services: list[str] | None = None) -> faust.App:
@@ -57,4 +58,8 @@ def create_app(settings: Settings, role: Role, services: list[str] | None = None
         from streams import projection_runner
 
         projection_runner.register(app, settings, selected)
+    elif role == "notifications":
+        from streams import notifications
+
+        notifications.register(app, settings)
     return app

@@ -427,4 +427,5 @@ def all_parts(settings: Settings) -> list[Part]:
     """Every part in start order: servers, then the shop, then the gateway."""
     replicas = [Api(replica=n) for n in range(1, len(settings.api_replica_ports) + 1)]
     return [Kafka(), MariaDB(), FerretDB(), Redis(), Elasticsearch(), MailSink(), StripeMock(),
-            Worker(role="commands"), Worker(role="projections"), *replicas, Gateway()]
+            Worker(role="commands"), Worker(role="projections"), Worker(role="notifications"),
+            *replicas, Gateway()]
