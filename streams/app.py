@@ -24,6 +24,8 @@ ROLES: tuple[Role, ...] = ("commands", "projections", "notifications")
 
 
 def create_app(settings: Settings, role: Role, services: list[str] | None = None) -> faust.App:
+    datadir = settings.stack_dir / "worker" / role
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = faust.App(
         f"shopstream-{role}",
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -39,7 +41,7 @@ def create_app(settings: Settings, role: Role, services: list[str] | None = None
         web_bind="127.0.0.1",
         web_host="127.0.0.1",
         web_port=settings.worker_web_ports[ROLES.index(role)],
-        datadir=str(settings.stack_dir / "worker" / role),
+        datadir=str(datadir),
         autodiscover=False,
         producer_acks=-1,
     )
