@@ -13,6 +13,7 @@ from api.metrics import MetricsMiddleware
 from infra.bootstrap import build_clients
 from infra.command_bus import CommandBus
 from infra.database import create_tables
+from infra.rate_limits import RateLimiter
 from infra.security import TokenSigner
 from infra.sessions import SessionStore
 from infra.settings import get_settings
@@ -29,7 +30,9 @@ def create_app() -> FastAPI:
         app.state.clients = clients
         app.state.bus = CommandBus(clients)
         app.state.signer = TokenSigner(settings)
-        app.state.sessions = SessionStore(clients.redis, settings.session_lifetime_s)
+        app.state.sessions = SessionStore(clients.redis, settings.session_lifetime_s,
+                                          settings.remembered_session_lifetime_s)
+        app.state.limits = RateLimiter(clients.redis)
         app.state.projections = build_projections(clients)
         await _prepare(clients)
         try:

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from infra.bootstrap import Clients
 from infra.command_bus import CommandBus
+from infra.rate_limits import RateLimiter
 from infra.security import TokenSigner
 from infra.sessions import SessionStore
 from infra.settings import Settings
@@ -40,12 +41,17 @@ def _projections(request: Request) -> dict[str, Projection]:
     return request.app.state.projections
 
 
+def _limits(request: Request) -> RateLimiter:
+    return request.app.state.limits
+
+
 ClientsDep = Annotated[Clients, Depends(_clients)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 BusDep = Annotated[CommandBus, Depends(_bus)]
 SignerDep = Annotated[TokenSigner, Depends(_signer)]
 SessionsDep = Annotated[SessionStore, Depends(_sessions)]
 ProjectionsDep = Annotated[dict[str, Projection], Depends(_projections)]
+LimitsDep = Annotated[RateLimiter, Depends(_limits)]
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,

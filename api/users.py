@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
+import uuid
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from api import consistency
 from api.commands import command_id, derived_id, execute
@@ -18,11 +20,19 @@ from api.deps import (
     CurrentUser,
     IdempotencyKey,
     ProjectionsDep,
+    SessionsDep,
     SettingsDep,
 )
 from commands.passwords import password_problems
-from infra.security import email_key, hash_password, normalise_email
-from schemas.commands.users import ClaimEmail, RegisterUser
+from infra.security import (
+    email_key,
+    hash_password,
+    link_token,
+    normalise_email,
+    token_hash,
+    verify_password,
+)
+from schemas.commands.users import ChangePassword, ChangeProfile, ClaimEmail, RegisterUser
 
 router = APIRouter(tags=["users"])
 
@@ -48,13 +58,40 @@ class SignUp(BaseModel):
         return self
 
 
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class Address(BaseModel):
-    full_name: str
-    line1: str
-    line2: str | None = None
-    city: str
-    postal_code: str
-    country: str
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: Text
+    line1: Text
+    line2: Annotated[str, Field(max_length=200)] | None = None
+    city: Text
+    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+
+
+class ProfileChanges(BaseModel):
+    """Email and roles are not changed here: naming them is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: Text | None = None
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,20}$")] | None = None
+    addresses: Annotated[list[Address], Field(max_length=10)] | None = None
+
+
+class PasswordChange(BaseModel):
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+    @model_validator(mode="after")
+    def _policy(self) -> PasswordChange:
+        problems = password_problems(self.new_password)
+        if problems:
+            raise ValueError("new_password " + "; ".join(problems))
+        return self
 
 
 class NewUser(BaseModel):
@@ -74,7 +111,10 @@ class Profile(NewUser):
 async def register(bus, keys, settings, form: SignUp, *, roles: list[str],
                    idempotency_key: str | None, actor: str | None,
                    response: Response | None = None) -> UUID:
-    """Claim the address, then create the account: two commands, both retry-safe."""
+    """Claim the address, then create the account: two commands, both retry-safe.
+
+    The account comes with an email verification link (sent by the notifications worker).
+    """
     key = email_key(settings, form.email)
     claim_id = command_id(f"POST /v1/users\n{key}", idempotency_key)
     user_id = derived_id(claim_id, "user")
@@ -86,8 +126,14 @@ async def register(bus, keys, settings, form: SignUp, *, roles: list[str],
     }
     await execute(bus, ClaimEmail(email_key=key, user_id=user_id, roles=roles, **sealed),
                   actor=actor, command_id=claim_id)
-    await execute(bus, RegisterUser(user_id=user_id, email_key=key, roles=roles, **sealed),
-                  actor=actor, command_id=derived_id(claim_id, "register"), response=response)
+    request_id = derived_id(claim_id, "verification")
+    await execute(bus, RegisterUser(
+        user_id=user_id, email_key=key, roles=roles, **sealed,
+        verification_request_id=request_id,
+        verification_token_hash=token_hash(link_token(settings, "verify", user_id, request_id)),
+        verification_expires_at=datetime.now(UTC) + timedelta(
+            seconds=settings.verification_link_ttl_s)),
+        actor=actor, command_id=derived_id(claim_id, "register"), response=response)
     return user_id
 
 
@@ -110,7 +156,50 @@ async def me(user: CurrentUser, clients: ClientsDep, projections: ProjectionsDep
     """The signed-in user's profile."""
     users = projections["users"]
     await consistency.wait_for(clients, users, token)
-    row = await users.find(user.user_id)  # type: ignore[attr-defined]
+    return await _profile(users, user.user_id)
+
+
+@router.patch("/v1/users/me", response_model=Profile,
+              responses={422: {"description": "Invalid, unknown or protected fields"}})
+async def change_profile(changes: ProfileChanges, response: Response, user: CurrentUser,
+                         bus: BusDep, clients: ClientsDep, projections: ProjectionsDep,
+                         idempotency_key: IdempotencyKey = None) -> Profile:
+    """Change the name, phone or addresses; absent fields stay as they are."""
+    subject = user.user_id
+    sealed = {}
+    if changes.full_name is not None:
+        sealed["full_name"] = await clients.keys.seal(subject, " ".join(changes.full_name.split()))
+    if changes.phone is not None:
+        sealed["phone"] = await clients.keys.seal(subject, changes.phone)
+    if changes.addresses is not None:
+        sealed["addresses"] = await clients.keys.seal(
+            subject, json.dumps([a.model_dump() for a in changes.addresses]))
+    await execute(bus, ChangeProfile(user_id=UUID(subject), **sealed), actor=subject,
+                  command_id=command_id(f"PATCH /v1/users/me\n{subject}", idempotency_key),
+                  response=response)
+    users = projections["users"]
+    await consistency.wait_for(clients, users, response.headers.get(consistency.HEADER))
+    return await _profile(users, subject)
+
+
+@router.post("/v1/users/me/password", status_code=204,
+             responses={422: {"description": "Wrong current password or weak new one"}})
+async def change_password(body: PasswordChange, user: CurrentUser, bus: BusDep,
+                          clients: ClientsDep, projections: ProjectionsDep,
+                          sessions: SessionsDep) -> Response:
+    """Change the password; every other session of the account ends."""
+    row = await projections["users"].find(user.user_id)  # type: ignore[attr-defined]
+    if row is None or not verify_password(row["password_hash"], body.current_password):
+        raise HTTPException(422, "The current password is wrong.")
+    sealed = await clients.keys.seal(user.user_id, hash_password(body.new_password))
+    await execute(bus, ChangePassword(user_id=UUID(user.user_id), password_hash=sealed),
+                  actor=user.user_id, command_id=uuid.uuid4())
+    await sessions.end_all(user.user_id, keep=user.session_id)
+    return Response(status_code=204)
+
+
+async def _profile(users, user_id: str) -> Profile:
+    row = await users.find(user_id)
     if row is None:
         raise HTTPException(404, "This account does not exist (any more).")
     return Profile(id=row["id"], email=row["email"] or "", full_name=row["full_name"] or "",

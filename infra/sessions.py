@@ -1,7 +1,9 @@
 """Login sessions in Redis: created at login, checked on every authenticated request.
 
-A session holds its user and a hash of its current refresh token; deleting the
-session ends its access and refresh tokens at once.
+A session holds its user and the hash of its current refresh token. Refreshing
+rotates the token; presenting a rotated one again means it was stolen, so the
+session ends. Deleting a session ends its access and refresh tokens at once.
+Refresh tokens are `<session id>.<secret>`; only the secret's hash is stored.
 """
 
 from __future__ import annotations
@@ -22,27 +24,117 @@ class NewSession:
     refresh_token: str
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+@dataclass(frozen=True)
+class SessionInfo:
+    session_id: str
+    created_at: int
+    last_used_at: int
+    expires_at: int
+    user_agent: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class Rotated:
+    user_id: str
+    session_id: str
+    refresh_token: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# Atomically: the current secret rotates; a rotated one ends the session; else nothing.
+_ROTATE = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {'unknown'} end
+local session = cjson.decode(raw)
+if session['refresh_hash'] == ARGV[1] then
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('EXPIRE', KEYS[2], redis.call('TTL', KEYS[1]))
+  session['refresh_hash'] = ARGV[2]
+  session['last_used_at'] = tonumber(ARGV[3])
+  redis.call('SET', KEYS[1], cjson.encode(session), 'KEEPTTL')
+  return {'rotated', session['user_id']}
+end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('SREM', 'user-sessions:' .. session['user_id'], ARGV[4])
+  return {'reused', session['user_id']}
+end
+return {'unknown'}
+"""
 
 
 class SessionStore:
-    def __init__(self, redis: aioredis.Redis, lifetime_s: int) -> None:
+    def __init__(self, redis: aioredis.Redis, lifetime_s: int, remembered_lifetime_s: int) -> None:
         self._redis = redis
         self._lifetime_s = lifetime_s
+        self._remembered_lifetime_s = remembered_lifetime_s
+        self._rotate = redis.register_script(_ROTATE)
 
-    async def create(self, user_id: str, *, user_agent: str = "",
+    async def create(self, user_id: str, *, remember: bool = False, user_agent: str = "",
                      ip: str = "") -> NewSession:
         session_id = str(uuid.uuid4())
-        refresh = secrets.token_urlsafe(32)
-        record = {"user_id": user_id, "refresh_hash": _hash(refresh), "created_at": int(time.time()),
+        secret = secrets.token_urlsafe(32)
+        now = int(time.time())
+        lifetime = self._remembered_lifetime_s if remember else self._lifetime_s
+        record = {"user_id": user_id, "refresh_hash": _hash(secret), "created_at": now,
+                  "last_used_at": now, "expires_at": now + lifetime,
                   "user_agent": user_agent[:200], "ip": ip}
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"session:{session_id}", json.dumps(record), ex=self._lifetime_s)
+            pipe.set(f"session:{session_id}", json.dumps(record), ex=lifetime)
             pipe.sadd(f"user-sessions:{user_id}", session_id)
             await pipe.execute()
-        return NewSession(session_id, refresh)
+        return NewSession(session_id, f"{session_id}.{secret}")
 
     async def is_active(self, session_id: str, user_id: str) -> bool:
         raw = await self._redis.get(f"session:{session_id}")
         return raw is not None and json.loads(raw)["user_id"] == user_id
+
+    async def rotate(self, refresh_token: str) -> Rotated | None:
+        """A new refresh token for the session, or None (unknown, expired or reused)."""
+        session_id, _, secret = refresh_token.partition(".")
+        try:
+            uuid.UUID(session_id)
+        except ValueError:
+            return None
+        new_secret = secrets.token_urlsafe(32)
+        outcome = await self._rotate(
+            keys=[f"session:{session_id}", f"session-rotated:{session_id}"],
+            args=[_hash(secret), _hash(new_secret), int(time.time()), session_id])
+        if outcome[0] != "rotated":
+            return None
+        return Rotated(outcome[1], session_id, f"{session_id}.{new_secret}")
+
+    async def list(self, user_id: str) -> list[SessionInfo]:
+        ids = sorted(await self._redis.smembers(f"user-sessions:{user_id}"))
+        sessions = []
+        for session_id, raw in zip(ids, await self._redis.mget([f"session:{i}" for i in ids])
+                                   if ids else [], strict=True):
+            if raw is None:
+                await self._redis.srem(f"user-sessions:{user_id}", session_id)
+                continue
+            record = json.loads(raw)
+            sessions.append(SessionInfo(session_id, record["created_at"], record["last_used_at"],
+                                        record["expires_at"], record["user_agent"], record["ip"]))
+        return sorted(sessions, key=lambda s: s.created_at, reverse=True)
+
+    async def end(self, user_id: str, session_id: str) -> bool:
+        """End one of the user's sessions; False if it is not theirs or already over."""
+        if not await self.is_active(session_id, user_id):
+            return False
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(f"session:{session_id}", f"session-rotated:{session_id}")
+            pipe.srem(f"user-sessions:{user_id}", session_id)
+            await pipe.execute()
+        return True
+
+    async def end_all(self, user_id: str, *, keep: str | None = None) -> int:
+        """End every session of the user, but `keep`; returns how many ended."""
+        ended = 0
+        for session_id in await self._redis.smembers(f"user-sessions:{user_id}"):
+            if session_id != keep and await self.end(user_id, session_id):
+                ended += 1
+        return ended

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     # A session (its refresh token) lives this long; "remember me" the longer one.
     session_lifetime_s: int = 24 * 3600
     remembered_session_lifetime_s: int = 30 * 24 * 3600
+    # Failed logins allowed per account and per client address in the window, then 429.
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
+    login_failure_window_s: int = 15 * 60
+    # Password reset emails one address may be sent per hour.
+    resets_per_account_per_hour: int = 3
     verification_link_ttl_s: int = 7 * 24 * 3600
     reset_link_ttl_s: int = 30 * 60
     # Where the links in emails point: the shop's front end.

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Table,
     Text,
     select,
-    update,
 )
 from sqlalchemy.dialects.mysql import DATETIME, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -92,18 +91,11 @@ class CatalogProjection(MySQLProjection):
                 if event.price is not None:
                     changes |= {"price_amount": event.price.amount,
                                 "currency": event.price.currency}
-                await self._update(connection, products, str(event.product_id), version,
+                await self.update_row(connection, products, str(event.product_id), version,
                                    updated_at=at, **changes)
             case StockAdjusted():
-                await self._update(connection, products, str(event.product_id), version,
+                await self.update_row(connection, products, str(event.product_id), version,
                                    updated_at=at, stock=event.available)
-
-    @staticmethod
-    async def _update(connection: AsyncConnection, table: Table, row_id: str, version: int,
-                      **values) -> None:
-        await connection.execute(
-            update(table).where(table.c.id == row_id, table.c.version < version)
-            .values(version=version, **values))
 
     async def categories(self) -> list[dict]:
         table = self.tables["categories"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import MetaData, Table, select, text
+from sqlalchemy import MetaData, Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.database import metadata
@@ -61,6 +61,14 @@ class MySQLProjection(Projection):
     async def apply_one(self, connection: AsyncConnection, record: Record) -> None:
         """Apply one record; ignore event types this model does not show."""
         raise NotImplementedError
+
+    @staticmethod
+    async def update_row(connection: AsyncConnection, table: Table, row_id: str, version: int,
+                         **values) -> None:
+        """Update a row to an aggregate's `version`, unless it shows that version already."""
+        await connection.execute(
+            update(table).where(table.c.id == row_id, table.c.version < version)
+            .values(version=version, **values))
 
     def shadow(self, suffix: str) -> MySQLProjection:
         shadow = type(self).__new__(type(self))

@@ -6,6 +6,8 @@ user is forgotten it can no longer be, and the row keeps no personal data.
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, select, update
 from sqlalchemy.dialects.mysql import DATETIME, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from infra.crypto import KeyStore
 from projections.base import Record
 from projections.mysql import MySQLProjection
-from schemas.events.users import UserRegistered
+from schemas.events.users import EmailVerified, PasswordChanged, ProfileChanged, UserRegistered
 from schemas.topics import USERS
 
 
@@ -47,18 +49,39 @@ class UsersProjection(MySQLProjection):
     async def apply_one(self, connection: AsyncConnection, record: Record) -> None:
         envelope = record.envelope
         event = envelope.event()
-        if isinstance(event, UserRegistered):
-            subject = str(event.user_id)
-            at = envelope.occurred_at.replace(tzinfo=None)
-            await connection.execute(insert(self.tables["users"]).prefix_with("IGNORE").values(
-                id=subject, email_key=event.email_key,
-                email=await self.keys.unseal(subject, event.email),
-                full_name=await self.keys.unseal(subject, event.full_name),
-                password_hash=await self.keys.unseal(subject, event.password_hash),
-                phone=None, addresses=[], roles=list(event.roles),
-                email_verified=event.email_verified, created_at=at, updated_at=at,
-                version=envelope.aggregate_version,
-            ))
+        at = envelope.occurred_at.replace(tzinfo=None)
+        version = envelope.aggregate_version
+        users = self.tables["users"]
+        match event:
+            case UserRegistered():
+                subject = str(event.user_id)
+                await connection.execute(insert(users).prefix_with("IGNORE").values(
+                    id=subject, email_key=event.email_key,
+                    email=await self.keys.unseal(subject, event.email),
+                    full_name=await self.keys.unseal(subject, event.full_name),
+                    password_hash=await self.keys.unseal(subject, event.password_hash),
+                    phone=None, addresses=[], roles=list(event.roles),
+                    email_verified=event.email_verified, created_at=at, updated_at=at,
+                    version=version))
+            case EmailVerified():
+                await self.update_row(connection, users, str(event.user_id), version,
+                                      email_verified=True, updated_at=at)
+            case ProfileChanged():
+                subject = str(event.user_id)
+                changes = {}
+                for name in ("full_name", "phone"):
+                    if (sealed := getattr(event, name)) is not None:
+                        changes[name] = await self.keys.unseal(subject, sealed)
+                if event.addresses is not None:
+                    addresses = await self.keys.unseal(subject, event.addresses)
+                    changes["addresses"] = json.loads(addresses) if addresses else []
+                await self.update_row(connection, users, subject, version, updated_at=at,
+                                      **changes)
+            case PasswordChanged():
+                subject = str(event.user_id)
+                await self.update_row(
+                    connection, users, subject, version, updated_at=at,
+                    password_hash=await self.keys.unseal(subject, event.password_hash))
 
     async def find(self, user_id: str) -> dict | None:
         return await self._one(self.tables["users"].c.id == user_id)
