@@ -44,7 +44,8 @@ defaults
 
 frontend gateway
     bind 127.0.0.1:{settings.gateway_port}
-    option forwardfor
+    # Overwrite, never append: a client must not choose the address limits are counted by.
+    http-request set-header X-Forwarded-For %[src]
     http-request set-header X-Request-ID %[uuid()] unless {{ req.hdr(X-Request-ID) -m found }}
     stick-table type ip size 100k expire {window_s * 6}s store http_req_rate({window_s}s)
     http-request track-sc0 src
