@@ -28,8 +28,9 @@ class Mailbox:
         folder.mkdir(parents=True, exist_ok=True)
 
     def store(self, envelope_from: str, envelope_to: list[str], data: bytes) -> str:
-        message_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
-        meta = {"from": envelope_from, "to": envelope_to}
+        received = datetime.now(UTC)
+        message_id = f"{received:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+        meta = {"from": envelope_from, "to": envelope_to, "created": received.isoformat()}
         (self.folder / f"{message_id}.json").write_text(json.dumps(meta))
         (self.folder / f"{message_id}.eml").write_bytes(data)
         return message_id
@@ -77,8 +78,7 @@ def _mailhog_item(message_id: str, meta: dict, data: bytes) -> dict:
         "To": [_address(to) for to in meta["to"]],
         "Content": {"Headers": headers, "Body": raw.split("\n\n", 1)[-1], "Size": len(data),
                     "MIME": None},
-        "Created": datetime.strptime(message_id[:22], "%Y%m%dT%H%M%S%f")
-        .replace(tzinfo=UTC).isoformat(),
+        "Created": meta["created"],
         "MIME": {"Parts": parts} if parsed.is_multipart() else None,
         "Raw": {"From": meta["from"], "To": meta["to"], "Data": raw, "Helo": ""},
     }
