@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -28,6 +29,7 @@ subject_keys = Table(
 )
 
 _PREFIX = "v1."
+CACHE_TTL_S = 30.0
 
 
 def _b64(data: bytes) -> str:
@@ -45,12 +47,15 @@ class KeyStore:
             raise ValueError("SHOPSTREAM_MASTER_KEY must be base64 of 32 bytes")
         self._engine = engine
         self._master = AESGCM(master)
-        self._cache: dict[str, bytes] = {}
+        # subject -> (key, when cached). Short-lived, so a key deleted by `forget` in
+        # another process stops working here within CACHE_TTL_S too.
+        self._cache: dict[str, tuple[bytes, float]] = {}
 
     async def key_for(self, subject: str, *, create: bool = False) -> bytes | None:
         """The subject's data key; with `create`, made if it does not exist yet."""
-        if subject in self._cache:
-            return self._cache[subject]
+        cached = self._cache.get(subject)
+        if cached is not None and time.monotonic() - cached[1] < CACHE_TTL_S:
+            return cached[0]
         async with self._engine.connect() as connection:
             row = (await connection.execute(
                 select(subject_keys.c.wrapped_key).where(subject_keys.c.subject == subject)
@@ -70,7 +75,9 @@ class KeyStore:
             return await self.key_for(subject)
         wrapped = row.wrapped_key
         key = self._master.decrypt(wrapped[:12], wrapped[12:], subject.encode())
-        self._cache[subject] = key
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[subject] = (key, time.monotonic())
         return key
 
     async def forget(self, subject: str) -> bool:

@@ -17,6 +17,7 @@ async def create_tables(engine: AsyncEngine) -> None:
     """Create every declared table that does not exist yet."""
     # Import the modules that declare tables, so they are all on `metadata`.
     import infra.crypto  # noqa: F401
+    import infra.mail  # noqa: F401
     import projections.registry  # noqa: F401
 
     async with engine.begin() as connection:

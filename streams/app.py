@@ -33,7 +33,9 @@ def create_app(settings: Settings, role: Role, services: list[str] | None = None
         store="memory://",
         processing_guarantee="exactly_once" if role == "commands" else "at_least_once",
         # A command's answer is visible only once its transaction commits: commit often.
-        broker_commit_interval=settings.command_commit_interval_s,
+        # Elsewhere Faust's default is right.
+        broker_commit_interval=(settings.command_commit_interval_s if role == "commands"
+                                else 2.8),
         topic_replication_factor=settings.kafka_replication_factor,
         topic_partitions=settings.kafka_partitions,
         topic_allow_declare=True,
