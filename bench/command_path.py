@@ -61,7 +61,7 @@ async def main(args: argparse.Namespace) -> None:
             return response
 
         async def patch(i: int) -> httpx.Response:
-            product_id = (product_ids or [first.json()["id"]])[i % max(len(product_ids), 1)]
+            product_id = product_ids[i % len(product_ids)] if product_ids else first.json()["id"]
             # Created with stock 100, so every SetStock changes it: one StockAdjusted each.
             return await clients[i % len(clients)].patch(
                 f"/v1/admin/products/{product_id}", json={"stock": i % 50}, headers=auth)
