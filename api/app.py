@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
-from api import auth, catalog, health, problems, users
+from api import auth, cart, catalog, health, problems, users
 from api.metrics import MetricsMiddleware
 from infra.bootstrap import build_clients
 from infra.command_bus import CommandBus
@@ -62,4 +62,5 @@ def create_app() -> FastAPI:
     app.include_router(users.router)
     app.include_router(auth.router)
     app.include_router(catalog.router)
+    app.include_router(cart.router)
     return app

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from commands import catalog, users
+from commands import cart, catalog, users
 from schemas.messages import Command
 
 DECIDERS: dict[str, ModuleType] = {
     "users": users,
     "catalog": catalog,
+    "cart": cart,
 }
 
 

@@ -114,3 +114,12 @@ class CatalogProjection(MySQLProjection):
         async with self.engine.connect() as connection:
             row = (await connection.execute(select(table).where(table.c.id == product_id))).first()
             return dict(row._mapping) if row else None
+
+    async def products(self, product_ids: list[str]) -> dict[str, dict]:
+        """The given products by id; missing ones are left out."""
+        if not product_ids:
+            return {}
+        table = self.tables["products"]
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(table).where(table.c.id.in_(product_ids)))
+            return {r.id: dict(r._mapping) for r in rows}

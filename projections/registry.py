@@ -5,11 +5,12 @@ from __future__ import annotations
 from infra.bootstrap import Clients
 from projections.audit import AuditProjection
 from projections.base import Projection
+from projections.carts import CartsProjection
 from projections.catalog import CatalogProjection
 from projections.search import SearchProjection
 from projections.users import UsersProjection
 
-NAMES = ("users", "catalog", "catalog-search", "audit")
+NAMES = ("users", "catalog", "catalog-search", "carts", "audit")
 
 
 def build_projections(clients: Clients) -> dict[str, Projection]:
@@ -17,6 +18,7 @@ def build_projections(clients: Clients) -> dict[str, Projection]:
         UsersProjection(clients.mysql, clients.keys),
         CatalogProjection(clients.mysql),
         SearchProjection(clients.elasticsearch),
+        CartsProjection(clients.mongo, clients.settings.mongodb_database, clients.redis),
         AuditProjection(clients.mysql),
     ]
     return {p.name: p for p in projections}

@@ -1,0 +1,150 @@
+"""The signed-in shopper's cart: lines with current prices, quantities and totals.
+
+Lines are read from the carts model (Redis, then MongoDB); names, prices and
+stock come from the catalog at read time, so a price change shows at once.
+Whether a product exists and is in stock is checked here against the catalog.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api import consistency
+from api.commands import command_id, execute
+from api.deps import BusDep, ClientsDep, ConsistencyToken, CurrentUser, IdempotencyKey, ProjectionsDep
+from schemas.commands.cart import AddCartItem, RemoveCartItem, SetCartItemQuantity
+from schemas.money import Money
+
+router = APIRouter(tags=["cart"])
+
+
+class CartLine(BaseModel):
+    product_id: UUID
+    name: str
+    unit_price: Money
+    quantity: int
+    line_total: Money
+    available: int
+
+
+class Cart(BaseModel):
+    id: UUID
+    items: list[CartLine]
+    item_count: int
+    subtotal: Money
+    currency: str
+    updated_at: datetime | None
+
+
+class NewLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: UUID
+    quantity: Annotated[int, Field(ge=1, le=99)] = 1
+
+
+class LineChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: Annotated[int, Field(ge=0, le=99, description="0 removes the line.")]
+
+
+CURRENCY = "EUR"
+
+
+async def _view(projections, user_id: str) -> Cart:
+    stored = await projections["carts"].find(user_id) or {"items": {}, "updated_at": None}
+    lines = stored["items"]
+    products = await projections["catalog"].products(list(lines))
+    items = []
+    for product_id, line in sorted(lines.items(), key=lambda kv: kv[1].get("added_at") or ""):
+        product = products.get(product_id)
+        if product is None:
+            continue  # no longer sold: not part of the cart's total
+        quantity = line["quantity"]
+        price = product["price_amount"]
+        items.append(CartLine(
+            product_id=product_id, name=product["name"],
+            unit_price=Money(amount=price, currency=product["currency"]), quantity=quantity,
+            line_total=Money(amount=price * quantity, currency=product["currency"]),
+            available=product["stock"]))
+    subtotal = sum(line.line_total.amount for line in items)
+    return Cart(id=user_id, items=items, item_count=sum(line.quantity for line in items),
+                subtotal=Money(amount=subtotal, currency=CURRENCY), currency=CURRENCY,
+                updated_at=stored["updated_at"])
+
+
+async def _after(response: Response, clients, projections, user_id: str) -> Cart:
+    await consistency.wait_for(clients, projections["carts"],
+                               response.headers.get(consistency.HEADER))
+    return await _view(projections, user_id)
+
+
+async def _product(projections, product_id: UUID) -> dict:
+    product = (await projections["catalog"].products([str(product_id)])).get(str(product_id))
+    if product is None:
+        raise HTTPException(404, f"There is no product {product_id}.")
+    if product["currency"] != CURRENCY:
+        raise HTTPException(409, f"The cart holds {CURRENCY}; that product is priced in "
+                                 f"{product['currency']}.")
+    return product
+
+
+@router.get("/v1/cart", response_model=Cart)
+async def get_cart(user: CurrentUser, projections: ProjectionsDep, clients: ClientsDep,
+                   token: ConsistencyToken = None) -> Cart:
+    """The cart with unit prices, line totals, the item count and the subtotal."""
+    await consistency.wait_for(clients, projections["carts"], token)
+    return await _view(projections, user.user_id)
+
+
+@router.post("/v1/cart/items", response_model=Cart,
+             responses={404: {"description": "No such product"},
+                        409: {"description": "More than in stock"}})
+async def add_item(line: NewLine, response: Response, user: CurrentUser, bus: BusDep,
+                   projections: ProjectionsDep, clients: ClientsDep,
+                   idempotency_key: IdempotencyKey = None) -> Cart:
+    """Add a product, or more of one already in the cart."""
+    product = await _product(projections, line.product_id)
+    current = await projections["carts"].find(user.user_id) or {"items": {}}
+    in_cart = current["items"].get(str(line.product_id), {}).get("quantity", 0)
+    if in_cart + line.quantity > product["stock"]:
+        raise HTTPException(409, f"Only {product['stock']} of {product['name']} in stock.")
+    await execute(bus, AddCartItem(cart_id=UUID(user.user_id), product_id=line.product_id,
+                                   quantity=line.quantity),
+                  actor=user.user_id, response=response,
+                  command_id=command_id(f"POST /v1/cart/items\n{user.user_id}", idempotency_key))
+    return await _after(response, clients, projections, user.user_id)
+
+
+@router.patch("/v1/cart/items/{product_id}", response_model=Cart,
+              responses={404: {"description": "Not in the cart"},
+                         409: {"description": "More than in stock"}})
+async def change_item(product_id: UUID, change: LineChange, response: Response,
+                      user: CurrentUser, bus: BusDep, projections: ProjectionsDep,
+                      clients: ClientsDep) -> Cart:
+    """Set a line's quantity; 0 removes it."""
+    if change.quantity > 0:
+        product = await _product(projections, product_id)
+        if change.quantity > product["stock"]:
+            raise HTTPException(409, f"Only {product['stock']} of {product['name']} in stock.")
+    await execute(bus, SetCartItemQuantity(cart_id=UUID(user.user_id), product_id=product_id,
+                                           quantity=change.quantity),
+                  actor=user.user_id, response=response, command_id=uuid.uuid4())
+    return await _after(response, clients, projections, user.user_id)
+
+
+@router.delete("/v1/cart/items/{product_id}", response_model=Cart,
+               responses={404: {"description": "Not in the cart"}})
+async def remove_item(product_id: UUID, response: Response, user: CurrentUser, bus: BusDep,
+                      projections: ProjectionsDep, clients: ClientsDep) -> Cart:
+    """Take a product out of the cart."""
+    await execute(bus, RemoveCartItem(cart_id=UUID(user.user_id), product_id=product_id),
+                  actor=user.user_id, response=response, command_id=uuid.uuid4())
+    return await _after(response, clients, projections, user.user_id)

@@ -1,0 +1,124 @@
+"""The cart service's write model: a shopper's lines of products and quantities.
+
+Whether a product exists and how many are in stock belongs to the catalog; the
+API checks that against the catalog's read model before sending a command. The
+cart itself keeps its lines within bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import singledispatch
+from types import MappingProxyType
+from typing import Mapping
+from uuid import UUID
+
+from commands.decisions import Rejected
+from schemas.commands.cart import AddCartItem, ClearCart, RemoveCartItem, SetCartItemQuantity
+from schemas.events.cart import (
+    CartCleared,
+    CartItemAdded,
+    CartItemQuantityChanged,
+    CartItemRemoved,
+)
+from schemas.messages import Command, Event
+
+MAX_QUANTITY = 99
+MAX_LINES = 50
+
+
+@dataclass(frozen=True)
+class Cart:
+    lines: Mapping[UUID, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+State = Cart | None
+
+
+def decide(state: State, command: Command) -> list[Event]:
+    return _decide(command, state or Cart())
+
+
+def evolve(state: State, event: Event) -> State:
+    return _evolve(event, state or Cart())
+
+
+def _with(cart: Cart, **changes: int | None) -> Cart:
+    lines = dict(cart.lines)
+    for product, quantity in changes.items():
+        if quantity is None:
+            lines.pop(UUID(product), None)
+        else:
+            lines[UUID(product)] = quantity
+    return Cart(MappingProxyType(lines))
+
+
+@singledispatch
+def _decide(command: Command, cart: Cart) -> list[Event]:
+    raise TypeError(f"the cart service does not handle {type(command).__name__}")
+
+
+@_decide.register
+def _(command: AddCartItem, cart: Cart) -> list[Event]:
+    current = cart.lines.get(command.product_id, 0)
+    if current == 0 and len(cart.lines) >= MAX_LINES:
+        raise Rejected("cart_full", f"A cart holds at most {MAX_LINES} different products.",
+                       "invalid")
+    total = current + command.quantity
+    if total > MAX_QUANTITY:
+        raise Rejected("too_many", f"A cart line holds at most {MAX_QUANTITY} of a product.",
+                       "invalid")
+    return [CartItemAdded(cart_id=command.cart_id, product_id=command.product_id,
+                          added=command.quantity, quantity=total)]
+
+
+@_decide.register
+def _(command: SetCartItemQuantity, cart: Cart) -> list[Event]:
+    current = cart.lines.get(command.product_id)
+    if current is None:
+        if command.quantity == 0:
+            return []
+        raise Rejected("not_in_cart", "That product is not in the cart.", "not_found")
+    if command.quantity == 0:
+        return [CartItemRemoved(cart_id=command.cart_id, product_id=command.product_id)]
+    if command.quantity == current:
+        return []
+    return [CartItemQuantityChanged(cart_id=command.cart_id, product_id=command.product_id,
+                                    quantity=command.quantity)]
+
+
+@_decide.register
+def _(command: RemoveCartItem, cart: Cart) -> list[Event]:
+    if command.product_id not in cart.lines:
+        raise Rejected("not_in_cart", "That product is not in the cart.", "not_found")
+    return [CartItemRemoved(cart_id=command.cart_id, product_id=command.product_id)]
+
+
+@_decide.register
+def _(command: ClearCart, cart: Cart) -> list[Event]:
+    return [CartCleared(cart_id=command.cart_id)] if cart.lines else []
+
+
+@singledispatch
+def _evolve(event: Event, cart: Cart) -> State:
+    raise TypeError(f"the cart service does not apply {type(event).__name__}")
+
+
+@_evolve.register
+def _(event: CartItemAdded, cart: Cart) -> State:
+    return _with(cart, **{str(event.product_id): event.quantity})
+
+
+@_evolve.register
+def _(event: CartItemQuantityChanged, cart: Cart) -> State:
+    return _with(cart, **{str(event.product_id): event.quantity})
+
+
+@_evolve.register
+def _(event: CartItemRemoved, cart: Cart) -> State:
+    return _with(cart, **{str(event.product_id): None})
+
+
+@_evolve.register
+def _(event: CartCleared, cart: Cart) -> State:
+    return Cart()

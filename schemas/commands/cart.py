@@ -1,0 +1,40 @@
+"""Requests to the cart service; a cart is addressed by its owner's user id."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from schemas.events.cart import Quantity
+from schemas.messages import Command
+
+
+class _CartCommand(Command):
+    service: ClassVar[str] = "cart"
+    cart_id: UUID
+
+    @property
+    def aggregate_key(self) -> str:
+        return str(self.cart_id)
+
+
+class AddCartItem(_CartCommand):
+    product_id: UUID
+    quantity: Quantity
+
+
+class SetCartItemQuantity(_CartCommand):
+    """Set a line's quantity; 0 removes the line."""
+
+    product_id: UUID
+    quantity: Annotated[int, Field(ge=0, le=99)]
+
+
+class RemoveCartItem(_CartCommand):
+    product_id: UUID
+
+
+class ClearCart(_CartCommand):
+    pass

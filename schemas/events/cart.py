@@ -1,0 +1,34 @@
+"""Facts of the cart service. Each carries the line's resulting quantity."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field
+
+from schemas.messages import Event
+
+Quantity = Annotated[int, Field(ge=1, le=99)]
+
+
+class CartItemAdded(Event):
+    cart_id: UUID
+    product_id: UUID
+    added: Quantity
+    quantity: Quantity
+
+
+class CartItemQuantityChanged(Event):
+    cart_id: UUID
+    product_id: UUID
+    quantity: Quantity
+
+
+class CartItemRemoved(Event):
+    cart_id: UUID
+    product_id: UUID
+
+
+class CartCleared(Event):
+    cart_id: UUID
