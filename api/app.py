@@ -8,11 +8,12 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
-from api import auth, cart, catalog, health, problems, users
+from api import auth, cart, catalog, health, oauth, problems, users
 from api.metrics import MetricsMiddleware
 from infra.bootstrap import build_clients
 from infra.command_bus import CommandBus
 from infra.database import create_tables
+from infra.oidc import OidcClient, PendingSignIns
 from infra.rate_limits import RateLimiter
 from infra.security import TokenSigner
 from infra.sessions import SessionStore
@@ -33,12 +34,15 @@ def create_app() -> FastAPI:
         app.state.sessions = SessionStore(clients.redis, settings.session_lifetime_s,
                                           settings.remembered_session_lifetime_s)
         app.state.limits = RateLimiter(clients.redis)
+        app.state.oidc = OidcClient(settings)
+        app.state.sign_ins = PendingSignIns(clients.redis, settings.oauth_state_ttl_s)
         app.state.projections = build_projections(clients)
         await _prepare(clients)
         try:
             yield
         finally:
             await app.state.bus.close()
+            await app.state.oidc.close()
             await clients.close()
 
     async def _prepare(clients) -> None:
@@ -61,6 +65,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(auth.router)
+    app.include_router(oauth.router)
     app.include_router(catalog.router)
     app.include_router(cart.router)
     return app

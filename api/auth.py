@@ -3,6 +3,8 @@
 Login failures are limited per account and per client address (429 with
 `Retry-After`); an unknown email and a wrong password get the same answer in
 about the same time. Links carry a token that names its user and works once.
+Signing in through an identity provider (`api/oauth.py`) ends in the same
+`start_session`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,16 @@ from api.deps import (
     SignerDep,
 )
 from commands.passwords import password_problems
-from infra.security import email_key, hash_password, link_token, token_hash, token_user, verify_password
+from infra.security import (
+    TokenSigner,
+    email_key,
+    hash_password,
+    link_token,
+    token_hash,
+    token_user,
+    verify_password,
+)
+from infra.sessions import SessionStore
 from schemas.commands.users import RequestPasswordReset, ResetPassword, VerifyEmail
 
 router = APIRouter(tags=["authentication"])
@@ -111,10 +122,20 @@ async def login(credentials: Credentials, request: Request, settings: SettingsDe
         raise HTTPException(401, "The email or password is wrong.", headers=_UNAUTHORIZED)
     assert user is not None
     await limits.clear(account)
-    session = await sessions.create(user["id"], remember=credentials.remember_me,
+    return await start_session(request, sessions, signer, user["id"], user["roles"],
+                               remember=credentials.remember_me)
+
+
+async def start_session(request: Request, sessions: SessionStore, signer: TokenSigner,
+                        user_id: str, roles: list[str], *, remember: bool = False) -> Tokens:
+    """Open a session for a user who proved who they are, and issue its token pair.
+
+    Every way of signing in (password, identity provider) ends here.
+    """
+    session = await sessions.create(user_id, remember=remember,
                                     user_agent=request.headers.get("user-agent", ""),
                                     ip=_client_ip(request))
-    return Tokens(access_token=signer.issue(user["id"], user["roles"], session.session_id),
+    return Tokens(access_token=signer.issue(user_id, roles, session.session_id),
                   refresh_token=session.refresh_token, expires_in=signer.ttl_s,
                   session_id=session.session_id)
 

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from infra.bootstrap import Clients
 from infra.command_bus import CommandBus
+from infra.oidc import OidcClient, PendingSignIns
 from infra.rate_limits import RateLimiter
 from infra.security import TokenSigner
 from infra.sessions import SessionStore
@@ -45,6 +46,14 @@ def _limits(request: Request) -> RateLimiter:
     return request.app.state.limits
 
 
+def _oidc(request: Request) -> OidcClient:
+    return request.app.state.oidc
+
+
+def _sign_ins(request: Request) -> PendingSignIns:
+    return request.app.state.sign_ins
+
+
 ClientsDep = Annotated[Clients, Depends(_clients)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 BusDep = Annotated[CommandBus, Depends(_bus)]
@@ -52,6 +61,8 @@ SignerDep = Annotated[TokenSigner, Depends(_signer)]
 SessionsDep = Annotated[SessionStore, Depends(_sessions)]
 ProjectionsDep = Annotated[dict[str, Projection], Depends(_projections)]
 LimitsDep = Annotated[RateLimiter, Depends(_limits)]
+OidcDep = Annotated[OidcClient, Depends(_oidc)]
+PendingSignInsDep = Annotated[PendingSignIns, Depends(_sign_ins)]
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,

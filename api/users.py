@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 import uuid
-from typing import Annotated
+from typing import Annotated, Protocol
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Response
@@ -108,12 +108,27 @@ class Profile(NewUser):
     created_at: datetime
 
 
-async def register(bus, keys, settings, form: SignUp, *, roles: list[str],
+class Applicant(Protocol):
+    """Who an account is made for: a sign-up form, or what an identity provider vouches for."""
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def full_name(self) -> str: ...
+
+    @property
+    def password(self) -> str | None:
+        """None: the account signs in through an identity provider only."""
+
+
+async def register(bus, keys, settings, form: Applicant, *, roles: list[str],
                    idempotency_key: str | None, actor: str | None,
-                   response: Response | None = None) -> UUID:
+                   response: Response | None = None, email_verified: bool = False) -> UUID:
     """Claim the address, then create the account: two commands, both retry-safe.
 
-    The account comes with an email verification link (sent by the notifications worker).
+    The account comes with an email verification link (sent by the notifications
+    worker), unless `email_verified`: an identity provider vouched for the address.
     """
     key = email_key(settings, form.email)
     claim_id = command_id(f"POST /v1/users\n{key}", idempotency_key)
@@ -122,17 +137,23 @@ async def register(bus, keys, settings, form: SignUp, *, roles: list[str],
     sealed = {
         "email": await keys.seal(subject, normalise_email(form.email)),
         "full_name": await keys.seal(subject, form.full_name),
-        "password_hash": await keys.seal(subject, hash_password(form.password)),
+        "password_hash": (await keys.seal(subject, hash_password(form.password))
+                          if form.password is not None else None),
     }
     await execute(bus, ClaimEmail(email_key=key, user_id=user_id, roles=roles, **sealed),
                   actor=actor, command_id=claim_id)
-    request_id = derived_id(claim_id, "verification")
+    verification = {}
+    if not email_verified:
+        request_id = derived_id(claim_id, "verification")
+        verification = dict(
+            verification_request_id=request_id,
+            verification_token_hash=token_hash(link_token(settings, "verify", user_id,
+                                                          request_id)),
+            verification_expires_at=datetime.now(UTC) + timedelta(
+                seconds=settings.verification_link_ttl_s))
     await execute(bus, RegisterUser(
-        user_id=user_id, email_key=key, roles=roles, **sealed,
-        verification_request_id=request_id,
-        verification_token_hash=token_hash(link_token(settings, "verify", user_id, request_id)),
-        verification_expires_at=datetime.now(UTC) + timedelta(
-            seconds=settings.verification_link_ttl_s)),
+        user_id=user_id, email_key=key, roles=roles, **sealed, email_verified=email_verified,
+        **verification),
         actor=actor, command_id=derived_id(claim_id, "register"), response=response)
     return user_id
 

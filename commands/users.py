@@ -4,7 +4,8 @@ An email claim (keyed by the email key, a keyed hash of the normalised address)
 is the single writer that decides whether an address is free; the account
 itself is its own aggregate, keyed by the user id. Link tokens (verification,
 password reset) are known here only by their hashes, each usable once before
-its deadline.
+its deadline. Accounts at identity providers linked to a user are known by
+the provider's name and a keyed hash of its subject.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from schemas.commands.users import (
     ChangePassword,
     ChangeProfile,
     ClaimEmail,
+    LinkSocialIdentity,
     RegisterUser,
     RequestPasswordReset,
     ResetPassword,
@@ -33,6 +35,7 @@ from schemas.events.users import (
     PasswordChanged,
     PasswordResetRequested,
     ProfileChanged,
+    SocialIdentityLinked,
     UserRegistered,
 )
 from schemas.messages import Command, Event
@@ -60,6 +63,8 @@ class User:
     email_verified: bool
     verification: tuple[str, Link] | None = None
     resets: Mapping[str, Link] = field(default_factory=lambda: MappingProxyType({}))
+    # (provider, subject key) of each linked account at an identity provider
+    identities: frozenset[tuple[str, str]] = frozenset()
 
 
 State = EmailClaim | User | None
@@ -100,7 +105,8 @@ def _(command: RegisterUser, state: State) -> list[Event]:
     fields = command.model_dump(exclude={"verification_request_id", "verification_token_hash",
                                          "verification_expires_at"})
     events: list[Event] = [UserRegistered(**fields)]
-    if command.verification_token_hash and command.verification_request_id:
+    if (command.verification_token_hash and command.verification_request_id
+            and not command.email_verified):
         assert command.verification_expires_at is not None
         events.append(EmailVerificationRequested(
             user_id=command.user_id, request_id=command.verification_request_id,
@@ -118,6 +124,14 @@ def _(command: VerifyEmail, state: State) -> list[Event]:
     if pending is None or pending[0] != command.token_hash or command.at >= pending[1].expires_at:
         raise Rejected("invalid_link", _BAD_LINK, "bad_request")
     return [EmailVerified(user_id=command.user_id)]
+
+
+@_decide.register
+def _(command: LinkSocialIdentity, state: State) -> list[Event]:
+    user = _user(state)
+    if (command.provider, command.subject_key) in user.identities:
+        return []
+    return [SocialIdentityLinked(**command.model_dump())]
 
 
 @_decide.register
@@ -174,6 +188,12 @@ def _(event: EmailVerificationRequested, state: State) -> State:
 @_evolve.register
 def _(event: EmailVerified, state: State) -> State:
     return replace(_user(state), email_verified=True, verification=None)
+
+
+@_evolve.register
+def _(event: SocialIdentityLinked, state: State) -> State:
+    user = _user(state)
+    return replace(user, identities=user.identities | {(event.provider, event.subject_key)})
 
 
 @_evolve.register

@@ -1,4 +1,4 @@
-"""Passwords (argon2id), access tokens (JWT signed with Ed25519, with `kid`), email keys."""
+"""Passwords (argon2id), access tokens (JWT signed with Ed25519, with `kid`), lookup keys."""
 
 from __future__ import annotations
 
@@ -44,6 +44,13 @@ def email_key(settings: Settings, email: str) -> str:
     """A keyed hash of the normalised address: usable as a Kafka key, reveals nothing."""
     secret = base64.b64decode(settings.email_index_key.get_secret_value())
     return hmac.new(secret, normalise_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+def identity_key(settings: Settings, provider: str, subject: str) -> str:
+    """A keyed hash of an identity provider's subject: what the events and read model hold."""
+    secret = base64.b64decode(settings.email_index_key.get_secret_value())
+    return hmac.new(secret, f"identity:{provider}:{subject}".encode(),
+                    hashlib.sha256).hexdigest()
 
 
 def link_token(settings: Settings, purpose: str, user_id: uuid.UUID,

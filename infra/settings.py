@@ -11,7 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +19,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def default_stack_dir() -> Path:
     return Path(os.environ.get("SHOPSTREAM_STACK_DIR", PROJECT_ROOT / ".stack"))
+
+
+class OidcProvider(BaseModel):
+    """An OpenID Connect identity provider that users may sign in with."""
+
+    # Its discovery document is `<issuer>/.well-known/openid-configuration`.
+    issuer: str
+    client_id: str
+    client_secret: SecretStr
+    # Our callback, registered with the provider: `<public_url>/v1/auth/oauth/<name>/callback`.
+    redirect_uri: str
+    scope: str = "openid email profile"
 
 
 class Settings(BaseSettings):
@@ -78,6 +90,15 @@ class Settings(BaseSettings):
     # Card payments: Stripe's API (stripe-mock locally)
     stripe_mock_port: int = 12111
 
+    # Social login: OpenID Connect providers by name, as JSON in `SHOPSTREAM_OIDC_PROVIDERS`.
+    # In development the default is one provider, "local": the stack's own OIDC server.
+    oidc_providers: dict[str, OidcProvider] = {}
+    oidc_port: int = 8181
+    # The local provider's client secret (generated into .stack/shopstream.env).
+    oidc_client_secret: SecretStr = SecretStr("")
+    # How long a sign-in started at a provider may take to come back to the callback.
+    oauth_state_ttl_s: int = 600
+
     # The Faust workers' own web servers (health and Faust's views), one per role
     worker_web_ports: list[int] = [6066, 6067, 6068]
     # How often a command processor commits its transaction; a command's answer waits for it.
@@ -113,7 +134,8 @@ class Settings(BaseSettings):
     remembered_session_lifetime_s: int = 30 * 24 * 3600
     # Failed logins allowed per account and per client address in the window, then 429.
     login_failures_per_account: int = 5
-    login_failures_per_address: int = 20
+    # Many shoppers can share one address (offices, mobile carriers): keep this generous.
+    login_failures_per_address: int = 100
     login_failure_window_s: int = 15 * 60
     # Password reset emails one address may be sent per hour.
     resets_per_account_per_hour: int = 3
@@ -148,6 +170,12 @@ class Settings(BaseSettings):
         for name, value in derived.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, value)
+        if not self.oidc_providers and self.environment == "development":
+            # Never a default elsewhere: the local server vouches for whatever it is told.
+            object.__setattr__(self, "oidc_providers", {"local": OidcProvider(
+                issuer=f"http://127.0.0.1:{self.oidc_port}/local", client_id="shopstream",
+                client_secret=self.oidc_client_secret,
+                redirect_uri=f"{self.public_url}/v1/auth/oauth/local/callback")})
         return self
 
     @property
@@ -162,8 +190,8 @@ class Settings(BaseSettings):
 _PORT_SETTINGS = (
     "kafka_port", "kafka_controller_port", "mysql_port", "mongodb_port", "redis_port",
     "elasticsearch_port", "elasticsearch_transport_port", "smtp_port", "mail_api_port",
-    "stripe_mock_port", "worker_web_ports", "gateway_port", "gateway_stats_port", "api_port",
-    "api_replica_ports",
+    "stripe_mock_port", "oidc_port", "worker_web_ports", "gateway_port", "gateway_stats_port",
+    "api_port", "api_replica_ports",
 )
 
 

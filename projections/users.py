@@ -1,4 +1,5 @@
-"""The users read model in MySQL: accounts with their profile, roles and password hash.
+"""The users read model in MySQL: accounts with their profile, roles and password hash,
+and the accounts at identity providers linked to them (by a keyed hash of the subject).
 
 Personal data arrives sealed and is unsealed here with the user's key; once a
 user is forgotten it can no longer be, and the row keeps no personal data.
@@ -8,14 +9,31 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.dialects.mysql import DATETIME, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.crypto import KeyStore
 from projections.base import Record
 from projections.mysql import MySQLProjection
-from schemas.events.users import EmailVerified, PasswordChanged, ProfileChanged, UserRegistered
+from schemas.events.users import (
+    EmailVerified,
+    PasswordChanged,
+    ProfileChanged,
+    SocialIdentityLinked,
+    UserRegistered,
+)
 from schemas.topics import USERS
 
 
@@ -37,10 +55,20 @@ def users_table(metadata: MetaData, name: str) -> Table:
     )
 
 
+def user_identities_table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("provider", String(64), primary_key=True),
+        Column("subject_key", String(64), primary_key=True),
+        Column("user_id", String(36), nullable=False, index=True),
+        Column("linked_at", DATETIME(fsp=6), nullable=False),
+    )
+
+
 class UsersProjection(MySQLProjection):
     name = "users"
     topics = (USERS.events.name,)
-    table_factories = {"users": users_table}
+    table_factories = {"users": users_table, "user_identities": user_identities_table}
 
     def __init__(self, engine: AsyncEngine, keys: KeyStore, suffix: str = "") -> None:
         super().__init__(engine, suffix)
@@ -59,10 +87,18 @@ class UsersProjection(MySQLProjection):
                     id=subject, email_key=event.email_key,
                     email=await self.keys.unseal(subject, event.email),
                     full_name=await self.keys.unseal(subject, event.full_name),
-                    password_hash=await self.keys.unseal(subject, event.password_hash),
+                    password_hash=(await self.keys.unseal(subject, event.password_hash)
+                                   if event.password_hash is not None else None),
                     phone=None, addresses=[], roles=list(event.roles),
                     email_verified=event.email_verified, created_at=at, updated_at=at,
                     version=version))
+            case SocialIdentityLinked():
+                await connection.execute(insert(self.tables["user_identities"])
+                                         .prefix_with("IGNORE").values(
+                    provider=event.provider, subject_key=event.subject_key,
+                    user_id=str(event.user_id), linked_at=at))
+                await self.update_row(connection, users, str(event.user_id), version,
+                                      updated_at=at)
             case EmailVerified():
                 await self.update_row(connection, users, str(event.user_id), version,
                                       email_verified=True, updated_at=at)
@@ -89,6 +125,15 @@ class UsersProjection(MySQLProjection):
     async def find_by_email_key(self, email_key: str) -> dict | None:
         return await self._one(self.tables["users"].c.email_key == email_key)
 
+    async def find_by_identity(self, provider: str, subject_key: str) -> dict | None:
+        """The user an identity provider's account is linked to."""
+        identities = self.tables["user_identities"]
+        linked = (select(identities.c.user_id)
+                  .where(identities.c.provider == provider,
+                         identities.c.subject_key == subject_key)
+                  .scalar_subquery())
+        return await self._one(self.tables["users"].c.id == linked)
+
     async def _one(self, condition) -> dict | None:
         async with self.engine.connect() as connection:
             row = (await connection.execute(select(self.tables["users"]).where(condition))).first()
@@ -96,8 +141,9 @@ class UsersProjection(MySQLProjection):
 
     async def forget(self, user_id: str) -> bool:
         """Remove the user's personal data from this model; returns whether the user exists."""
-        table = self.tables["users"]
+        table, identities = self.tables["users"], self.tables["user_identities"]
         async with self.engine.begin() as connection:
             result = await connection.execute(update(table).where(table.c.id == user_id).values(
                 email=None, full_name=None, phone=None, addresses=[], password_hash=None))
+            await connection.execute(delete(identities).where(identities.c.user_id == user_id))
         return result.rowcount > 0

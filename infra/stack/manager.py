@@ -46,6 +46,7 @@ def ensure_local_secrets(stack_dir: Path) -> None:
         "SHOPSTREAM_EMAIL_INDEX_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "SHOPSTREAM_JWT_SIGNING_KEYS": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "SHOPSTREAM_LINK_TOKEN_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "SHOPSTREAM_OIDC_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
     }
     additions = [f"{key}={make()}" for key, make in wanted.items() if f"{key}=" not in existing]
     if additions:

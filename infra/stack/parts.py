@@ -1,15 +1,16 @@
 """The parts of the local stack: how each is installed, prepared, started and checked.
 
 Servers (Kafka, MariaDB, FerretDB, Redis, Elasticsearch, the mail sink,
-stripe-mock) come first; the shop's own processes (worker, API replicas) and the
-HAProxy gateway in front of them follow. Every part listens on loopback only and
-keeps its data under the stack folder.
+stripe-mock, the OpenID Connect provider) come first; the shop's own processes
+(worker, API replicas) and the HAProxy gateway in front of them follow. Every
+part listens on loopback only and keeps its data under the stack folder.
 """
 
 from __future__ import annotations
 
 import base64
 import getpass
+import json
 import os
 import socket
 import sys
@@ -29,6 +30,7 @@ KAFKA_VERSION = "3.9.1"
 ELASTICSEARCH_VERSION = "8.14.3"
 FERRETDB_VERSION = "v1.24.2"
 STRIPE_MOCK_VERSION = "v0.203.0"
+MOCK_OAUTH2_SERVER_VERSION = "6.0.2"
 
 
 @dataclass
@@ -359,6 +361,44 @@ class StripeMock(Part):
                        headers={"Authorization": "Bearer sk_test_123"})
 
 
+class OidcServer(Part):
+    """An OpenID Connect provider for social login: navikt's mock-oauth2-server.
+
+    It serves any issuer under its root; shopstream's local provider is
+    `http://127.0.0.1:<oidc_port>/local`. Its sign-in is interactive: the
+    authorization endpoint shows a form, and a POST of that form (`username`,
+    the ID token's `sub`, and `claims`, a JSON object such as `{"email": ...,
+    "email_verified": true, "name": ...}`) answers with the redirect back to the
+    client. So a person in a browser, or a test over HTTP, chooses who signs in.
+    """
+
+    name = "oidc"
+    port_setting = "oidc_port"
+    issuer_id: ClassVar[str] = "local"
+
+    def libs(self, ctx: Context) -> Path:
+        return ctx.cache_dir / f"mock-oauth2-server-{MOCK_OAUTH2_SERVER_VERSION}"
+
+    def install(self, ctx: Context) -> None:
+        installers.maven_libraries(STACK_FILES / "oidc" / "pom.xml", self.libs(ctx))
+
+    def prepare(self, ctx: Context) -> None:
+        config = ctx.data("oidc") / "config.json"
+        config.write_text(json.dumps({"interactiveLogin": True, "httpServer": "NettyWrapper"},
+                                     indent=2) + "\n")
+        # The server reads its settings from the environment only.
+        self.env.update({"SERVER_HOSTNAME": "127.0.0.1", "SERVER_PORT": str(self.port(ctx)),
+                         "JSON_CONFIG_PATH": str(config)})
+
+    def command(self, ctx: Context) -> list[str]:
+        return ["java", "-Xms64m", "-Xmx256m", "-cp", f"{self.libs(ctx)}/*",
+                "no.nav.security.mock.oauth2.StandaloneMockOAuth2ServerKt"]
+
+    def healthy(self, ctx: Context) -> bool:
+        return http_ok(f"http://127.0.0.1:{self.port(ctx)}/{self.issuer_id}"
+                       "/.well-known/openid-configuration")
+
+
 @dataclass
 class Worker(Part):
     group: ClassVar[str] = "app"
@@ -427,5 +467,5 @@ def all_parts(settings: Settings) -> list[Part]:
     """Every part in start order: servers, then the shop, then the gateway."""
     replicas = [Api(replica=n) for n in range(1, len(settings.api_replica_ports) + 1)]
     return [Kafka(), MariaDB(), FerretDB(), Redis(), Elasticsearch(), MailSink(), StripeMock(),
-            Worker(role="commands"), Worker(role="projections"), Worker(role="notifications"),
-            *replicas, Gateway()]
+            OidcServer(), Worker(role="commands"), Worker(role="projections"),
+            Worker(role="notifications"), *replicas, Gateway()]

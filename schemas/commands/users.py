@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
-from schemas.events.users import Role, TokenHash
+from pydantic import Field
+
+from schemas.events.users import IdentityKey, Role, TokenHash
 from schemas.messages import Command
 from schemas.personal import Sealed
 
@@ -19,7 +21,7 @@ class ClaimEmail(Command):
     user_id: UUID
     email: Sealed
     full_name: Sealed
-    password_hash: Sealed
+    password_hash: Sealed | None = None  # None: signs in through an identity provider only
     roles: list[Role]
 
     @property
@@ -37,13 +39,17 @@ class _UserCommand(Command):
 
 
 class RegisterUser(_UserCommand):
-    """Create the account that a claim made room for, with its email verification link."""
+    """Create the account that a claim made room for, with its email verification link.
+
+    An address an identity provider vouched for comes `email_verified`, without a link.
+    """
 
     email_key: str
     email: Sealed
     full_name: Sealed
-    password_hash: Sealed
+    password_hash: Sealed | None = None  # None: signs in through an identity provider only
     roles: list[Role]
+    email_verified: bool = False
     verification_request_id: UUID | None = None
     verification_token_hash: TokenHash | None = None
     verification_expires_at: datetime | None = None
@@ -52,6 +58,16 @@ class RegisterUser(_UserCommand):
 class VerifyEmail(_UserCommand):
     token_hash: TokenHash
     at: datetime  # when the link was used: checked against its deadline
+
+
+class LinkSocialIdentity(_UserCommand):
+    """Let an account at an identity provider sign in to this account.
+
+    The caller checked that the provider vouches for the account's email address.
+    """
+
+    provider: Annotated[str, Field(min_length=1, max_length=64)]
+    subject_key: IdentityKey
 
 
 class ChangeProfile(_UserCommand):

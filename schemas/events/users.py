@@ -24,16 +24,20 @@ class EmailClaimed(Event):
     user_id: UUID
     email: Sealed
     full_name: Sealed
-    password_hash: Sealed
+    # None: the account has no password; it signs in through an identity provider.
+    password_hash: Sealed | None = None
     roles: list[Role]
 
 
 class UserRegistered(Event):
+    """A new account. `email_verified` is true when an identity provider vouched for it."""
+
     user_id: UUID
     email_key: str
     email: Sealed
     full_name: Sealed
-    password_hash: Sealed
+    # None: the account has no password; it signs in through an identity provider.
+    password_hash: Sealed | None = None
     roles: list[Role]
     email_verified: bool = False
 
@@ -53,6 +57,20 @@ class EmailVerificationRequested(Event):
 
 class EmailVerified(Event):
     user_id: UUID
+
+
+IdentityKey = Annotated[str, Field(
+    pattern=r"^[0-9a-f]{64}$",
+    description="Keyed hash of the provider's subject (`infra.security.identity_key`), "
+                "as the email key is of the address: it finds the account, reveals nothing.")]
+
+
+class SocialIdentityLinked(Event):
+    """An account at an identity provider may now sign in to this account."""
+
+    user_id: UUID
+    provider: str
+    subject_key: IdentityKey
 
 
 class ProfileChanged(Event):

@@ -100,7 +100,8 @@ async def test_personal_data_in_user_events_is_unreadable_and_forget_shreds_it(
     events = [e for _, _, e in await read_events(settings, USERS.events.name)
               if user_id in (e.aggregate_id, e.payload.get("user_id"))]
     raw = "".join(e.model_dump_json() for e in events)
-    assert {e.type for e in events} == {"EmailClaimed", "UserRegistered"}
+    assert {e.type for e in events} == {"EmailClaimed", "UserRegistered",
+                                        "EmailVerificationRequested"}
     assert email.split("@")[0] not in raw and "Perdita" not in raw and PASSWORD not in raw
 
     shopstream("forget", user_id)
