@@ -7,11 +7,10 @@ Keyed by (topic, partition, offset), so applying a record twice adds nothing.
 from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table
-from sqlalchemy.dialects.mysql import DATETIME, insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.dialects.mysql import DATETIME
 
 from projections.base import Record
-from projections.mysql import MySQLProjection
+from projections.mysql import MySQLProjection, Write, insert_row
 from schemas.topics import event_topics
 
 
@@ -53,8 +52,5 @@ class AuditProjection(MySQLProjection):
     topics = tuple(t.name for t in event_topics())
     table_factories = {"audit_events": audit_table}
 
-    async def apply_batch(self, connection: AsyncConnection, records: list[Record]) -> None:
-        # One multi-row insert for the whole batch.
-        if records:
-            await connection.execute(insert(self.tables["audit_events"]).prefix_with("IGNORE"),
-                                     [audit_row(r) for r in records])
+    async def writes_for(self, record: Record) -> list[Write]:
+        return [insert_row(self.tables["audit_events"], **audit_row(record))]

@@ -13,11 +13,10 @@ from sqlalchemy import (
     Text,
     select,
 )
-from sqlalchemy.dialects.mysql import DATETIME, insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.dialects.mysql import DATETIME
 
 from projections.base import Record
-from projections.mysql import MySQLProjection
+from projections.mysql import MySQLProjection, Write, insert_row, update_row
 from schemas.events.catalog import (
     CategoryCreated,
     ProductChanged,
@@ -64,7 +63,7 @@ class CatalogProjection(MySQLProjection):
     topics = (CATALOG.events.name,)
     table_factories = {"categories": categories_table, "products": products_table}
 
-    async def apply_one(self, connection: AsyncConnection, record: Record) -> None:
+    async def writes_for(self, record: Record) -> list[Write]:
         envelope = record.envelope
         event = envelope.event()
         at = envelope.occurred_at.replace(tzinfo=None)
@@ -72,18 +71,19 @@ class CatalogProjection(MySQLProjection):
         categories, products = self.tables["categories"], self.tables["products"]
         match event:
             case CategoryCreated():
-                await connection.execute(insert(categories).prefix_with("IGNORE").values(
-                    id=str(event.category_id), slug=event.slug, name=event.name,
-                    parent_id=str(event.parent_id) if event.parent_id else None,
-                    created_at=at, version=version))
+                return [insert_row(categories, id=str(event.category_id), slug=event.slug,
+                                   name=event.name, created_at=at, version=version,
+                                   parent_id=str(event.parent_id) if event.parent_id else None)]
             case ProductCreated():
-                await connection.execute(insert(products).prefix_with("IGNORE").values(
-                    id=str(event.product_id), sku=event.sku, name=event.name, slug=event.slug,
-                    description=event.description, category_id=str(event.category_id),
-                    price_amount=event.price.amount, currency=event.price.currency,
-                    images=[i.model_dump() for i in event.images],
-                    specifications=event.specifications, stock=event.stock,
-                    created_at=at, updated_at=at, version=version))
+                return [insert_row(products, id=str(event.product_id), sku=event.sku,
+                                   name=event.name, slug=event.slug,
+                                   description=event.description,
+                                   category_id=str(event.category_id),
+                                   price_amount=event.price.amount,
+                                   currency=event.price.currency,
+                                   images=[i.model_dump() for i in event.images],
+                                   specifications=event.specifications, stock=event.stock,
+                                   created_at=at, updated_at=at, version=version)]
             case ProductChanged():
                 changes = event.model_dump(exclude_none=True, exclude={"product_id", "price"})
                 if "category_id" in changes:
@@ -91,11 +91,12 @@ class CatalogProjection(MySQLProjection):
                 if event.price is not None:
                     changes |= {"price_amount": event.price.amount,
                                 "currency": event.price.currency}
-                await self.update_row(connection, products, str(event.product_id), version,
-                                   updated_at=at, **changes)
+                return [update_row(products, str(event.product_id), version, updated_at=at,
+                                   **changes)]
             case StockAdjusted():
-                await self.update_row(connection, products, str(event.product_id), version,
-                                   updated_at=at, stock=event.available)
+                return [update_row(products, str(event.product_id), version, updated_at=at,
+                                   stock=event.available)]
+        return []
 
     async def categories(self) -> list[dict]:
         table = self.tables["categories"]

@@ -9,9 +9,13 @@ record applied twice changes nothing. A replay writes into fresh tables that
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import MetaData, Table, select, text, update
+from sqlalchemy import Executable, MetaData, Table, bindparam, select, text, update
+from sqlalchemy.dialects.mysql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.database import metadata
@@ -19,6 +23,33 @@ from projections import checkpoints
 from projections.base import Projection, Record
 
 TableFactory = Callable[[MetaData, str], Table]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One row to write. Consecutive writes of one `shape` run as one executemany."""
+
+    shape: tuple
+    statement: Executable
+    params: dict[str, Any]
+
+
+def insert_row(table: Table, **values: Any) -> Write:
+    """Insert a row unless its key exists: a creation applied twice adds nothing."""
+    return Write(("insert", table.name, tuple(sorted(values))),
+                 insert(table).prefix_with("IGNORE"), values)
+
+
+def update_row(table: Table, row_id: str, version: int, **values: Any) -> Write:
+    """Update a row to an aggregate's `version`, unless it shows that version already."""
+    columns = tuple(sorted(values))
+    statement = (update(table)
+                 .where(table.c.id == bindparam("row_id"),
+                        table.c.version < bindparam("row_version"))
+                 .values(version=bindparam("row_version"),
+                         **{c: bindparam(c, type_=table.c[c].type) for c in columns}))
+    return Write(("update", table.name, columns), statement,
+                 {"row_id": row_id, "row_version": version, **values})
 
 
 class MySQLProjection(Projection):
@@ -55,20 +86,14 @@ class MySQLProjection(Projection):
                 await checkpoints.save(connection, self.name, reached)
 
     async def apply_batch(self, connection: AsyncConnection, records: list[Record]) -> None:
-        for record in records:
-            await self.apply_one(connection, record)
+        writes = [write for record in records for write in await self.writes_for(record)]
+        for _, group in itertools.groupby(writes, key=lambda write: write.shape):
+            batch = list(group)
+            await connection.execute(batch[0].statement, [write.params for write in batch])
 
-    async def apply_one(self, connection: AsyncConnection, record: Record) -> None:
-        """Apply one record; ignore event types this model does not show."""
+    async def writes_for(self, record: Record) -> list[Write]:
+        """The rows one record writes, in order; none for event types this model ignores."""
         raise NotImplementedError
-
-    @staticmethod
-    async def update_row(connection: AsyncConnection, table: Table, row_id: str, version: int,
-                         **values) -> None:
-        """Update a row to an aggregate's `version`, unless it shows that version already."""
-        await connection.execute(
-            update(table).where(table.c.id == row_id, table.c.version < version)
-            .values(version=version, **values))
 
     def shadow(self, suffix: str) -> MySQLProjection:
         shadow = type(self).__new__(type(self))

@@ -21,12 +21,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.mysql import DATETIME, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.dialects.mysql import DATETIME
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infra.crypto import KeyStore
 from projections.base import Record
-from projections.mysql import MySQLProjection
+from projections.mysql import MySQLProjection, Write, insert_row, update_row
 from schemas.events.users import (
     EmailVerified,
     PasswordChanged,
@@ -74,36 +74,32 @@ class UsersProjection(MySQLProjection):
         super().__init__(engine, suffix)
         self.keys = keys
 
-    async def apply_one(self, connection: AsyncConnection, record: Record) -> None:
+    async def writes_for(self, record: Record) -> list[Write]:
         envelope = record.envelope
         event = envelope.event()
         at = envelope.occurred_at.replace(tzinfo=None)
         version = envelope.aggregate_version
         users = self.tables["users"]
+        subject = str(getattr(event, "user_id", ""))
         match event:
             case UserRegistered():
-                subject = str(event.user_id)
-                await connection.execute(insert(users).prefix_with("IGNORE").values(
-                    id=subject, email_key=event.email_key,
+                return [insert_row(
+                    users, id=subject, email_key=event.email_key,
                     email=await self.keys.unseal(subject, event.email),
                     full_name=await self.keys.unseal(subject, event.full_name),
                     password_hash=(await self.keys.unseal(subject, event.password_hash)
                                    if event.password_hash is not None else None),
                     phone=None, addresses=[], roles=list(event.roles),
                     email_verified=event.email_verified, created_at=at, updated_at=at,
-                    version=version))
+                    version=version)]
             case SocialIdentityLinked():
-                await connection.execute(insert(self.tables["user_identities"])
-                                         .prefix_with("IGNORE").values(
-                    provider=event.provider, subject_key=event.subject_key,
-                    user_id=str(event.user_id), linked_at=at))
-                await self.update_row(connection, users, str(event.user_id), version,
-                                      updated_at=at)
+                return [insert_row(self.tables["user_identities"], provider=event.provider,
+                                   subject_key=event.subject_key, user_id=subject,
+                                   linked_at=at),
+                        update_row(users, subject, version, updated_at=at)]
             case EmailVerified():
-                await self.update_row(connection, users, str(event.user_id), version,
-                                      email_verified=True, updated_at=at)
+                return [update_row(users, subject, version, email_verified=True, updated_at=at)]
             case ProfileChanged():
-                subject = str(event.user_id)
                 changes = {}
                 for name in ("full_name", "phone"):
                     if (sealed := getattr(event, name)) is not None:
@@ -111,13 +107,12 @@ class UsersProjection(MySQLProjection):
                 if event.addresses is not None:
                     addresses = await self.keys.unseal(subject, event.addresses)
                     changes["addresses"] = json.loads(addresses) if addresses else []
-                await self.update_row(connection, users, subject, version, updated_at=at,
-                                      **changes)
+                return [update_row(users, subject, version, updated_at=at, **changes)]
             case PasswordChanged():
-                subject = str(event.user_id)
-                await self.update_row(
-                    connection, users, subject, version, updated_at=at,
-                    password_hash=await self.keys.unseal(subject, event.password_hash))
+                return [update_row(users, subject, version, updated_at=at,
+                                   password_hash=await self.keys.unseal(subject,
+                                                                        event.password_hash))]
+        return []
 
     async def find(self, user_id: str) -> dict | None:
         return await self._one(self.tables["users"].c.id == user_id)
