@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response
-from pydantic import BaseModel, EmailStr, Field, model_validator
+from pydantic import BaseModel, EmailStr, Field
 
 from api import consistency
 from api.commands import execute
+from api.users import NewPasswordText
 from api.deps import (
     BusDep,
     ClientsDep,
@@ -29,7 +30,6 @@ from api.deps import (
     SettingsDep,
     SignerDep,
 )
-from commands.passwords import password_problems
 from infra.security import (
     TokenSigner,
     email_key,
@@ -72,14 +72,7 @@ class ResetRequest(BaseModel):
 
 
 class NewPassword(LinkToken):
-    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
-
-    @model_validator(mode="after")
-    def _policy(self) -> NewPassword:
-        problems = password_problems(self.new_password)
-        if problems:
-            raise ValueError("new_password " + "; ".join(problems))
-        return self
+    new_password: NewPasswordText
 
 
 class Session(BaseModel):
