@@ -42,25 +42,35 @@ class TopicReader:
     async def __aexit__(self, *exc) -> None:
         await self._consumer.stop()
 
-    async def partitions(self) -> list[TopicPartition]:
+    async def partitions(self, only: set[int] | None = None) -> list[TopicPartition]:
         tps = []
         for topic in self._topics:
             partitions = self._consumer.partitions_for_topic(topic)
             if partitions is None:
                 await self._consumer._client.force_metadata_update()
-                partitions = self._consumer.partitions_for_topic(topic) or set()
-            tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+                partitions = self._consumer.partitions_for_topic(topic)
+            if not partitions:
+                raise RuntimeError(f"the topic {topic} has no partitions (does it exist?)")
+            tps += [TopicPartition(topic, p) for p in sorted(partitions)
+                    if only is None or p in only]
         return tps
 
-    async def range(self, start: dict[TopicPartition, int] | None = None) -> TopicRange:
+    async def range(self, start: dict[TopicPartition, int] | None = None, *,
+                    partitions: set[int] | None = None) -> TopicRange:
         """From `start` (default: the beginning) to the current end of each partition."""
-        tps = await self.partitions()
+        tps = await self.partitions(partitions)
         end = await self._consumer.end_offsets(tps)
         begin = await self._consumer.beginning_offsets(tps)
         return TopicRange(start={tp: (start or {}).get(tp, begin[tp]) for tp in tps}, end=end)
 
     async def read(self, topic_range: TopicRange) -> AsyncIterator[list[Record]]:
-        """Batches of records inside the range, in order within each partition."""
+        """Batches of events inside the range, in order within each partition."""
+        async for messages in self.read_messages(topic_range):
+            yield [Record(m.topic, m.partition, m.offset, EventEnvelope.from_bytes(m.value))
+                   for m in messages if m.value is not None]
+
+    async def read_messages(self, topic_range: TopicRange) -> AsyncIterator[list]:
+        """Batches of raw consumer records inside the range, in order within each partition."""
         pending = {tp for tp in topic_range.end if topic_range.end[tp] > topic_range.start[tp]}
         self._consumer.assign(list(pending))
         for tp in pending:
@@ -69,9 +79,7 @@ class TopicReader:
             batches = await self._consumer.getmany(*pending, timeout_ms=500)
             records = []
             for tp, messages in batches.items():
-                end = topic_range.end[tp]
-                records += [Record(m.topic, m.partition, m.offset, EventEnvelope.from_bytes(m.value))
-                            for m in messages if m.offset < end and m.value is not None]
+                records += [m for m in messages if m.offset < topic_range.end[tp]]
             self.done = 0
             for tp in topic_range.end:
                 # Transaction markers occupy offsets too, so compare positions, not records.

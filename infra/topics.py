@@ -29,3 +29,12 @@ async def ensure_topics(settings: Settings) -> list[str]:
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def end_offsets(settings: Settings, topics: list[str]) -> dict[tuple[str, int], int]:
+    """The current end of every partition of `topics` (committed records only)."""
+    from infra.topic_reader import TopicReader
+
+    async with TopicReader(settings, tuple(topics)) as reader:
+        ends = (await reader.range()).end
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}

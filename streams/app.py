@@ -23,7 +23,9 @@ Role = Literal["commands", "projections", "notifications"]
 ROLES: tuple[Role, ...] = ("commands", "projections", "notifications")
 
 
-def create_app(settings: Settings, role: Role, services: list[str] | None = None) -> faust.App:
+def create_app(settings: Settings, role: Role, services: list[str] | None = None,
+               ends: dict[tuple[str, int], int] | None = None) -> faust.App:
+    """The app for `role`; `ends` are the topics' end offsets at start (commands role)."""
     datadir = settings.stack_dir / "worker" / role
     datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = faust.App(
@@ -39,6 +41,10 @@ def create_app(settings: Settings, role: Role, services: list[str] | None = None
         topic_replication_factor=settings.kafka_replication_factor,
         topic_partitions=settings.kafka_partitions,
         topic_allow_declare=True,
+        # The command processors rebuild their own state (see command_processor); Faust's
+        # view of these changelogs' ends has been seen to be wrong (-1), so its check of
+        # them is meaningless here and would stop the worker.
+        recovery_consistency_check=role != "commands",
         web_enabled=True,
         web_bind="127.0.0.1",
         web_host="127.0.0.1",
@@ -46,6 +52,10 @@ def create_app(settings: Settings, role: Role, services: list[str] | None = None
         datadir=str(datadir),
         autodiscover=False,
         producer_acks=-1,
+        # A worker that dies (kill -9, lost host) holds its partitions until its session
+        # expires: keep that short, so another worker takes over within seconds.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
     )
 
     @app.page("/healthz")
@@ -57,7 +67,7 @@ def create_app(settings: Settings, role: Role, services: list[str] | None = None
         from streams import command_processor
 
         for name in selected:
-            command_processor.register(app, SERVICES[name], settings.kafka_partitions)
+            command_processor.register(app, SERVICES[name], settings, ends or {})
     elif role == "projections":
         from streams import projection_runner
 

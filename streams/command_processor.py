@@ -5,18 +5,25 @@ partition has one owner. For each command it loads the aggregate, lets
 `commands.handling` decide, appends the events to the events topic and answers
 on the replies topic, inside one Kafka transaction with the command's offset.
 
-The aggregates' state is a Faust table whose changelog is the events topic
-itself: on start, or when a partition moves here, the state is rebuilt by
-folding the events, including which command ids were already applied. So even
-if a transaction's guarantee fails (faust-streaming has open reports of
-duplicates under `exactly_once`), a command seen again after a crash is
-answered as a duplicate and appends nothing.
+The aggregates of a partition are rebuilt by the processor itself before it
+handles that partition's first command: it reads the partition of the events
+topic from offset 0 to its end (committed events only) and folds them, then
+reads the replies partition for the commands that appended nothing. Events
+carry their command id, so a command seen again after a crash is answered as a
+duplicate and appends nothing. Faust's own table recovery is not relied upon:
+it has been seen to take a changelog for empty and start with no state, and
+faust-streaming has open reports of duplicates under `exactly_once`. A read
+that fails is an error, never an empty state. When a partition is revoked its
+state is dropped, and rebuilt if it comes back.
+
+The two Faust tables stay for one reason: as table changelogs, the events and
+replies topics join the commands' partition group, so Faust writes them in the
+same transaction as the command's offset.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import ModuleType
 
 import faust
 import structlog
@@ -24,57 +31,72 @@ from faust.types import EventT
 
 from commands.handling import Aggregate, fold, handle, recall, with_positions
 from commands.registry import DECIDERS
-from schemas.envelope import CommandEnvelope, EventEnvelope
+from infra.settings import Settings
+from infra.topic_reader import TopicReader
+from schemas.envelope import CommandEnvelope
 from schemas.replies import Position, Reply
 from schemas.topics import ServiceTopics
 
 log = structlog.get_logger(__name__)
 
 
-class AggregateTable(faust.Table):
-    """Aggregates by key, rebuilt from the events topic; writes no changelog of its own."""
+class _TransactionalTopic(faust.Table):
+    """A table that only makes its changelog topic transactional; it keeps nothing.
 
-    decider: ModuleType
+    It reports the topic's end (looked up before the worker started) as already
+    recovered, so Faust does not read the whole topic for nothing on every start.
+    """
+
+    ends: dict[tuple[str, int], int]
 
     def on_key_set(self, key, value) -> None:
-        # The agent appends the events itself: they are this table's changelog.
         pass
 
     def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
-        for event in batch:
-            message = event.message
-            key = message.key.decode()
-            envelope = EventEnvelope.from_bytes(message.value)
-            position = Position(topic=message.topic, partition=message.partition,
-                                offset=message.offset)
-            current = self.data.get(key) or Aggregate()
-            self.data[key] = fold(current, envelope, position, self.decider)
+        pass
+
+    def persisted_offset(self, tp) -> int | None:
+        end = self.ends.get((tp.topic, tp.partition))
+        return end - 1 if end else None
 
 
-class ReplyTable(faust.Table):
-    """The replies topic as a table changelog, which puts it in the commands' transaction.
+async def recover(settings: Settings, topics: ServiceTopics, partition: int
+                  ) -> dict[str, Aggregate]:
+    """Every aggregate of one partition, from its events and its replies."""
+    decider = DECIDERS[topics.service]
+    aggregates: dict[str, Aggregate] = {}
+    events = 0
+    async with TopicReader(settings, (topics.events.name,)) as reader:
+        async for records in reader.read(await reader.range(partitions={partition})):
+            for record in records:
+                key = record.envelope.aggregate_id
+                position = Position(topic=record.topic, partition=record.partition,
+                                    offset=record.offset)
+                aggregates[key] = fold(aggregates.get(key) or Aggregate(), record.envelope,
+                                       position, decider)
+                events += 1
+    async with TopicReader(settings, (topics.replies.name,)) as reader:
+        async for messages in reader.read_messages(await reader.range(partitions={partition})):
+            for message in messages:
+                if message.value is None:
+                    continue
+                reply = Reply.model_validate_json(message.value)
+                # The events told the rest; these commands appended nothing.
+                if reply.status == "rejected" or not reply.event_types:
+                    key = reply.aggregate_id
+                    aggregates[key] = recall(aggregates.get(key) or Aggregate(), reply)
+    log.info("command_processor.recovered", service=topics.service, partition=partition,
+             events=events, aggregates=len(aggregates))
+    return aggregates
 
-    On recovery it keeps only the answers the events topic cannot tell: commands
-    that were rejected or appended nothing. `take_recovered` hands them to the
-    aggregate they belong to.
+
+def register(app: faust.App, topics: ServiceTopics, settings: Settings,
+             ends: dict[tuple[str, int], int]) -> None:
+    """Add the service's command processor agent to `app`.
+
+    `ends` are the end offsets of the events and replies topics when the worker started.
     """
-
-    recovered: dict[str, list[Reply]]
-
-    def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
-        for event in batch:
-            if event.message.value is None:
-                continue
-            reply = Reply.model_validate_json(event.message.value)
-            if reply.status == "rejected" or not reply.event_types:
-                self.recovered.setdefault(reply.aggregate_id, []).append(reply)
-
-    def take_recovered(self, key: str) -> list[Reply]:
-        return self.recovered.pop(key, [])
-
-
-def register(app: faust.App, topics: ServiceTopics, partitions: int) -> None:
-    """Add the service's command processor agent and its tables to `app`."""
+    partitions = settings.kafka_partitions
 
     def raw_topic(name: str) -> faust.TopicT:
         return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
@@ -82,21 +104,21 @@ def register(app: faust.App, topics: ServiceTopics, partitions: int) -> None:
 
     commands = raw_topic(topics.commands.name)
     events = raw_topic(topics.events.name)
-    aggregates = AggregateTable(app, name=f"{topics.service}-aggregates", default=None,
-                                partitions=partitions, changelog_topic=events)
-    aggregates.decider = DECIDERS[topics.service]
-    replies_topic = raw_topic(topics.replies.name)
-    replies = ReplyTable(app, name=f"{topics.service}-replies", default=None,
-                         partitions=partitions, changelog_topic=replies_topic)
-    replies.recovered = {}
-    app.tables.add(aggregates)
-    app.tables.add(replies)
+    replies = raw_topic(topics.replies.name)
+    for name, topic in (("aggregates", events), ("replies", replies)):
+        table = _TransactionalTopic(app, name=f"{topics.service}-{name}", default=None,
+                                    partitions=partitions, changelog_topic=topic)
+        table.ends = ends
+        app.tables.add(table)
 
-    def load(key: str) -> Aggregate:
-        aggregate = aggregates.data.get(key) or Aggregate()
-        for reply in replies.take_recovered(key):
-            aggregate = recall(aggregate, reply)
-        return aggregate
+    # partition -> aggregate key -> aggregate, for the partitions this worker owns
+    owned: dict[int, dict[str, Aggregate]] = {}
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender, revoked, **kwargs) -> None:
+        for tp in revoked:
+            if tp.topic == topics.commands.name:
+                owned.pop(tp.partition, None)
 
     async def process(stream: faust.StreamT) -> None:
         async for event in stream.events():
@@ -109,7 +131,10 @@ def register(app: faust.App, topics: ServiceTopics, partitions: int) -> None:
                 log.error("command.unreadable", topic=message.topic, partition=message.partition,
                           offset=message.offset, error=str(error))
                 continue
-            decision = handle(load(key), envelope, key)
+            if message.partition not in owned:
+                owned[message.partition] = await recover(settings, topics, message.partition)
+            aggregates = owned[message.partition]
+            decision = handle(aggregates.get(key) or Aggregate(), envelope, key)
             aggregate = decision.aggregate
             reply = decision.reply
             if decision.events:
@@ -123,12 +148,12 @@ def register(app: faust.App, topics: ServiceTopics, partitions: int) -> None:
                                               offset=metadata.offset))
                 aggregate = with_positions(aggregate, envelope.command_id, positions)
                 reply = reply.model_copy(update={"positions": positions})
-            aggregates.data[key] = aggregate
+            aggregates[key] = aggregate
             # Sent and acknowledged before this command's offset can be committed, so the
             # answer is in the same transaction (Faust's buffered table writes may not be).
-            await (await replies_topic.send(key=str(reply.command_id).encode(),
-                                            value=reply.model_dump_json().encode(),
-                                            partition=message.partition))
+            await (await replies.send(key=str(reply.command_id).encode(),
+                                      value=reply.model_dump_json().encode(),
+                                      partition=message.partition))
             log.debug("command.handled", type=envelope.type, status=reply.status, key=key)
 
     app.agent(commands, name=f"{topics.service}-command-processor")(process)

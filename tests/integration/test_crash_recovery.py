@@ -83,3 +83,35 @@ async def test_kill_9_of_the_worker_mid_stream_gives_exactly_one_event_per_comma
     found = await clients.elasticsearch.count(index="products",
                                               query={"terms": {"id": sorted(ids)}})
     assert found["count"] == COMMANDS
+
+
+@pytest.mark.destructive
+async def test_after_a_restart_new_commands_are_decided_against_the_whole_history(
+        stack: Stack, settings: Settings, admin: dict, category: dict, clients, gateway) -> None:
+    from infra.command_bus import CommandBus
+    from schemas.commands.catalog import CreateProduct
+    from tests.support import sign_up, unique_email
+
+    created = await gateway.post(
+        "/v1/admin/products", headers=admin | {"X-Consistency-Token": category["token"]},
+        json={"sku": f"HIST-{uuid.uuid4().hex[:8]}", "name": "Historic kettle",
+              "category_id": category["id"], "price": {"amount": 2500, "currency": "EUR"}})
+    assert created.status_code == 201
+    email = unique_email("history")
+    assert (await sign_up(gateway, email)).status_code == 201
+
+    worker = stack.select(["worker-commands"])
+    stack.down(worker, kill=True)
+    await asyncio.to_thread(stack.up, worker)
+
+    bus = CommandBus(clients)
+    try:
+        again = await bus.send(CreateProduct(
+            product_id=created.json()["id"], sku="HIST-again", name="Another kettle",
+            slug="another-kettle", category_id=category["id"],
+            price={"amount": 1, "currency": "EUR"}), actor="test", command_id=uuid.uuid4(),
+            timeout_s=60)
+    finally:
+        await bus.close()
+    assert (again.status, again.reason) == ("rejected", "product_exists")
+    assert (await sign_up(gateway, email)).status_code == 409
