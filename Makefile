@@ -16,10 +16,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-## The whole shop on this machine: servers, worker, two API replicas behind the gateway.
+## The whole shop on this machine: servers, workers, two API replicas behind the gateway,
+## and a demo catalog of 1,000 products (seeded once: a second run adds nothing).
 up: install
 	$(SHOPSTREAM) stack up
+	$(SHOPSTREAM) seed --products 1000
 	$(SHOPSTREAM) stack status
+	@$(SHOPSTREAM) stack urls
 
 ## Stop everything `make up` started.
 down:

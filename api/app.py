@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import auth, cart, catalog, health, oauth, problems, users
+from api import auth, cart, catalog, health, oauth, problems, search, users
 from api.metrics import MetricsMiddleware
 from infra.bootstrap import build_clients
 from infra.command_bus import CommandBus
@@ -21,9 +24,25 @@ from infra.settings import get_settings
 from infra.topics import ensure_topics
 from projections.registry import build_projections
 
+# Each service's routers (`infra/routes.py` names the services). A process serves the
+# services of `SHOPSTREAM_API_SERVICES` (all when empty), always with the operations routes.
+SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
+    "users": [users.router, auth.router, oauth.router],
+    "catalog": [catalog.router, search.router],
+    "cart": [cart.router],
+    "orders": [],
+    "payments": [],
+    "audit": [],
+}
 
-def create_app() -> FastAPI:
+
+def create_app(services: list[str] | None = None) -> FastAPI:
     settings = get_settings()
+    services = services or settings.api_services or list(SERVICE_ROUTERS)
+    unknown = sorted(set(services) - set(SERVICE_ROUTERS))
+    if unknown:
+        raise ValueError(f"unknown service(s) {', '.join(unknown)}; "
+                         f"the services are {', '.join(SERVICE_ROUTERS)}")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,10 +81,29 @@ def create_app() -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(ServedBy)
     app.include_router(health.router)
-    app.include_router(users.router)
-    app.include_router(auth.router)
-    app.include_router(oauth.router)
-    app.include_router(catalog.router)
-    app.include_router(cart.router)
+    for service in services:
+        for router in SERVICE_ROUTERS[service]:
+            app.include_router(router)
     return app
+
+
+class ServedBy:
+    """Names the process that answered (`X-Served-By: host/pid`), to see the balancing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.header = (b"x-served-by", f"{socket.gethostname()}/{os.getpid()}".encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Response
+from elasticsearch import NotFoundError
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import consistency
+from api import consistency, cursors
 from api.commands import command_id, derived_id, execute
 from api.deps import Admin, BusDep, ClientsDep, ConsistencyToken, IdempotencyKey, ProjectionsDep
+from projections.search import SearchProjection
+from projections.search_queries import Page, ProductQuery
 from schemas.commands.catalog import ChangeProduct, CreateCategory, CreateProduct, SetStock
 from schemas.events.catalog import Image, Name, Slug
 from schemas.money import Money
@@ -65,6 +68,60 @@ class Product(BaseModel):
     stock: Stock
     created_at: datetime
     updated_at: datetime
+
+
+class ProductSummary(BaseModel):
+    id: UUID
+    name: str
+    slug: str
+    price: Money
+    image: Image | None = Field(description="The first image, if any.")
+    category: CategoryRef | None
+
+
+class ProductList(BaseModel):
+    items: list[ProductSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
+                                                "null on the last page.")
+
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
+Cursor = Annotated[str | None, Query(max_length=2000,
+                                     description="The `next_cursor` of the previous page.")]
+CategorySort = Literal["price_asc", "price_desc", "newest", "name"]
+
+
+def summary(document: dict[str, Any]) -> ProductSummary:
+    """A product summary from its search document."""
+    images = document.get("images") or []
+    category = (CategoryRef(id=document["category_id"], slug=document["category_slug"],
+                            name=document["category_name"])
+                if document.get("category_slug") else None)
+    return ProductSummary(id=document["id"], name=document["name"], slug=document["slug"],
+                          price=Money(amount=document["price_amount"],
+                                      currency=document["currency"]),
+                          image=Image(**images[0]) if images else None, category=category)
+
+
+async def search_page(search: SearchProjection, query: ProductQuery) -> Page:
+    """Run a product query; 503 while the search model is being built."""
+    try:
+        return await search.search(query)
+    except NotFoundError as error:
+        raise HTTPException(503, "Search is being rebuilt; retry shortly.",
+                            headers={"Retry-After": "5"}) from error
+
+
+async def subtree_ids(search: SearchProjection, slug: str) -> tuple[str, ...]:
+    """The ids of the category with this slug and its descendants; 404 if there is none."""
+    try:
+        categories = await search.subtree(slug)
+    except NotFoundError as error:
+        raise HTTPException(503, "Search is being rebuilt; retry shortly.",
+                            headers={"Retry-After": "5"}) from error
+    if not categories:
+        raise HTTPException(404, f"There is no category {slug!r}.")
+    return tuple(sorted(c["id"] for c in categories))
 
 
 class NewProduct(BaseModel):
@@ -133,6 +190,30 @@ async def categories(projections: ProjectionsDep, clients: ClientsDep,
         parent = nodes.get(row["parent_id"]) if row["parent_id"] else None
         (parent.children if parent else roots).append(node)
     return roots
+
+
+@router.get("/v1/categories/{slug}/products", response_model=ProductList,
+            responses={404: {"description": "No such category"}})
+async def category_products(
+    slug: Annotated[str, Path(max_length=120)], projections: ProjectionsDep,
+    clients: ClientsDep, sort: CategorySort = "newest", limit: Limit = 20,
+    cursor: Cursor = None, token: ConsistencyToken = None,
+) -> ProductList:
+    """The products of a category and of all its subcategories, a page at a time.
+
+    `sort`: `newest` first (default), `price_asc`, `price_desc` or `name`; ties are
+    broken by product id, so paging with `cursor` never repeats or skips a product.
+    """
+    query_print = cursors.fingerprint("category", slug, sort)
+    after = cursors.decode(cursor, query_print)
+    search = projections["catalog-search"]
+    assert isinstance(search, SearchProjection)
+    await consistency.wait_for(clients, search, token)
+    page = await search_page(search, ProductQuery(
+        category_ids=await subtree_ids(search, slug), sort=sort, limit=limit, after=after))
+    return ProductList(
+        items=[summary(d) for d in page.items],
+        next_cursor=cursors.encode(page.next_after, query_print) if page.next_after else None)
 
 
 @router.get("/v1/products/{product_id}", response_model=Product,

@@ -57,6 +57,20 @@ def stack_up(
                   f"mail http://127.0.0.1:{s.mail_api_port}/api/v2/messages")
 
 
+@stack_app.command("urls")
+def stack_urls() -> None:
+    """Where to reach the running shop."""
+    from infra.settings import get_settings
+
+    s = get_settings()
+    for label, url in (("gateway", s.public_url), ("API docs", f"{s.public_url}/docs"),
+                       ("categories", f"{s.public_url}/v1/categories"),
+                       ("search", f"{s.public_url}/v1/search?q=wireles+headphones"),
+                       ("autocomplete", f"{s.public_url}/v1/search/suggest?q=head"),
+                       ("mail sink", f"http://127.0.0.1:{s.mail_api_port}/api/v2/messages")):
+        console.print(f"  {label:<13} {url}", highlight=False)
+
+
 @stack_app.command("down")
 def stack_down(
     parts: PartsArg = None,
@@ -136,18 +150,35 @@ def schemas_check() -> None:
 def api(
     port: Annotated[int | None, typer.Option(help="Port (default: SHOPSTREAM_API_PORT).")] = None,
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    service: Annotated[list[str] | None, typer.Option(
+        help="Serve only this service's routes, besides the operations ones (repeatable; "
+             "default: SHOPSTREAM_API_SERVICES, else all).")] = None,
 ) -> None:
     """Serve the HTTP API (one process; run several behind the gateway)."""
+    import json
+    import os
+
     import uvicorn
 
     from infra.logging import configure_logging
     from infra.settings import get_settings
 
+    if service:
+        from api.app import SERVICE_ROUTERS
+
+        unknown = [s for s in service if s not in SERVICE_ROUTERS]
+        if unknown:
+            raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}; the services "
+                                     f"are {', '.join(SERVICE_ROUTERS)}")
+        # uvicorn builds the app from a factory string: hand the choice over as a setting.
+        os.environ["SHOPSTREAM_API_SERVICES"] = json.dumps(service)
+        get_settings.cache_clear()
     settings = get_settings()
     configure_logging()
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1", access_log=False, log_level="warning")
+                forwarded_allow_ips=settings.api_forwarded_allow_ips, access_log=False,
+                log_level="warning")
 
 
 @app.command()
@@ -164,15 +195,26 @@ def worker(
 
     from infra.logging import configure_logging
     from infra.settings import get_settings
-    from infra.topics import ensure_topics
+    from infra.topics import end_offsets, ensure_topics
+    from schemas.topics import SERVICES
     from streams.app import ROLES, create_app
 
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    unknown = [s for s in service or [] if s not in SERVICES]
+    if unknown:
+        raise typer.BadParameter(f"no worker for {', '.join(unknown)} yet; the services with "
+                                 f"workers are {', '.join(SERVICES)}")
     settings = get_settings()
     configure_logging()
     asyncio.run(ensure_topics(settings))
-    faust_app = create_app(settings, role, service)  # type: ignore[arg-type]
+    ends = None
+    if role == "commands":
+        from schemas.topics import SERVICES
+
+        ends = asyncio.run(end_offsets(settings, [t.name for s in SERVICES.values()
+                                                  for t in (s.events, s.replies)]))
+    faust_app = create_app(settings, role, service, ends)  # type: ignore[arg-type]
     faust.Worker(faust_app, loglevel="info").execute_from_commandline()
 
 
@@ -284,6 +326,37 @@ def forget(
     console.print(f"forgotten: {subject} (key deleted: {had_key}, read model scrubbed: {scrubbed})")
 
 
+@app.command()
+def seed(
+    products: Annotated[int, typer.Option(min=0, max=10_000_000,
+                                          help="How many demo products.")] = 1000,
+    categories: Annotated[int | None, typer.Option(
+        min=1, help="Only the first M categories of the demo tree (default: all).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=2000,
+                                             help="Commands in flight at once.")] = 256,
+) -> None:
+    """Create a demo catalog through the command path; running it again adds nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from infra.seed import seed as run_seed
+    from infra.topics import ensure_topics
+
+    with Progress(TextColumn("[bold]seeding"), BarColumn(), MofNCompleteColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("seed", total=None)
+
+        async def work(clients):
+            await ensure_topics(clients.settings)
+            return await run_seed(clients, products, categories, concurrency,
+                                  lambda done, total: bar.update(task, completed=done,
+                                                                 total=total))
+
+        result = _run_with_clients(work)
+    console.print(result.summary(), highlight=False)
+    if result.outcomes["rejected"] or result.outcomes["timeout"]:
+        raise typer.Exit(1)
+
+
 admin_app = typer.Typer(no_args_is_help=True, help="Administrators.")
 app.add_typer(admin_app, name="admin")
 
@@ -326,6 +399,52 @@ def admin_create(
         console.print(f"[red]error:[/red] {escape(str(error.detail))}")
         raise typer.Exit(1) from None
     console.print(f"admin {user_id} created for {email}")
+
+
+gateway_app = typer.Typer(no_args_is_help=True,
+                          help="The gateways' configurations, generated from infra/routes.py.")
+app.add_typer(gateway_app, name="gateway")
+
+
+@gateway_app.command("haproxy")
+def gateway_haproxy() -> None:
+    """Print the local gateway's HAProxy configuration."""
+    from infra.gateway import haproxy_config
+    from infra.settings import get_settings
+
+    print(haproxy_config(get_settings()), end="")
+
+
+@gateway_app.command("kong")
+def gateway_kong(
+    output: Annotated[Path | None, typer.Option(help="Write to FILE (default: print).")] = None,
+    with_credentials: Annotated[bool, typer.Option(
+        help="Add the JWT keys that verify access tokens, from SHOPSTREAM_JWT_SIGNING_KEYS "
+             "(their public halves); for deploying, not for committing.")] = False,
+    redis_host: Annotated[str, typer.Option(help="Redis for the rate limits.")] = "redis",
+    redis_port: Annotated[int, typer.Option(help="Its port.")] = 6379,
+    cors_origin: Annotated[list[str] | None, typer.Option(
+        help="An origin allowed by CORS (repeatable; default: any).")] = None,
+) -> None:
+    """Kong's declarative configuration (kong.yml) for production."""
+    from infra.kong import jwt_credentials, kong_config, render
+    from infra.routes import RateLimit
+    from infra.settings import get_settings
+
+    settings = get_settings()
+    credentials = None
+    if with_credentials:
+        credentials = jwt_credentials(settings.jwt_signing_keys.get_secret_value())
+        if not credentials:
+            raise typer.BadParameter("SHOPSTREAM_JWT_SIGNING_KEYS is empty")
+    text = render(kong_config(
+        RateLimit(settings.gateway_rate_limit, settings.gateway_rate_window_s),
+        redis_host=redis_host, redis_port=redis_port,
+        cors_origins=tuple(cors_origin or ("*",)), credentials=credentials))
+    if output is None:
+        print(text, end="")
+    else:
+        output.write_text(text)
 
 
 if __name__ == "__main__":

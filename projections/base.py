@@ -32,6 +32,13 @@ class Projection(ABC):
     async def setup(self) -> None:
         """Create the model's tables or index if missing."""
 
+    async def outdated(self) -> bool:
+        """True when the live model is of an older shape than this code writes.
+
+        The runner then rebuilds it by a replay before applying anything to it.
+        """
+        return False
+
     @abstractmethod
     async def apply(self, records: list[Record]) -> None:
         """Apply a batch of records, in order within each partition."""

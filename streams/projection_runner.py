@@ -98,6 +98,13 @@ class ProjectionService(mode.Service):
         try:
             await create_tables(clients.mysql)
             await projection.setup()
+            if await projection.outdated():
+                from streams.replay import replay
+
+                log.info("projection.rebuilding", projection=projection.name)
+                result = await replay(clients, projection.name)
+                log.info("projection.rebuilt", projection=projection.name, events=result.events,
+                         seconds=round(result.seconds, 1))
             await consumer.start()
             consumer.subscribe(list(projection.topics),
                                listener=_SeekToCheckpoint(consumer, clients, projection))

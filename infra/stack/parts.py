@@ -445,7 +445,8 @@ class Gateway(Part):
     port_setting = "gateway_port"
 
     def install(self, ctx: Context) -> None:
-        installers.debian_packages({"haproxy": "haproxy"})
+        # deck checks the production gateway's kong.yml offline (tests/unit/test_gateway_config.py).
+        installers.debian_packages({"haproxy": "haproxy", "deck": "deck"})
 
     def config_file(self, ctx: Context) -> Path:
         return ctx.data("gateway") / "haproxy.cfg"
@@ -454,6 +455,9 @@ class Gateway(Part):
         from infra.gateway import haproxy_config
 
         self.config_file(ctx).write_text(haproxy_config(ctx.settings))
+        installers.run_checked([installers.find_executable("haproxy") or "haproxy", "-c", "-q",
+                                "-f", str(self.config_file(ctx))],
+                               what="the generated HAProxy configuration")
 
     def command(self, ctx: Context) -> list[str]:
         return [installers.find_executable("haproxy") or "haproxy", "-db", "-f",

@@ -1,0 +1,105 @@
+"""The route table: which service answers which path, and the edge rules of each route.
+
+Both gateways are generated from this one table, so they cannot drift: the local
+HAProxy (`infra/gateway.py`) and the production Kong declarative config
+(`infra/kong.py`, committed as `infra/deploy/kong.yml`). Each route gives its
+service, its path prefixes, a per-client rate limit of its own (besides the
+gateway's limit for all routes), whether the gateway itself demands a valid access
+token (the API still verifies every token), and the largest request body it takes.
+
+Prefixes match as plain prefixes, the longest first (as Kong matches them).
+A service's `upstream` is its address in production (a Kubernetes Service, a
+Compose network alias); locally every service is served by the API replicas
+unless `SHOPSTREAM_GATEWAY_UPSTREAMS` says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KIB = 1024
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `requests` per `window_s` seconds from one client address."""
+
+    requests: int
+    window_s: int
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    # Host name of the deployable that serves it in production, on `API_PORT`.
+    upstream: str
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    service: str
+    prefixes: tuple[str, ...]
+    # The gateway rejects a request without a valid access token (401).
+    auth: bool = False
+    limit: RateLimit | None = None
+    max_body_bytes: int = 16 * KIB
+    # False: reachable only inside the deployment (scrapers), never at the public edge.
+    public: bool = True
+
+
+API_PORT = 8000
+
+# Orders, payments and audit are served by the all-services deployable (`api`) until
+# each is split out into its own.
+SERVICES: dict[str, Service] = {s.name: s for s in (
+    Service("users", upstream="api-users"),
+    Service("catalog", upstream="api-catalog"),
+    Service("cart", upstream="api-cart"),
+    Service("orders", upstream="api"),
+    Service("payments", upstream="api"),
+    Service("audit", upstream="api"),
+    Service("operations", upstream="api"),
+    Service("docs", upstream="api"),
+)}
+
+ROUTES: tuple[Route, ...] = (
+    # users
+    Route("users-me", "users", ("/v1/users/me",), auth=True),
+    Route("users", "users", ("/v1/users",)),
+    Route("auth-sessions", "users", ("/v1/auth/sessions", "/v1/auth/logout"), auth=True),
+    # Each request may send an email: a tight limit per client address.
+    Route("auth-password-reset", "users", ("/v1/auth/password-reset",),
+          limit=RateLimit(requests=10, window_s=60)),
+    Route("auth", "users", ("/v1/auth",)),
+    # catalog
+    Route("catalog", "catalog", ("/v1/categories", "/v1/products")),
+    Route("search", "catalog", ("/v1/search",)),
+    Route("catalog-admin", "catalog", ("/v1/admin/categories", "/v1/admin/products"),
+          auth=True, max_body_bytes=256 * KIB),
+    # cart
+    Route("cart", "cart", ("/v1/cart",), auth=True),
+    # orders, payments, audit
+    Route("checkout", "orders", ("/v1/checkout",), auth=True),
+    Route("orders", "orders", ("/v1/orders",), auth=True),
+    Route("orders-admin", "orders", ("/v1/admin/orders",), auth=True),
+    Route("payments", "payments", ("/v1/payments",), auth=True),
+    Route("audit", "audit", ("/v1/audit",), auth=True),
+    # operations
+    Route("health", "operations", ("/healthz", "/readyz")),
+    Route("metrics", "operations", ("/metrics",), public=False),
+    # the OpenAPI document and its UIs
+    Route("docs", "docs", ("/docs", "/redoc", "/openapi.json")),
+)
+
+
+def by_precedence(routes: tuple[Route, ...] = ROUTES) -> list[tuple[str, Route]]:
+    """Every (prefix, route), longest prefix first: the first that matches a path wins."""
+    pairs = [(prefix, route) for route in routes for prefix in route.prefixes]
+    return sorted(pairs, key=lambda pair: (-len(pair[0]), pair[0]))
+
+
+def route_for(path: str, routes: tuple[Route, ...] = ROUTES) -> Route | None:
+    """The route a gateway sends `path` to, or None (404 at the gateway)."""
+    return next((route for prefix, route in by_precedence(routes) if path.startswith(prefix)),
+                None)
