@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,7 +13,7 @@ from commands import catalog, handling
 from commands.handling import Aggregate, Outcome, fold, handle, recall, with_positions
 from schemas.commands.catalog import ChangeProduct, CreateProduct, SetStock
 from schemas.envelope import CommandEnvelope, EventEnvelope
-from schemas.events.catalog import ProductChanged, StockAdjusted
+from schemas.events.catalog import StockAdjusted
 from schemas.money import Money
 from schemas.replies import Position
 
