@@ -12,7 +12,7 @@ import pytest
 from infra.settings import Settings
 from infra.stack.manager import Stack
 from schemas.topics import CATALOG
-from tests.support import read_events
+from tests.support import eventually, read_events
 
 COMMANDS = 1000
 IN_FLIGHT = 32
@@ -72,17 +72,25 @@ async def test_kill_9_of_the_worker_mid_stream_gives_exactly_one_event_per_comma
     assert all(e.type == "ProductCreated" and e.aggregate_version == 1 for e in ours)
     assert len({e.event_id for e in events}) == len(events)          # no event appears twice
 
-    # The read models show every product once, as created.
+    # The read models show every product once, as created, once they have caught up.
     from projections.catalog import CatalogProjection
     from projections.search import SearchProjection
 
-    rows = await CatalogProjection(clients.mysql).snapshot()
-    assert {f"products:{i}" for i in ids} <= rows.keys()
+    catalog = CatalogProjection(clients.mysql)
     search = SearchProjection(clients.elasticsearch)
-    await search.refresh()
-    found = await clients.elasticsearch.count(index="products",
-                                              query={"terms": {"id": sorted(ids)}})
-    assert found["count"] == COMMANDS
+
+    async def in_mysql() -> bool:
+        rows = await catalog.products(sorted(ids))
+        return len(rows) == COMMANDS
+
+    async def in_elasticsearch() -> bool:
+        await search.refresh()
+        found = await clients.elasticsearch.count(index="products",
+                                                  query={"terms": {"id": sorted(ids)}})
+        return found["count"] == COMMANDS
+
+    await eventually(in_mysql, timeout_s=120)
+    await eventually(in_elasticsearch, timeout_s=120)
 
 
 @pytest.mark.destructive

@@ -113,7 +113,8 @@ def test_the_haproxy_config_is_valid(tmp_path: Path, upstreams: dict) -> None:
 
 
 def test_the_haproxy_config_follows_the_table() -> None:
-    config = haproxy_config(Settings(gateway_upstreams={"catalog": ["127.0.0.1:9101"]}))
+    settings = Settings(gateway_upstreams={"catalog": ["127.0.0.1:9101"]})
+    config = haproxy_config(settings)
     matched = [line.split("path_beg ")[1].rstrip(" }") for line in config.splitlines()
                if "set-var(txn.route)" in line]
     assert matched == [prefix for prefix, _ in by_precedence()]
@@ -122,7 +123,8 @@ def test_the_haproxy_config_follows_the_table() -> None:
             assert f"gt {route.limit.requests} }}" in config
             assert f"http_req_rate({route.limit.window_s}s)" in config
     assert "server catalog-1 127.0.0.1:9101 check" in config
-    assert "server api-1 127.0.0.1:8001 check" in config  # the other services: the replicas
+    # The other services go to the replicas (wherever the settings put them).
+    assert f"server api-1 127.0.0.1:{settings.api_replica_ports[0]} check" in config
 
 
 # Kong
