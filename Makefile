@@ -6,7 +6,7 @@ SHOPSTREAM := $(BIN)/shopstream
 STACK_DIR ?= .stack
 TEST_RECORD := $(STACK_DIR)/started-by-test
 
-.PHONY: install up down status test unit bench
+.PHONY: install up down status test unit
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
