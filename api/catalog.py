@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from elasticsearch import NotFoundError
+from elasticsearch import BadRequestError, NotFoundError
 from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import consistency, cursors
@@ -110,6 +111,12 @@ async def search_page(search: SearchProjection, query: ProductQuery) -> Page:
     except NotFoundError as error:
         raise HTTPException(503, "Search is being rebuilt; retry shortly.",
                             headers={"Retry-After": "5"}) from error
+    except BadRequestError as error:
+        if query.after is None:
+            raise
+        # A hand-made cursor whose values do not fit the sort.
+        raise RequestValidationError([{"loc": ("query", "cursor"), "type": "value_error",
+                                       "msg": "The cursor does not fit this sort."}]) from error
 
 
 async def subtree_ids(search: SearchProjection, slug: str) -> tuple[str, ...]:

@@ -342,7 +342,7 @@ def seed(
     from infra.topics import ensure_topics
 
     with Progress(TextColumn("[bold]seeding"), BarColumn(), MofNCompleteColumn(),
-                  console=console, transient=True) as bar:
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("seed", total=None)
 
         async def work(clients):
@@ -352,7 +352,7 @@ def seed(
                                                                  total=total))
 
         result = _run_with_clients(work)
-    console.print(result.summary(), highlight=False)
+    console.print(result.summary(), highlight=False, soft_wrap=True)
     if result.outcomes["rejected"] or result.outcomes["timeout"]:
         raise typer.Exit(1)
 

@@ -9,6 +9,8 @@ import structlog
 
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(format="%(message)s", level=level)
+    # One line per Elasticsearch request (several per projection batch) is noise.
+    logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

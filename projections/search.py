@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch, NotFoundError
+from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 from elasticsearch.helpers import async_bulk, async_scan
 
 from projections import search_queries
@@ -231,23 +231,21 @@ class SearchProjection(Projection):
     def is_shadow(self) -> bool:
         return self.suffix is not None
 
-    async def _create_indices(self, products: str, categories: str,
-                              aliases: bool = False) -> None:
-        await self.es.indices.create(index=categories, settings=SETTINGS,
-                                     mappings=CATEGORY_MAPPINGS,
-                                     aliases={CATEGORIES_ALIAS: {}} if aliases else None)
-        await self.es.indices.create(index=products, settings=SETTINGS, mappings=MAPPINGS,
-                                     aliases={ALIAS: {}} if aliases else None)
-
     async def setup(self) -> None:
         if self.is_shadow:
-            await self._create_indices(self.index, self.categories_index)
+            await self.es.indices.create(index=self.categories_index, settings=SETTINGS,
+                                         mappings=CATEGORY_MAPPINGS)
+            await self.es.indices.create(index=self.index, settings=SETTINGS, mappings=MAPPINGS)
         elif not await self.es.indices.exists_alias(name=ALIAS):
+            # A new stack: the first indices, behind their aliases from the start.
             first = f"v{MAPPING_VERSION}-initial"
-            await self.es.indices.delete(index=[f"{ALIAS}-{first}", f"{CATEGORIES_ALIAS}-{first}"],
-                                         ignore_unavailable=True)
-            await self._create_indices(f"{ALIAS}-{first}", f"{CATEGORIES_ALIAS}-{first}",
-                                       aliases=True)
+            for alias, mappings in ((CATEGORIES_ALIAS, CATEGORY_MAPPINGS), (ALIAS, MAPPINGS)):
+                try:
+                    await self.es.indices.create(index=f"{alias}-{first}", settings=SETTINGS,
+                                                 mappings=mappings, aliases={alias: {}})
+                except BadRequestError as error:
+                    if error.error != "resource_already_exists_exception":
+                        raise  # otherwise another process created it first
         # Live indices of an older mapping version stay until a replay replaces them.
 
     async def outdated(self) -> bool:
