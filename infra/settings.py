@@ -89,6 +89,15 @@ class Settings(BaseSettings):
 
     # Card payments: Stripe's API (stripe-mock locally)
     stripe_mock_port: int = 12111
+    stripe_api_url: str = ""  # default: the local stripe-mock
+    # Stripe's secret API key (any `sk_test_` key for stripe-mock; generated locally).
+    stripe_api_key: SecretStr = SecretStr("")
+    # The signing secret of our webhook endpoint at Stripe (`whsec_...`; generated locally).
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    # Webhook signatures older than this are refused (replays).
+    stripe_webhook_tolerance_s: int = 300
+    # The sandbox provider's bank settles a transfer this long after it was requested.
+    sandbox_bank_delay_s: float = 2.0
 
     # Social login: OpenID Connect providers by name, as JSON in `SHOPSTREAM_OIDC_PROVIDERS`.
     # In development the default is one provider, "local": the stack's own OIDC server.
@@ -172,6 +181,7 @@ class Settings(BaseSettings):
             "mongodb_url": f"mongodb://127.0.0.1:{self.mongodb_port}/",
             "redis_url": f"redis://127.0.0.1:{self.redis_port}/0",
             "elasticsearch_url": f"http://127.0.0.1:{self.elasticsearch_port}",
+            "stripe_api_url": f"http://127.0.0.1:{self.stripe_mock_port}",
             "public_url": f"http://127.0.0.1:{self.gateway_port}",
             "frontend_url": self.public_url or f"http://127.0.0.1:{self.gateway_port}",
         }
