@@ -87,7 +87,7 @@ async def _after(response: Response, clients, projections, user_id: str) -> Cart
 
 
 async def _product(projections, product_id: UUID) -> dict:
-    product = (await projections["catalog"].products([str(product_id)])).get(str(product_id))
+    product = await projections["catalog"].product(str(product_id))
     if product is None:
         raise HTTPException(404, f"There is no product {product_id}.")
     if product["currency"] != CURRENCY:

@@ -177,9 +177,22 @@ async def _product_view(catalog, row: dict) -> Product:
         updated_at=_utc(row["updated_at"]))
 
 
-async def _require_category(catalog, category_id: UUID | None) -> None:
-    if category_id is not None and await catalog.category(str(category_id)) is None:
+async def _require_category(catalog, category_id: UUID | None) -> dict | None:
+    """The category, or 422 if an id is given that names none."""
+    if category_id is None:
+        return None
+    category = await catalog.category(str(category_id))
+    if category is None:
         raise HTTPException(422, f"There is no category {category_id}.")
+    return category
+
+
+async def _shown(catalog, product_id: UUID) -> Product:
+    """The product as the catalog view shows it, or 404."""
+    row = await catalog.product(str(product_id))
+    if row is None:
+        raise HTTPException(404, f"There is no product {product_id}.")
+    return await _product_view(catalog, row)
 
 
 @router.get("/v1/categories", response_model=list[Category])
@@ -230,10 +243,7 @@ async def product(product_id: UUID, projections: ProjectionsDep, clients: Client
     """A product page: description, images, specifications, price and stock."""
     catalog = projections["catalog"]
     await consistency.wait_for(clients, catalog, token)
-    row = await catalog.product(str(product_id))  # type: ignore[attr-defined]
-    if row is None:
-        raise HTTPException(404, f"There is no product {product_id}.")
-    return await _product_view(catalog, row)
+    return await _shown(catalog, product_id)
 
 
 @router.post("/v1/admin/categories", status_code=201, response_model=Category)
@@ -262,9 +272,8 @@ async def create_product(form: NewProduct, response: Response, admin: Admin, bus
     """Create a product in a category, with its price and stock."""
     catalog = projections["catalog"]
     await consistency.wait_for(clients, catalog, token)
-    category = await catalog.category(str(form.category_id))  # type: ignore[attr-defined]
-    if category is None:
-        raise HTTPException(422, f"There is no category {form.category_id}.")
+    category = await _require_category(catalog, form.category_id)
+    assert category is not None
     command = command_id(f"POST /v1/admin/products\n{admin.user_id}", idempotency_key)
     product_id = derived_id(command, "product")
     slug = form.slug or slugify(form.name)
@@ -310,7 +319,4 @@ async def change_product(product_id: UUID, changes: ProductChanges, response: Re
 async def _after_write(catalog, clients, response: Response, product_id: UUID) -> Product:
     """The product as the read model shows it once it includes this write."""
     await consistency.wait_for(clients, catalog, response.headers.get(consistency.HEADER))
-    row = await catalog.product(str(product_id))
-    if row is None:
-        raise HTTPException(404, f"There is no product {product_id}.")
-    return await _product_view(catalog, row)
+    return await _shown(catalog, product_id)

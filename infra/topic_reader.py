@@ -13,7 +13,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from infra.settings import Settings
 from projections.base import Record
-from schemas.envelope import EventEnvelope
 
 
 @dataclass
@@ -66,8 +65,7 @@ class TopicReader:
     async def read(self, topic_range: TopicRange) -> AsyncIterator[list[Record]]:
         """Batches of events inside the range, in order within each partition."""
         async for messages in self.read_messages(topic_range):
-            yield [Record(m.topic, m.partition, m.offset, EventEnvelope.from_bytes(m.value))
-                   for m in messages if m.value is not None]
+            yield [Record.from_message(m) for m in messages if m.value is not None]
 
     async def read_messages(self, topic_range: TopicRange) -> AsyncIterator[list]:
         """Batches of raw consumer records inside the range, in order within each partition."""

@@ -21,6 +21,12 @@ class Record:
     offset: int
     envelope: EventEnvelope
 
+    @classmethod
+    def from_message(cls, message) -> Record:
+        """From a consumer record of an events topic."""
+        return cls(message.topic, message.partition, message.offset,
+                   EventEnvelope.from_bytes(message.value))
+
 
 class Projection(ABC):
     name: str

@@ -105,16 +105,10 @@ class CatalogProjection(MySQLProjection):
             return [dict(r._mapping) for r in rows]
 
     async def category(self, category_id: str) -> dict | None:
-        table = self.tables["categories"]
-        async with self.engine.connect() as connection:
-            row = (await connection.execute(select(table).where(table.c.id == category_id))).first()
-            return dict(row._mapping) if row else None
+        return await self.row("categories", self.tables["categories"].c.id == category_id)
 
     async def product(self, product_id: str) -> dict | None:
-        table = self.tables["products"]
-        async with self.engine.connect() as connection:
-            row = (await connection.execute(select(table).where(table.c.id == product_id))).first()
-            return dict(row._mapping) if row else None
+        return await self.row("products", self.tables["products"].c.id == product_id)
 
     async def products(self, product_ids: list[str]) -> dict[str, dict]:
         """The given products by id; missing ones are left out."""

@@ -118,6 +118,13 @@ class MySQLProjection(Projection):
             for table in self.tables.values():
                 await connection.execute(text(f"DROP TABLE IF EXISTS `{table.name}`"))
 
+    async def row(self, table: str, condition) -> dict | None:
+        """The one row of `table` matching `condition`, or None."""
+        async with self.engine.connect() as connection:
+            found = (await connection.execute(
+                select(self.tables[table]).where(condition))).first()
+        return dict(found._mapping) if found else None
+
     async def snapshot(self) -> dict[str, dict]:
         rows: dict[str, dict] = {}
         async with self.engine.connect() as connection:

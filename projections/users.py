@@ -115,10 +115,10 @@ class UsersProjection(MySQLProjection):
         return []
 
     async def find(self, user_id: str) -> dict | None:
-        return await self._one(self.tables["users"].c.id == user_id)
+        return await self.row("users", self.tables["users"].c.id == user_id)
 
     async def find_by_email_key(self, email_key: str) -> dict | None:
-        return await self._one(self.tables["users"].c.email_key == email_key)
+        return await self.row("users", self.tables["users"].c.email_key == email_key)
 
     async def find_by_identity(self, provider: str, subject_key: str) -> dict | None:
         """The user an identity provider's account is linked to."""
@@ -127,12 +127,7 @@ class UsersProjection(MySQLProjection):
                   .where(identities.c.provider == provider,
                          identities.c.subject_key == subject_key)
                   .scalar_subquery())
-        return await self._one(self.tables["users"].c.id == linked)
-
-    async def _one(self, condition) -> dict | None:
-        async with self.engine.connect() as connection:
-            row = (await connection.execute(select(self.tables["users"]).where(condition))).first()
-        return dict(row._mapping) if row else None
+        return await self.row("users", self.tables["users"].c.id == linked)
 
     async def forget(self, user_id: str) -> bool:
         """Remove the user's personal data from this model; returns whether the user exists."""

@@ -23,7 +23,6 @@ from infra.settings import Settings
 from projections import checkpoints
 from projections.base import Projection, Record
 from projections.registry import build_projections
-from schemas.envelope import EventEnvelope
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +35,7 @@ BATCH_SIZE = 1000
 
 
 def to_records(batches: dict[TopicPartition, list]) -> list[Record]:
-    return [Record(m.topic, m.partition, m.offset, EventEnvelope.from_bytes(m.value))
+    return [Record.from_message(m)
             for messages in batches.values() for m in messages if m.value is not None]
 
 
@@ -125,20 +124,20 @@ class ProjectionService(mode.Service):
                         await checkpoints.save(connection, projection.name, moved)
                     await consumer.commit()
                     saved.update(moved)
-                await self._export_lag(consumer, projection)
+                self._export_lag(consumer, projection, positions)
         finally:
             await consumer.stop()
             await clients.close()
 
     @staticmethod
-    async def _export_lag(consumer: AIOKafkaConsumer, projection: Projection) -> None:
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
+    def _export_lag(consumer: AIOKafkaConsumer, projection: Projection,
+                    positions: dict[tuple[str, int], int]) -> None:
+        for (topic, partition), offset in positions.items():
+            highwater = consumer.highwater(TopicPartition(topic, partition))
             if highwater is None:
                 continue
-            offset = await consumer.position(tp)
-            APPLIED.labels(projection.name, tp.topic, tp.partition).set(offset)
-            LAG.labels(projection.name, tp.topic, tp.partition).set(max(highwater - offset, 0))
+            APPLIED.labels(projection.name, topic, partition).set(offset)
+            LAG.labels(projection.name, topic, partition).set(max(highwater - offset, 0))
 
 
 def register(app: faust.App, settings: Settings, services: list[str]) -> None:

@@ -8,9 +8,9 @@ import sys
 import uuid
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from infra.settings import PROJECT_ROOT, Settings
+from infra.topic_reader import TopicReader
 from schemas.envelope import EventEnvelope
 
 PASSWORD = "a long and unusual passphrase"
@@ -47,27 +47,9 @@ async def log_in(http: httpx.AsyncClient, email: str, password: str = PASSWORD,
 
 async def read_events(settings: Settings, topic: str) -> list[tuple[int, int, EventEnvelope]]:
     """Every committed event of a topic, read by a plain consumer: (partition, offset, event)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-                                enable_auto_commit=False, isolation_level="read_committed")
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = [TopicPartition(topic, p)
-                          for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        events = []
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            batches = await consumer.getmany(timeout_ms=1000)
-            for messages in batches.values():
-                events += [(m.partition, m.offset, EventEnvelope.from_bytes(m.value))
-                           for m in messages if m.value is not None]
-        return events
-    finally:
-        await consumer.stop()
+    async with TopicReader(settings, (topic,)) as reader:
+        return [(r.partition, r.offset, r.envelope)
+                async for records in reader.read(await reader.range()) for r in records]
 
 
 async def eventually(check, timeout_s: float = 30.0, interval_s: float = 0.1):
