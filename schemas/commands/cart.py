@@ -38,3 +38,10 @@ class RemoveCartItem(_CartCommand):
 
 class ClearCart(_CartCommand):
     pass
+
+
+class RemoveOrderedItems(_CartCommand):
+    """Take what an order bought out of the cart; what was added since stays."""
+
+    order_id: UUID
+    quantities: dict[UUID, Annotated[int, Field(ge=1, le=99)]]

@@ -68,3 +68,26 @@ class SetStock(_CatalogCommand):
     @property
     def aggregate_key(self) -> str:
         return str(self.product_id)
+
+
+class ReserveStock(_CatalogCommand):
+    """Set `quantity` aside for an order; answered by an event either way."""
+
+    product_id: UUID
+    order_id: UUID
+    quantity: Annotated[int, Field(ge=1, le=99)]
+
+    @property
+    def aggregate_key(self) -> str:
+        return str(self.product_id)
+
+
+class ReleaseStock(_CatalogCommand):
+    """Put an order's reservation back on sale; nothing if it holds none."""
+
+    product_id: UUID
+    order_id: UUID
+
+    @property
+    def aggregate_key(self) -> str:
+        return str(self.product_id)

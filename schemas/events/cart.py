@@ -32,3 +32,14 @@ class CartItemRemoved(Event):
 
 class CartCleared(Event):
     cart_id: UUID
+
+
+class OrderedItemsRemoved(Event):
+    """A placed order took its lines out of the cart.
+
+    `quantities` holds each line's resulting quantity; 0 means the line is gone.
+    """
+
+    cart_id: UUID
+    order_id: UUID
+    quantities: dict[UUID, Annotated[int, Field(ge=0, le=99)]]

@@ -58,3 +58,31 @@ class StockAdjusted(Event):
     product_id: UUID
     delta: int
     available: Annotated[int, Field(ge=0)]
+
+
+class StockReserved(Event):
+    """`quantity` set aside for an order; `available` is what is left to sell."""
+
+    product_id: UUID
+    order_id: UUID
+    quantity: Annotated[int, Field(ge=1)]
+    available: Annotated[int, Field(ge=0)]
+
+
+class StockReservationRejected(Event):
+    """Not enough stock (or no such product) for an order's line."""
+
+    product_id: UUID
+    order_id: UUID
+    requested: Annotated[int, Field(ge=1)]
+    available: Annotated[int, Field(ge=0)]
+    reason: Annotated[str, Field(max_length=500)]
+
+
+class StockReleased(Event):
+    """An order's reservation went back on sale (the order was cancelled)."""
+
+    product_id: UUID
+    order_id: UUID
+    quantity: Annotated[int, Field(ge=1)]
+    available: Annotated[int, Field(ge=0)]

@@ -1,0 +1,63 @@
+"""What an order costs: line totals, shipping and the VAT the prices contain.
+
+Prices in the catalog include VAT, as shops selling to consumers in the EU show
+them, so `tax` is the VAT contained in the total, not added to it. All amounts
+are integer minor units; the one rounding (of the VAT) is half up, to the cent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from schemas.events.orders import OrderLine, Totals
+from schemas.money import Money
+
+CURRENCY = "EUR"
+# Standard delivery, free from FREE_SHIPPING_FROM (on the subtotal).
+SHIPPING_FEE = 490
+FREE_SHIPPING_FROM = 5000
+# VAT in basis points: 2000 = 20 %.
+VAT_RATE_BP = 2000
+
+
+@dataclass(frozen=True)
+class Item:
+    """A cart line as priced now by the catalog."""
+
+    product_id: UUID
+    sku: str
+    name: str
+    unit_price: int
+    quantity: int
+
+
+def line(item: Item, currency: str = CURRENCY) -> OrderLine:
+    return OrderLine(product_id=item.product_id, sku=item.sku, name=item.name,
+                     unit_price=Money(amount=item.unit_price, currency=currency),
+                     quantity=item.quantity,
+                     line_total=Money(amount=item.unit_price * item.quantity, currency=currency))
+
+
+def shipping_for(subtotal: int) -> int:
+    return 0 if subtotal >= FREE_SHIPPING_FROM else SHIPPING_FEE
+
+
+def vat_contained(gross: int, rate_bp: int = VAT_RATE_BP) -> int:
+    """The VAT inside a gross amount, rounded half up: gross * rate / (1 + rate)."""
+    numerator = gross * rate_bp
+    denominator = 10_000 + rate_bp
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def totals(lines: Iterable[OrderLine], currency: str = CURRENCY) -> Totals:
+    subtotal = sum(line.line_total.amount for line in lines)
+    shipping = shipping_for(subtotal)
+    total = subtotal + shipping
+
+    def money(amount: int) -> Money:
+        return Money(amount=amount, currency=currency)
+
+    return Totals(subtotal=money(subtotal), shipping=money(shipping),
+                  tax=money(vat_contained(total)), total=money(total))

@@ -1,0 +1,66 @@
+"""Requests to the orders service; an order is addressed by its id."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from schemas.events.orders import (
+    CancelledBy,
+    Carrier,
+    FulfilmentStatus,
+    OrderLine,
+    PaymentMethodType,
+    Reason,
+    Totals,
+    TrackingNumber,
+)
+from schemas.messages import Command
+from schemas.personal import Sealed
+
+
+class _OrderCommand(Command):
+    service: ClassVar[str] = "orders"
+    order_id: UUID
+
+    @property
+    def aggregate_key(self) -> str:
+        return str(self.order_id)
+
+
+class PlaceOrder(_OrderCommand):
+    user_id: UUID
+    lines: Annotated[list[OrderLine], Field(min_length=1, max_length=50)]
+    totals: Totals
+    shipping_address: Sealed
+    payment_method: PaymentMethodType
+    payment_token: Sealed | None = None
+
+
+class RecordStockReservation(_OrderCommand):
+    """The catalog's answer for one line: reserved, or not (with why)."""
+
+    product_id: UUID
+    reserved: bool
+    reason: Reason | None = None
+
+
+class RecordPayment(_OrderCommand):
+    """The payment was authorized (cash on delivery) or captured (the money moved)."""
+
+    payment_id: UUID
+    status: Literal["authorized", "captured"]
+    card_last4: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
+
+
+class CancelOrder(_OrderCommand):
+    reason: Reason
+    cancelled_by: CancelledBy
+
+
+class RecordFulfilment(_OrderCommand):
+    status: FulfilmentStatus
+    carrier: Carrier | None = None
+    tracking_number: TrackingNumber | None = None

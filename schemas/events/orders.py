@@ -1,0 +1,131 @@
+"""Facts of the orders service: an order's life from checkout to delivery or cancellation.
+
+An order's events all carry its owner's `user_id`, so every reader can tell whose
+order it is without looking anything up. The shipping address and the payment
+token are personal data and travel sealed with the owner's key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.events.catalog import Name
+from schemas.messages import Event
+from schemas.money import Money
+from schemas.personal import Sealed
+
+PaymentMethodType = Literal["card", "bank_transfer", "wallet", "cash_on_delivery"]
+FulfilmentStatus = Literal["packed", "shipped", "out_for_delivery", "delivered"]
+# Who or what ended an order: the customer, the payment, missing stock, an admin.
+CancelledBy = Literal["customer", "payment", "stock", "admin"]
+Carrier = Annotated[str, Field(min_length=1, max_length=100)]
+TrackingNumber = Annotated[str, Field(min_length=1, max_length=100)]
+Reason = Annotated[str, Field(max_length=500)]
+
+
+class OrderLine(BaseModel):
+    """One product of an order, at the price it was sold for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    product_id: UUID
+    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Name
+    unit_price: Money
+    quantity: Annotated[int, Field(ge=1, le=99)]
+    line_total: Money
+
+
+class Totals(BaseModel):
+    """An order's amounts. Prices include VAT: `tax` is the VAT contained in `total`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subtotal: Money
+    shipping: Money
+    tax: Money
+    total: Money
+
+
+class OrderPlaced(Event):
+    """A checkout: the cart's lines, priced, with where to send them and how to pay."""
+
+    order_id: UUID
+    user_id: UUID
+    payment_id: UUID
+    lines: Annotated[list[OrderLine], Field(min_length=1, max_length=50)]
+    totals: Totals
+    # JSON of the address fields, sealed with the user's key.
+    shipping_address: Sealed
+    payment_method: PaymentMethodType
+    # The payment network's token for a card or wallet, sealed; None for the others.
+    payment_token: Sealed | None = None
+
+
+class OrderItemReserved(Event):
+    """The catalog set aside one line's stock for this order."""
+
+    order_id: UUID
+    user_id: UUID
+    product_id: UUID
+
+
+class OrderAwaitingPayment(Event):
+    """Every line is reserved: the payment is requested."""
+
+    order_id: UUID
+    user_id: UUID
+    payment_id: UUID
+    amount: Money
+    payment_method: PaymentMethodType
+    payment_token: Sealed | None = None
+
+
+class OrderConfirmed(Event):
+    """The payment went through (or, for cash on delivery, was accepted)."""
+
+    order_id: UUID
+    user_id: UUID
+    payment_id: UUID
+    lines: list[OrderLine]
+    totals: Totals
+    payment_method: PaymentMethodType
+
+
+class OrderPaid(Event):
+    """The money was taken: what the receipt is issued from."""
+
+    order_id: UUID
+    user_id: UUID
+    payment_id: UUID
+    lines: list[OrderLine]
+    totals: Totals
+    payment_method: PaymentMethodType
+    card_last4: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
+
+
+class OrderCancelled(Event):
+    """The order ended without being delivered; its stock goes back, a payment is undone."""
+
+    order_id: UUID
+    user_id: UUID
+    reason: Reason
+    cancelled_by: CancelledBy
+    # The products whose reservations are released.
+    product_ids: list[UUID]
+    # The payment to cancel or refund, once one was requested.
+    payment_id: UUID | None = None
+
+
+class FulfilmentRecorded(Event):
+    """The warehouse or the carrier moved the order on."""
+
+    order_id: UUID
+    user_id: UUID
+    status: FulfilmentStatus
+    carrier: Carrier | None = None
+    tracking_number: TrackingNumber | None = None
+    payment_id: UUID | None = None

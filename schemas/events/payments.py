@@ -1,0 +1,112 @@
+"""Facts of the payments service: one payment per order, and the receipt book.
+
+No card number ever appears: only the provider's token (sealed) and the card's
+last four digits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field
+
+from schemas.events.orders import OrderLine, PaymentMethodType, Reason, Totals
+from schemas.messages import Event
+from schemas.money import Money
+from schemas.personal import Sealed
+
+Last4 = Annotated[str, Field(pattern=r"^[0-9]{4}$")]
+Reference = Annotated[str, Field(min_length=1, max_length=200)]
+ReceiptBook = Annotated[str, Field(pattern=r"^receipts-[0-9]{4}$")]
+
+
+class PaymentRequested(Event):
+    payment_id: UUID
+    order_id: UUID
+    user_id: UUID
+    amount: Money
+    method: PaymentMethodType
+    token: Sealed | None = None
+    # Not settled by then: the payment fails and the order is cancelled.
+    expires_at: datetime
+
+
+class PaymentAuthorized(Event):
+    """The money is reserved (a card or a wallet) or promised (cash on delivery)."""
+
+    payment_id: UUID
+    order_id: UUID
+    user_id: UUID
+    method: PaymentMethodType
+    amount: Money
+    provider_reference: Reference | None = None
+    card_last4: Last4 | None = None
+
+
+class PaymentPending(Event):
+    """Waiting for the money (a bank transfer); `settles_at` when the sandbox bank pays."""
+
+    payment_id: UUID
+    order_id: UUID
+    user_id: UUID
+    provider_reference: Reference | None = None
+    settles_at: datetime | None = None
+
+
+class PaymentCaptured(Event):
+    payment_id: UUID
+    order_id: UUID
+    user_id: UUID
+    method: PaymentMethodType
+    amount: Money
+    provider_reference: Reference | None = None
+    card_last4: Last4 | None = None
+
+
+class PaymentFailed(Event):
+    payment_id: UUID
+    order_id: UUID
+    user_id: UUID
+    reason: Reason
+
+
+class PaymentRefundRequested(Event):
+    payment_id: UUID
+    order_id: UUID
+    user_id: UUID
+    method: PaymentMethodType
+    amount: Money
+    provider_reference: Reference | None = None
+
+
+class PaymentRefunded(Event):
+    payment_id: UUID
+    order_id: UUID
+    user_id: UUID
+    amount: Money
+    refund_reference: Reference | None = None
+
+
+class PaymentRefundFailed(Event):
+    """The provider would not refund: someone must look at it."""
+
+    payment_id: UUID
+    order_id: UUID
+    user_id: UUID
+    reason: Reason
+
+
+class ReceiptIssued(Event):
+    """A numbered receipt; numbers run without gaps within a year's book."""
+
+    book: ReceiptBook
+    receipt_number: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{6,}$")]
+    payment_id: UUID
+    order_id: UUID
+    user_id: UUID
+    lines: list[OrderLine]
+    totals: Totals
+    payment_method: PaymentMethodType
+    card_last4: Last4 | None = None
