@@ -14,12 +14,19 @@ from typing import Mapping
 from uuid import UUID
 
 from commands.decisions import Rejected
-from schemas.commands.cart import AddCartItem, ClearCart, RemoveCartItem, SetCartItemQuantity
+from schemas.commands.cart import (
+    AddCartItem,
+    ClearCart,
+    RemoveCartItem,
+    RemoveOrderedItems,
+    SetCartItemQuantity,
+)
 from schemas.events.cart import (
     CartCleared,
     CartItemAdded,
     CartItemQuantityChanged,
     CartItemRemoved,
+    OrderedItemsRemoved,
 )
 from schemas.messages import Command, Event
 
@@ -99,6 +106,16 @@ def _(command: ClearCart, cart: Cart) -> list[Event]:
     return [CartCleared(cart_id=command.cart_id)] if cart.lines else []
 
 
+@_decide.register
+def _(command: RemoveOrderedItems, cart: Cart) -> list[Event]:
+    quantities = {product: max(cart.lines[product] - bought, 0)
+                  for product, bought in command.quantities.items() if product in cart.lines}
+    if not quantities:
+        return []
+    return [OrderedItemsRemoved(cart_id=command.cart_id, order_id=command.order_id,
+                                quantities=quantities)]
+
+
 @singledispatch
 def _evolve(event: Event, cart: Cart) -> State:
     raise TypeError(f"the cart service does not apply {type(event).__name__}")
@@ -122,3 +139,9 @@ def _(event: CartItemRemoved, cart: Cart) -> State:
 @_evolve.register
 def _(event: CartCleared, cart: Cart) -> State:
     return Cart()
+
+
+@_evolve.register
+def _(event: OrderedItemsRemoved, cart: Cart) -> State:
+    return _with(cart, **{str(product): quantity or None
+                          for product, quantity in event.quantities.items()})

@@ -1,19 +1,39 @@
-"""The catalog service's write model: categories and products with their stock."""
+"""The catalog service's write model: categories and products with their stock.
+
+A product is the single writer of its stock, so its last unit cannot be sold
+twice: checkout reserves stock per order (`ReserveStock`), and a cancelled
+order's reservation goes back on sale (`ReleaseStock`). Both are answered with
+an event either way, because the checkout saga reacts to events. A product
+remembers which orders it released, so a reservation retried after its release
+is refused rather than taken again.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import singledispatch
+from types import MappingProxyType
 from uuid import UUID
 
 from commands.decisions import Rejected
-from schemas.commands.catalog import ChangeProduct, CreateCategory, CreateProduct, SetStock
+from schemas.commands.catalog import (
+    ChangeProduct,
+    CreateCategory,
+    CreateProduct,
+    ReleaseStock,
+    ReserveStock,
+    SetStock,
+)
 from schemas.events.catalog import (
     CategoryCreated,
     Image,
     ProductChanged,
     ProductCreated,
     StockAdjusted,
+    StockReleased,
+    StockReservationRejected,
+    StockReserved,
 )
 from schemas.messages import Command, Event
 from schemas.money import Money
@@ -39,6 +59,9 @@ class Product:
     images: tuple[Image, ...]
     specifications: tuple[tuple[str, str], ...]
     stock: int
+    # order id -> quantity set aside and not yet released
+    reservations: Mapping[UUID, int] = field(default_factory=lambda: MappingProxyType({}))
+    released: frozenset[UUID] = frozenset()
 
 
 State = Category | Product | None
@@ -100,6 +123,41 @@ def _(command: SetStock, state: State) -> list[Event]:
     return [StockAdjusted(product_id=command.product_id, delta=delta, available=command.available)]
 
 
+@_decide.register
+def _(command: ReserveStock, state: State) -> list[Event]:
+    ids = {"product_id": command.product_id, "order_id": command.order_id}
+    if not isinstance(state, Product):
+        return [StockReservationRejected(**ids, requested=command.quantity, available=0,
+                                         reason="That product is no longer sold.")]
+    if command.order_id in state.reservations:
+        return []
+    if command.order_id in state.released:
+        return [StockReservationRejected(**ids, requested=command.quantity,
+                                         available=state.stock,
+                                         reason="The order was cancelled.")]
+    if command.quantity > state.stock:
+        left = f"only {state.stock} left" if state.stock else "sold out"
+        return [StockReservationRejected(**ids, requested=command.quantity,
+                                         available=state.stock,
+                                         reason=f"{state.name}: {left}.")]
+    return [StockReserved(**ids, quantity=command.quantity,
+                          available=state.stock - command.quantity)]
+
+
+@_decide.register
+def _(command: ReleaseStock, state: State) -> list[Event]:
+    if not isinstance(state, Product) or command.order_id in state.released:
+        return []
+    quantity = state.reservations.get(command.order_id)
+    if quantity is None:
+        # Nothing held (the reservation was refused, or never made): remember the order
+        # anyway, so a reservation still on its way is refused.
+        return [StockReleased(product_id=command.product_id, order_id=command.order_id,
+                              quantity=0, available=state.stock)]
+    return [StockReleased(product_id=command.product_id, order_id=command.order_id,
+                          quantity=quantity, available=state.stock + quantity)]
+
+
 def _comparable_value(value):
     if isinstance(value, dict):
         return tuple(sorted(value.items()))
@@ -146,3 +204,33 @@ def _(event: ProductChanged, state: State) -> State:
 @_evolve.register
 def _(event: StockAdjusted, state: State) -> State:
     return replace(_product(state, event.product_id), stock=event.available)
+
+
+def _reservations(product: Product, order_id: UUID, quantity: int | None
+                  ) -> Mapping[UUID, int]:
+    reservations = dict(product.reservations)
+    if quantity is None:
+        reservations.pop(order_id, None)
+    else:
+        reservations[order_id] = quantity
+    return MappingProxyType(reservations)
+
+
+@_evolve.register
+def _(event: StockReserved, state: State) -> State:
+    product = _product(state, event.product_id)
+    return replace(product, stock=event.available,
+                   reservations=_reservations(product, event.order_id, event.quantity))
+
+
+@_evolve.register
+def _(event: StockReservationRejected, state: State) -> State:
+    return state
+
+
+@_evolve.register
+def _(event: StockReleased, state: State) -> State:
+    product = _product(state, event.product_id)
+    return replace(product, stock=event.available,
+                   reservations=_reservations(product, event.order_id, None),
+                   released=product.released | {event.order_id})

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from commands import cart, catalog, users
+from commands import cart, catalog, orders, payments, users
 from schemas.messages import Command
 
 DECIDERS: dict[str, ModuleType] = {
     "users": users,
     "catalog": catalog,
     "cart": cart,
+    "orders": orders,
+    "payments": payments,
 }
 
 

@@ -80,9 +80,13 @@ class StockReservationRejected(Event):
 
 
 class StockReleased(Event):
-    """An order's reservation went back on sale (the order was cancelled)."""
+    """An order's reservation went back on sale (the order was cancelled).
+
+    `quantity` is 0 when the order held none here: the product still remembers the
+    order, so a reservation for it that arrives later is refused.
+    """
 
     product_id: UUID
     order_id: UUID
-    quantity: Annotated[int, Field(ge=1)]
+    quantity: Annotated[int, Field(ge=0)]
     available: Annotated[int, Field(ge=0)]

@@ -1,0 +1,224 @@
+"""The orders service's write model: an order from checkout to delivery or cancellation.
+
+Status runs pending -> awaiting_payment -> confirmed -> packed -> shipped ->
+out_for_delivery -> delivered, or ends cancelled. The order is the checkout
+saga's memory: it records each line's stock reservation and the payment's
+outcome as they come back, and its events tell the saga what to do next.
+Answers that come too late (a reservation for an order already cancelled) change
+nothing; what they set in motion elsewhere is undone there.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from functools import singledispatch
+from uuid import UUID
+
+from commands.decisions import Rejected
+from schemas.commands.orders import (
+    CancelOrder,
+    PlaceOrder,
+    RecordFulfilment,
+    RecordPayment,
+    RecordStockReservation,
+)
+from schemas.events.orders import (
+    FulfilmentRecorded,
+    OrderAwaitingPayment,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderItemReserved,
+    OrderLine,
+    OrderPaid,
+    OrderPlaced,
+    Totals,
+)
+from schemas.messages import Command, Event
+
+FULFILMENT = ("packed", "shipped", "out_for_delivery", "delivered")
+# The customer may cancel until the parcel leaves.
+CANCELLABLE = ("pending", "awaiting_payment", "confirmed", "packed")
+
+
+def payment_id_for(order_id: UUID) -> UUID:
+    """An order's one payment: derived, so a retried step can never make a second."""
+    return uuid.uuid5(order_id, "payment")
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: UUID
+    user_id: UUID
+    payment_id: UUID
+    status: str
+    lines: tuple[OrderLine, ...]
+    totals: Totals
+    payment_method: str
+    payment_token: str | None
+    reserved: frozenset[UUID] = frozenset()
+    paid: bool = False
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+    @property
+    def product_ids(self) -> list[UUID]:
+        return [line.product_id for line in self.lines]
+
+
+State = Order | None
+
+
+def decide(state: State, command: Command) -> list[Event]:
+    return _decide(command, state)
+
+
+def evolve(state: State, event: Event) -> State:
+    return _evolve(event, state)
+
+
+def _order(state: State, order_id: UUID) -> Order:
+    if state is None:
+        raise Rejected("order_not_found", f"There is no order {order_id}.", "not_found")
+    return state
+
+
+@singledispatch
+def _decide(command: Command, state: State) -> list[Event]:
+    raise TypeError(f"the orders service does not handle {type(command).__name__}")
+
+
+@_decide.register
+def _(command: PlaceOrder, state: State) -> list[Event]:
+    if state is not None:
+        raise Rejected("order_exists", f"The order {command.order_id} exists already.")
+    if len({line.product_id for line in command.lines}) != len(command.lines):
+        raise Rejected("duplicate_lines", "Each product may appear in one line only.", "invalid")
+    return [OrderPlaced(**command.model_dump(), payment_id=payment_id_for(command.order_id))]
+
+
+@_decide.register
+def _(command: RecordStockReservation, state: State) -> list[Event]:
+    order = _order(state, command.order_id)
+    if order.status != "pending" or command.product_id in order.reserved:
+        return []
+    if command.product_id not in order.product_ids:
+        raise Rejected("not_in_order", f"The order has no line for {command.product_id}.",
+                       "invalid")
+    if not command.reserved:
+        return [_cancelled(order, command.reason or "A product is out of stock.", "stock")]
+    events: list[Event] = [OrderItemReserved(order_id=order.order_id, user_id=order.user_id,
+                                             product_id=command.product_id)]
+    if order.reserved | {command.product_id} == set(order.product_ids):
+        events.append(OrderAwaitingPayment(
+            order_id=order.order_id, user_id=order.user_id, payment_id=order.payment_id,
+            amount=order.totals.total, payment_method=order.payment_method,
+            payment_token=order.payment_token))
+    return events
+
+
+@_decide.register
+def _(command: RecordPayment, state: State) -> list[Event]:
+    order = _order(state, command.order_id)
+    if command.payment_id != order.payment_id:
+        raise Rejected("wrong_payment", "That payment is not this order's.", "invalid")
+    events: list[Event] = []
+    if order.status == "awaiting_payment":
+        events.append(OrderConfirmed(
+            order_id=order.order_id, user_id=order.user_id, payment_id=order.payment_id,
+            lines=list(order.lines), totals=order.totals, payment_method=order.payment_method))
+    elif order.status in ("pending", "cancelled"):
+        # Too late or too early to confirm; the payment side refunds what a cancelled
+        # order was paid.
+        return []
+    if command.status == "captured" and not order.paid:
+        events.append(OrderPaid(
+            order_id=order.order_id, user_id=order.user_id, payment_id=order.payment_id,
+            lines=list(order.lines), totals=order.totals, payment_method=order.payment_method,
+            card_last4=command.card_last4))
+    return events
+
+
+@_decide.register
+def _(command: CancelOrder, state: State) -> list[Event]:
+    order = _order(state, command.order_id)
+    if order.status == "cancelled":
+        return []
+    if command.cancelled_by == "payment" and order.status != "awaiting_payment":
+        return []  # a payment failing after the order moved on (or before it) ends nothing
+    if order.status not in CANCELLABLE:
+        raise Rejected("already_shipped", f"The order is {order.status.replace('_', ' ')}; "
+                                          "it can no longer be cancelled.")
+    return [_cancelled(order, command.reason, command.cancelled_by)]
+
+
+def _cancelled(order: Order, reason: str, by: str) -> OrderCancelled:
+    return OrderCancelled(
+        order_id=order.order_id, user_id=order.user_id, reason=reason, cancelled_by=by,
+        product_ids=order.product_ids,
+        payment_id=order.payment_id if order.status != "pending" else None)
+
+
+@_decide.register
+def _(command: RecordFulfilment, state: State) -> list[Event]:
+    order = _order(state, command.order_id)
+    if order.status in ("pending", "awaiting_payment", "cancelled"):
+        raise Rejected("not_confirmed", f"The order is {order.status.replace('_', ' ')}; "
+                                        "only a confirmed order is fulfilled.")
+    if order.status == command.status:
+        return []
+    if order.status in FULFILMENT and (
+            FULFILMENT.index(command.status) < FULFILMENT.index(order.status)):
+        raise Rejected("backwards", f"The order is {order.status.replace('_', ' ')} already.")
+    carrier = command.carrier or order.carrier
+    tracking = command.tracking_number or order.tracking_number
+    if command.status != "packed" and (carrier is None or tracking is None):
+        raise Rejected("tracking_needed", "A shipped order needs a carrier and a tracking "
+                                          "number.", "invalid")
+    return [FulfilmentRecorded(order_id=order.order_id, user_id=order.user_id,
+                               status=command.status, carrier=carrier, tracking_number=tracking,
+                               payment_id=order.payment_id)]
+
+
+@singledispatch
+def _evolve(event: Event, state: State) -> State:
+    raise TypeError(f"the orders service does not apply {type(event).__name__}")
+
+
+@_evolve.register
+def _(event: OrderPlaced, state: State) -> State:
+    return Order(order_id=event.order_id, user_id=event.user_id, payment_id=event.payment_id,
+                 status="pending", lines=tuple(event.lines), totals=event.totals,
+                 payment_method=event.payment_method, payment_token=event.payment_token)
+
+
+@_evolve.register
+def _(event: OrderItemReserved, state: State) -> State:
+    order = _order(state, event.order_id)
+    return replace(order, reserved=order.reserved | {event.product_id})
+
+
+@_evolve.register
+def _(event: OrderAwaitingPayment, state: State) -> State:
+    return replace(_order(state, event.order_id), status="awaiting_payment")
+
+
+@_evolve.register
+def _(event: OrderConfirmed, state: State) -> State:
+    return replace(_order(state, event.order_id), status="confirmed")
+
+
+@_evolve.register
+def _(event: OrderPaid, state: State) -> State:
+    return replace(_order(state, event.order_id), paid=True)
+
+
+@_evolve.register
+def _(event: OrderCancelled, state: State) -> State:
+    return replace(_order(state, event.order_id), status="cancelled")
+
+
+@_evolve.register
+def _(event: FulfilmentRecorded, state: State) -> State:
+    return replace(_order(state, event.order_id), status=event.status, carrier=event.carrier,
+                   tracking_number=event.tracking_number)

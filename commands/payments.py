@@ -1,0 +1,251 @@
+"""The payments service's write model: one payment per order, and the receipt books.
+
+A payment runs requested -> authorized | pending -> captured, or ends failed;
+a captured payment may be refunded. The provider's answers arrive as commands
+(the saga calls the provider, then records what it said). Money that arrives
+for a payment that had already failed or been cancelled (a late capture, a bank
+transfer after the deadline) is captured and at once asked back: the customer's
+money is never kept for an order that did not happen.
+
+A receipt book (one per year) hands out receipt numbers without gaps, once per
+payment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import singledispatch
+from types import MappingProxyType
+from typing import Mapping
+from uuid import UUID
+
+from commands.decisions import Rejected
+from schemas.commands.payments import (
+    CancelPayment,
+    FailPayment,
+    IssueReceipt,
+    RecordAuthorization,
+    RecordCapture,
+    RecordRefund,
+    RequestPayment,
+    SettlePayment,
+)
+from schemas.events.payments import (
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentPending,
+    PaymentRefunded,
+    PaymentRefundFailed,
+    PaymentRefundRequested,
+    PaymentRequested,
+    ReceiptIssued,
+)
+from schemas.messages import Command, Event
+from schemas.money import Money
+
+# Statuses in which the money has not moved yet and may still not.
+OPEN = ("requested", "pending", "authorized")
+
+
+@dataclass(frozen=True)
+class Payment:
+    payment_id: UUID
+    order_id: UUID
+    user_id: UUID
+    amount: Money
+    method: str
+    # requested, authorized, pending, captured, failed, refund_requested, refunded
+    status: str = "requested"
+    provider_reference: str | None = None
+    card_last4: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiptBook:
+    book: str
+    issued: Mapping[UUID, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def number(self, count: int) -> str:
+        return f"{self.book.removeprefix('receipts-')}-{count:06d}"
+
+
+State = Payment | ReceiptBook | None
+
+
+def decide(state: State, command: Command) -> list[Event]:
+    return _decide(command, state)
+
+
+def evolve(state: State, event: Event) -> State:
+    return _evolve(event, state)
+
+
+def _payment(state: State, payment_id: UUID) -> Payment:
+    if not isinstance(state, Payment):
+        raise Rejected("payment_not_found", f"There is no payment {payment_id}.", "not_found")
+    return state
+
+
+def _ids(payment: Payment) -> dict:
+    return {"payment_id": payment.payment_id, "order_id": payment.order_id,
+            "user_id": payment.user_id}
+
+
+def _captured(payment: Payment) -> list[Event]:
+    captured: list[Event] = [PaymentCaptured(
+        **_ids(payment), method=payment.method, amount=payment.amount,
+        provider_reference=payment.provider_reference, card_last4=payment.card_last4)]
+    if payment.status == "failed":
+        captured.append(_refund(payment))
+    return captured
+
+
+def _refund(payment: Payment) -> PaymentRefundRequested:
+    return PaymentRefundRequested(**_ids(payment), method=payment.method, amount=payment.amount,
+                                  provider_reference=payment.provider_reference)
+
+
+@singledispatch
+def _decide(command: Command, state: State) -> list[Event]:
+    raise TypeError(f"the payments service does not handle {type(command).__name__}")
+
+
+@_decide.register
+def _(command: RequestPayment, state: State) -> list[Event]:
+    if state is not None:
+        return []  # requested once per order; the saga may ask again after a restart
+    if command.amount.amount <= 0:
+        raise Rejected("invalid_amount", "A payment's amount must be positive.", "invalid")
+    return [PaymentRequested(**command.model_dump())]
+
+
+@_decide.register
+def _(command: RecordAuthorization, state: State) -> list[Event]:
+    payment = _payment(state, command.payment_id)
+    if payment.status not in ("requested", "failed"):
+        return []  # answered already
+    late = payment.status == "failed"
+    if late and command.status != "captured":
+        return []  # an authorization for a payment given up lapses on its own
+    payment = replace(payment, provider_reference=command.provider_reference,
+                      card_last4=command.card_last4)
+    match command.status:
+        case "authorized":
+            return [PaymentAuthorized(**_ids(payment), method=payment.method,
+                                      amount=payment.amount,
+                                      provider_reference=payment.provider_reference,
+                                      card_last4=payment.card_last4)]
+        case "pending":
+            return [PaymentPending(**_ids(payment), provider_reference=payment.provider_reference,
+                                   settles_at=command.settles_at)]
+        case "captured":
+            return _captured(payment)
+        case _:
+            return [PaymentFailed(**_ids(payment),
+                                  reason=command.failure_reason or "The payment was declined.")]
+
+
+@_decide.register
+def _(command: RecordCapture, state: State) -> list[Event]:
+    payment = _payment(state, command.payment_id)
+    if command.status == "captured" and payment.status in ("authorized", "failed"):
+        return _captured(payment)
+    if command.status == "failed" and payment.status == "authorized":
+        return [PaymentFailed(**_ids(payment),
+                              reason=command.failure_reason or "The capture failed.")]
+    return []
+
+
+@_decide.register
+def _(command: SettlePayment, state: State) -> list[Event]:
+    payment = _payment(state, command.payment_id)
+    if command.amount is not None and command.amount != payment.amount:
+        raise Rejected("amount_mismatch", f"The payment is {payment.amount.amount} "
+                                          f"{payment.amount.currency}; the notice says "
+                                          f"{command.amount.amount} {command.amount.currency}.",
+                       "invalid")
+    if command.source == "cash_on_delivery":
+        settles = payment.method == "cash_on_delivery" and payment.status == "authorized"
+    else:
+        settles = payment.status in ("pending", "failed") or (
+            command.source == "provider" and payment.status in ("requested", "authorized"))
+    return _captured(payment) if settles else []
+
+
+@_decide.register
+def _(command: FailPayment, state: State) -> list[Event]:
+    payment = _payment(state, command.payment_id)
+    if payment.status not in ("requested", "pending"):
+        return []  # it moved on, or failed already
+    return [PaymentFailed(**_ids(payment), reason=command.reason)]
+
+
+@_decide.register
+def _(command: CancelPayment, state: State) -> list[Event]:
+    payment = _payment(state, command.payment_id)
+    if payment.status in OPEN:
+        return [PaymentFailed(**_ids(payment), reason=command.reason)]
+    if payment.status == "captured":
+        return [_refund(payment)]
+    return []
+
+
+@_decide.register
+def _(command: RecordRefund, state: State) -> list[Event]:
+    payment = _payment(state, command.payment_id)
+    if payment.status != "refund_requested":
+        return []
+    if command.status == "refunded":
+        return [PaymentRefunded(**_ids(payment), amount=payment.amount,
+                                refund_reference=command.refund_reference)]
+    return [PaymentRefundFailed(**_ids(payment),
+                                reason=command.failure_reason or "The refund failed.")]
+
+
+@_decide.register
+def _(command: IssueReceipt, state: State) -> list[Event]:
+    if state is not None and not isinstance(state, ReceiptBook):
+        raise TypeError(f"{command.book} is not a receipt book")
+    book = state or ReceiptBook(command.book)
+    if command.payment_id in book.issued:
+        return []
+    return [ReceiptIssued(**command.model_dump(),
+                          receipt_number=book.number(len(book.issued) + 1))]
+
+
+@singledispatch
+def _evolve(event: Event, state: State) -> State:
+    raise TypeError(f"the payments service does not apply {type(event).__name__}")
+
+
+def _status(status: str):
+    def apply(event: Event, state: State) -> State:
+        payment = _payment(state, event.payment_id)  # type: ignore[attr-defined]
+        changes = {"status": status}
+        for field in ("provider_reference", "card_last4"):
+            if getattr(event, field, None) is not None:
+                changes[field] = getattr(event, field)
+        return replace(payment, **changes)
+    return apply
+
+
+@_evolve.register
+def _(event: PaymentRequested, state: State) -> State:
+    return Payment(payment_id=event.payment_id, order_id=event.order_id, user_id=event.user_id,
+                   amount=event.amount, method=event.method)
+
+
+for _type, _new_status in ((PaymentAuthorized, "authorized"), (PaymentPending, "pending"),
+                           (PaymentCaptured, "captured"), (PaymentFailed, "failed"),
+                           (PaymentRefundRequested, "refund_requested"),
+                           (PaymentRefunded, "refunded"), (PaymentRefundFailed, "captured")):
+    _evolve.register(_type, _status(_new_status))
+
+
+@_evolve.register
+def _(event: ReceiptIssued, state: State) -> State:
+    book = state if isinstance(state, ReceiptBook) else ReceiptBook(event.book)
+    issued = dict(book.issued)
+    issued[event.payment_id] = event.receipt_number
+    return replace(book, issued=MappingProxyType(issued))
