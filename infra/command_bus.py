@@ -26,6 +26,19 @@ from schemas.topics import SERVICES
 log = structlog.get_logger(__name__)
 
 
+async def post(clients: Clients, command: Command, *, command_id: UUID, actor: str | None,
+               correlation_id: UUID | None = None, issued_at: datetime | None = None
+               ) -> CommandEnvelope:
+    """Append `command` to its service's commands topic without waiting for its answer."""
+    envelope = CommandEnvelope.wrap(command, command_id=command_id,
+                                    correlation_id=correlation_id, actor=actor,
+                                    issued_at=issued_at or datetime.now(UTC))
+    producer = await clients.producer()
+    await producer.send_and_wait(SERVICES[command.service].commands.name, envelope.to_bytes(),
+                                 key=command.aggregate_key.encode())
+    return envelope
+
+
 class CommandTimeout(Exception):
     """No answer in time; the command may still be applied. Retry with the same id."""
 
@@ -92,21 +105,17 @@ class CommandBus:
         `issued_at` becomes the time of the events the command causes.
         """
         await self._start()
-        envelope = CommandEnvelope.wrap(command, command_id=command_id or uuid.uuid4(),
-                                        correlation_id=correlation_id, actor=actor,
-                                        issued_at=issued_at or datetime.now(UTC))
+        command_id = command_id or uuid.uuid4()
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._waiting[envelope.command_id] = future
+        self._waiting[command_id] = future
         try:
-            producer = await self._clients.producer()
-            await producer.send_and_wait(SERVICES[command.service].commands.name,
-                                         envelope.to_bytes(),
-                                         key=command.aggregate_key.encode())
+            await post(self._clients, command, command_id=command_id, actor=actor,
+                       correlation_id=correlation_id, issued_at=issued_at)
             return await asyncio.wait_for(future, timeout_s or self._settings.command_timeout_s)
         except TimeoutError:
-            raise CommandTimeout(f"no answer to {envelope.type} {envelope.command_id}") from None
+            raise CommandTimeout(f"no answer to {command.type_name()} {command_id}") from None
         finally:
-            self._waiting.pop(envelope.command_id, None)
+            self._waiting.pop(command_id, None)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,6 +99,12 @@ class Settings(BaseSettings):
     stripe_webhook_tolerance_s: int = 300
     # The sandbox provider's bank settles a transfer this long after it was requested.
     sandbox_bank_delay_s: float = 2.0
+    # Who takes card payments: "sandbox" (the test tokens of docs) or "stripe".
+    card_payment_provider: Literal["sandbox", "stripe"] = "sandbox"
+    # A payment not settled this long after it was requested fails and cancels its order:
+    # cards and wallets answer at once, a bank transfer takes days.
+    payment_timeout_s: float = 15 * 60
+    bank_transfer_timeout_s: float = 3 * 24 * 3600
 
     # Social login: OpenID Connect providers by name, as JSON in `SHOPSTREAM_OIDC_PROVIDERS`.
     # In development the default is one provider, "local": the stack's own OIDC server.
@@ -109,7 +116,7 @@ class Settings(BaseSettings):
     oauth_state_ttl_s: int = 600
 
     # The Faust workers' own web servers (health and Faust's views), one per role
-    worker_web_ports: list[int] = [6066, 6067, 6068]
+    worker_web_ports: list[int] = [6066, 6067, 6068, 6069]
     # How often a command processor commits its transaction; a command's answer waits for it.
     command_commit_interval_s: float = 0.01
     # How long the API waits for a command's answer before answering 504.

@@ -19,7 +19,13 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from projections.base import Projection, Record
-from schemas.events.cart import CartCleared, CartItemAdded, CartItemQuantityChanged, CartItemRemoved
+from schemas.events.cart import (
+    CartCleared,
+    CartItemAdded,
+    CartItemQuantityChanged,
+    CartItemRemoved,
+    OrderedItemsRemoved,
+)
 from schemas.topics import CART
 
 ALIAS = "carts"
@@ -99,6 +105,14 @@ class CartsProjection(Projection):
                               "$set": {"version": version, "updated_at": at}}
                 case CartCleared():
                     update = {"$set": {"items": {}, "version": version, "updated_at": at}}
+                case OrderedItemsRemoved():
+                    kept = {f"items.{product}.quantity": quantity
+                            for product, quantity in event.quantities.items() if quantity}
+                    gone = {f"items.{product}": "" for product, quantity
+                            in event.quantities.items() if not quantity}
+                    update = {"$set": {**kept, "version": version, "updated_at": at}}
+                    if gone:
+                        update["$unset"] = gone
                 case _:
                     continue
             try:

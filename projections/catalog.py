@@ -22,6 +22,8 @@ from schemas.events.catalog import (
     ProductChanged,
     ProductCreated,
     StockAdjusted,
+    StockReleased,
+    StockReserved,
 )
 from schemas.topics import CATALOG
 
@@ -93,7 +95,7 @@ class CatalogProjection(MySQLProjection):
                                 "currency": event.price.currency}
                 return [update_row(products, str(event.product_id), version, updated_at=at,
                                    **changes)]
-            case StockAdjusted():
+            case StockAdjusted() | StockReserved() | StockReleased():
                 return [update_row(products, str(event.product_id), version, updated_at=at,
                                    stock=event.available)]
         return []

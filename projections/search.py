@@ -28,7 +28,14 @@ from elasticsearch.helpers import async_bulk, async_scan
 
 from projections import search_queries
 from projections.base import Projection, Record
-from schemas.events.catalog import CategoryCreated, ProductChanged, ProductCreated, StockAdjusted
+from schemas.events.catalog import (
+    CategoryCreated,
+    ProductChanged,
+    ProductCreated,
+    StockAdjusted,
+    StockReleased,
+    StockReserved,
+)
 from schemas.topics import CATALOG
 
 ALIAS = "products"
@@ -38,7 +45,9 @@ CATEGORIES_ALIAS = "catalog-categories"
 # 3: no stop words in descriptions and `all_text` (a misspelt "band" matched "and").
 MAPPING_VERSION = 3
 
-PRODUCT_EVENTS = ("ProductCreated", "ProductChanged", "StockAdjusted")
+PRODUCT_EVENTS = ("ProductCreated", "ProductChanged", "StockAdjusted", "StockReserved",
+                  "StockReleased")
+StockChange = StockAdjusted | StockReserved | StockReleased
 CATEGORY_EVENTS = ("CategoryCreated",)
 
 SETTINGS: dict[str, Any] = {
@@ -147,10 +156,10 @@ def created_document(event: ProductCreated, record: Record) -> dict[str, Any]:
     }
 
 
-def changed_document(document: dict[str, Any], event: ProductChanged | StockAdjusted,
+def changed_document(document: dict[str, Any], event: ProductChanged | StockChange,
                      record: Record) -> dict[str, Any]:
     updated = dict(document)
-    if isinstance(event, StockAdjusted):
+    if isinstance(event, StockChange):
         updated["stock"] = event.available
     else:
         changes = event.model_dump(mode="json", exclude_none=True, exclude={"product_id", "price"})

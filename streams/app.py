@@ -4,6 +4,8 @@
   with `exactly_once` transactions (events, replies and offsets commit together).
 - `projections`: the projection runners that build the read models.
 - `notifications`: the sender of emails that events call for.
+- `sagas`: the checkout saga, turning events into the commands that follow them,
+  and its clock (payments that settle or time out).
 
 Each role is its own consumer group and process, so each scales on its own.
 Nothing is created at import time.
@@ -19,8 +21,8 @@ from aiohttp.web import Response
 from infra.settings import Settings
 from schemas.topics import SERVICES
 
-Role = Literal["commands", "projections", "notifications"]
-ROLES: tuple[Role, ...] = ("commands", "projections", "notifications")
+Role = Literal["commands", "projections", "notifications", "sagas"]
+ROLES: tuple[Role, ...] = ("commands", "projections", "notifications", "sagas")
 
 
 def create_app(settings: Settings, role: Role, services: list[str] | None = None,
@@ -76,4 +78,8 @@ def create_app(settings: Settings, role: Role, services: list[str] | None = None
         from streams import notifications
 
         notifications.register(app, settings)
+    elif role == "sagas":
+        from streams import sagas
+
+        sagas.register(app, settings)
     return app

@@ -1,0 +1,248 @@
+"""The checkout saga's decisions: which step follows each event. Pure, no I/O.
+
+    OrderPlaced ──> ReserveStock (each line) ──> StockReserved / StockReservationRejected
+      ──> RecordStockReservation ──> OrderAwaitingPayment (all reserved) or OrderCancelled
+    OrderAwaitingPayment ──> RequestPayment ──> PaymentRequested ──> provider.authorize
+      ──> PaymentAuthorized ──> provider.capture (cash on delivery: RecordPayment at once)
+        | PaymentPending (a bank transfer: settled later, or failed by the clock)
+        | PaymentFailed ──> CancelOrder
+    PaymentCaptured ──> RecordPayment ──> OrderConfirmed ──> RemoveOrderedItems (the cart)
+                                      └─> OrderPaid ──> IssueReceipt ──> ReceiptIssued
+    OrderCancelled ──> ReleaseStock (each line), CancelPayment ──> refund when it was taken
+    FulfilmentRecorded(delivered) ──> SettlePayment (cash on delivery is paid at the door)
+
+The saga keeps no state: the order and the payment aggregates remember where a
+checkout stands, and each event carries what its next step needs. Every step's
+command id is derived from the event it follows, so a step repeated after a
+crash is recognised by its processor as a duplicate and moves nothing twice;
+the provider is called with an idempotency key derived the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+from infra.payments.provider import PaymentResult
+from schemas.commands.cart import RemoveOrderedItems
+from schemas.commands.catalog import ReleaseStock, ReserveStock
+from schemas.commands.orders import CancelOrder, RecordPayment, RecordStockReservation
+from schemas.commands.payments import (
+    CancelPayment,
+    FailPayment,
+    IssueReceipt,
+    RecordAuthorization,
+    RecordCapture,
+    RecordRefund,
+    RequestPayment,
+    SettlePayment,
+)
+from schemas.envelope import EventEnvelope
+from schemas.events.catalog import StockReservationRejected, StockReserved
+from schemas.events.orders import (
+    FulfilmentRecorded,
+    OrderAwaitingPayment,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderPaid,
+    OrderPlaced,
+)
+from schemas.events.payments import (
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentRefundRequested,
+    PaymentRequested,
+)
+from schemas.messages import Command, Event
+from schemas.money import Money
+
+ACTOR = "saga:checkout"
+TIMED_OUT = "payment_timeout: the payment did not arrive in time"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How long a payment may take before its order is cancelled, by method."""
+
+    payment_timeout: timedelta
+    bank_transfer_timeout: timedelta
+
+    def deadline(self, method: str, requested_at: datetime) -> datetime:
+        timeout = self.bank_transfer_timeout if method == "bank_transfer" else self.payment_timeout
+        return requested_at + timeout
+
+
+@dataclass(frozen=True)
+class Send:
+    """Append a command; it belongs to the story of `correlation_id` (an order) when
+    given, else to that of the event it follows."""
+
+    command: Command
+    command_id: UUID
+    correlation_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class AskProvider:
+    """Call the payment provider; `answer` turns its result into the command to append."""
+
+    call: Literal["authorize", "capture", "refund"]
+    payment_id: UUID
+    user_id: UUID
+    amount: Money
+    method: str
+    # Sealed with the user's key (authorize only).
+    token: str | None
+    provider_reference: str | None
+    # Derived from the event: the same step asks the provider with the same key.
+    idempotency_key: str
+    command_id: UUID
+    requested_at: datetime
+
+
+Step = Send | AskProvider
+
+
+def step_id(envelope: EventEnvelope, what: str) -> UUID:
+    return uuid.uuid5(envelope.event_id, what)
+
+
+def react(envelope: EventEnvelope, policy: Policy) -> list[Step]:
+    """The steps that follow an event; none for events the saga does not follow."""
+    event = envelope.event()
+
+    def send(command: Command, what: str = "next") -> Send:
+        return Send(command, step_id(envelope, what))
+
+    match event:
+        case OrderPlaced():
+            return [send(ReserveStock(product_id=line.product_id, order_id=event.order_id,
+                                      quantity=line.quantity), f"reserve {line.product_id}")
+                    for line in event.lines]
+        case StockReserved():
+            return [send(RecordStockReservation(order_id=event.order_id,
+                                                product_id=event.product_id, reserved=True))]
+        case StockReservationRejected():
+            return [send(RecordStockReservation(order_id=event.order_id,
+                                                product_id=event.product_id, reserved=False,
+                                                reason=event.reason))]
+        case OrderAwaitingPayment():
+            return [send(RequestPayment(
+                payment_id=event.payment_id, order_id=event.order_id, user_id=event.user_id,
+                amount=event.amount, method=event.payment_method, token=event.payment_token,
+                expires_at=policy.deadline(event.payment_method, envelope.occurred_at)))]
+        case PaymentRequested():
+            return [_ask(envelope, "authorize", event, token=event.token, reference=None)]
+        case PaymentAuthorized() if event.method == "cash_on_delivery":
+            return [send(RecordPayment(order_id=event.order_id, payment_id=event.payment_id,
+                                       status="authorized"))]
+        case PaymentAuthorized():
+            return [_ask(envelope, "capture", event, token=None,
+                         reference=event.provider_reference)]
+        case PaymentCaptured():
+            return [send(RecordPayment(order_id=event.order_id, payment_id=event.payment_id,
+                                       status="captured", card_last4=event.card_last4))]
+        case PaymentFailed():
+            return [send(CancelOrder(order_id=event.order_id, reason=event.reason,
+                                     cancelled_by="payment"))]
+        case PaymentRefundRequested():
+            return [_ask(envelope, "refund", event, token=None,
+                         reference=event.provider_reference)]
+        case OrderConfirmed():
+            return [send(RemoveOrderedItems(
+                cart_id=event.user_id, order_id=event.order_id,
+                quantities={line.product_id: line.quantity for line in event.lines}))]
+        case OrderPaid():
+            return [send(IssueReceipt(
+                book=f"receipts-{envelope.occurred_at.year}", payment_id=event.payment_id,
+                order_id=event.order_id, user_id=event.user_id, lines=event.lines,
+                totals=event.totals, payment_method=event.payment_method,
+                card_last4=event.card_last4))]
+        case OrderCancelled():
+            steps = [send(ReleaseStock(product_id=product_id, order_id=event.order_id),
+                          f"release {product_id}") for product_id in event.product_ids]
+            if event.payment_id is not None:
+                steps.append(send(CancelPayment(payment_id=event.payment_id,
+                                                reason=f"order_cancelled: {event.reason}"),
+                                  "cancel payment"))
+            return steps
+        case FulfilmentRecorded(status="delivered", payment_id=UUID() as payment_id):
+            return [send(SettlePayment(payment_id=payment_id, source="cash_on_delivery"))]
+    return []
+
+
+def _ask(envelope: EventEnvelope, call: Literal["authorize", "capture", "refund"], event: Event,
+         *, token: str | None, reference: str | None) -> AskProvider:
+    payment: Any = event
+    return AskProvider(call=call, payment_id=payment.payment_id, user_id=payment.user_id,
+                       amount=payment.amount, method=payment.method, token=token,
+                       provider_reference=reference,
+                       idempotency_key=f"{payment.payment_id}:{call}",
+                       command_id=step_id(envelope, call), requested_at=envelope.occurred_at)
+
+
+def answer(ask: AskProvider, result: PaymentResult, settles_at: datetime | None = None
+           ) -> Command:
+    """What the provider said, as the command that records it."""
+    match ask.call:
+        case "authorize":
+            return RecordAuthorization(
+                payment_id=ask.payment_id, status=result.status if result.status in (
+                    "authorized", "pending", "captured") else "failed",
+                provider_reference=result.provider_reference,
+                failure_reason=_reason(result), card_last4=result.card_last4,
+                settles_at=settles_at if result.status == "pending" else None)
+        case "capture":
+            return RecordCapture(payment_id=ask.payment_id,
+                                 status="captured" if result.status == "captured" else "failed",
+                                 failure_reason=_reason(result))
+        case "refund":
+            return RecordRefund(payment_id=ask.payment_id,
+                                status="refunded" if result.status == "refunded" else "failed",
+                                refund_reference=result.provider_reference,
+                                failure_reason=_reason(result))
+    raise ValueError(f"unknown provider call {ask.call!r}")
+
+
+def _reason(result: PaymentResult) -> str | None:
+    return result.failure_reason[:500] if result.failure_reason else None
+
+
+def unreachable(ask: AskProvider, error: str) -> Command | None:
+    """What to record when the provider cannot be reached after every retry.
+
+    An authorization that never came is a failed payment (the order is cancelled and
+    the customer may try again); a capture or refund is left for an operator, since
+    the money may have moved.
+    """
+    if ask.call == "authorize":
+        return RecordAuthorization(payment_id=ask.payment_id, status="failed",
+                                   failure_reason=f"provider_unavailable: {error}"[:500])
+    return None
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """MySQL hands back UTC times without their zone."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def due(payments: Iterable[Mapping[str, Any]], now: datetime) -> list[Send]:
+    """The clock's steps for payments still waiting: settle what the sandbox bank paid,
+    fail what ran out of time. `payments` are rows of the payments read model."""
+    steps = []
+    for payment in payments:
+        payment_id = UUID(str(payment["id"]))
+        settles_at, expires_at = _utc(payment.get("settles_at")), _utc(payment.get("expires_at"))
+        order_id = UUID(str(payment["order_id"]))
+        if settles_at is not None and settles_at <= now:
+            steps.append(Send(SettlePayment(payment_id=payment_id, source="bank"),
+                              uuid.uuid5(payment_id, "bank settled"), order_id))
+        elif expires_at is not None and expires_at <= now:
+            steps.append(Send(FailPayment(payment_id=payment_id, reason=TIMED_OUT),
+                              uuid.uuid5(payment_id, "expired"), order_id))
+    return steps

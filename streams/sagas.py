@@ -1,0 +1,186 @@
+"""The saga worker: carries out the checkout saga's steps (`streams.checkout_saga`).
+
+A Faust agent reads the catalog, orders and payments events (`at_least_once`),
+asks `checkout_saga.react` what follows each one, and appends those commands,
+calling the payment provider first where a step needs it. The event's offset
+is committed only after its commands are acknowledged by Kafka, so a crash
+repeats steps rather than losing them; derived command ids and provider
+idempotency keys make the repeats harmless.
+
+The clock runs on the leader only: every second it asks the payments read model
+for payments that the sandbox bank has paid or that ran out of time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import faust
+import httpx
+import mode
+import structlog
+
+from infra.bootstrap import Clients, build_clients
+from infra.command_bus import post
+from infra.payments import build_providers
+from infra.payments.provider import PaymentMethod, PaymentProvider, PaymentProviderError
+from infra.payments.sandbox import SandboxPaymentProvider
+from infra.settings import Settings
+from projections.orders import OrdersProjection
+from schemas.envelope import EventEnvelope
+from schemas.messages import Command
+from schemas.topics import CATALOG, ORDERS, PAYMENTS
+from streams import checkout_saga
+from streams.checkout_saga import AskProvider, Policy, Send, Step
+
+log = structlog.get_logger(__name__)
+
+# While the provider cannot answer, ask again after these delays, then give up on the step.
+PROVIDER_RETRY_DELAYS_S = (0.5, 1, 2, 5, 10, 30, 60, 60, 60)
+# While Kafka or MySQL cannot be reached, retry an event this often (the partition waits).
+UNAVAILABLE_DELAYS_S = (1, 2, 5, 10, 30, *(60,) * 30)
+CLOCK_INTERVAL_S = 1.0
+
+
+class SagaRunner(mode.Service):
+    """Carries out steps; builds its clients and providers once, on first use."""
+
+    def __init__(self, settings: Settings, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.policy = Policy(timedelta(seconds=settings.payment_timeout_s),
+                             timedelta(seconds=settings.bank_transfer_timeout_s))
+        self._clients: Clients | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._providers: dict[str, PaymentProvider] = {}
+        self._payments: OrdersProjection | None = None
+        self._lock = asyncio.Lock()
+
+    async def clients(self) -> Clients:
+        async with self._lock:
+            if self._clients is None:
+                self._http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0))
+                self._providers = build_providers(self.settings, self._http)
+                self._clients = build_clients(self.settings)
+                self._payments = OrdersProjection(self._clients.mysql, self._clients.keys)
+            return self._clients
+
+    async def on_stop(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+        if self._clients is not None:
+            await self._clients.close()
+        self._clients = self._http = None
+
+    async def follow(self, envelope: EventEnvelope) -> None:
+        """Carry out every step that follows `envelope`, all acknowledged on return."""
+        steps = checkout_saga.react(envelope, self.policy)
+        if steps:
+            await asyncio.gather(*(self.carry_out(step, envelope.correlation_id)
+                                   for step in steps))
+
+    async def carry_out(self, step: Step, correlation_id: UUID | None) -> None:
+        if isinstance(step, AskProvider):
+            command = await self.ask(step)
+            if command is None:
+                return
+            step = Send(command, step.command_id)
+        clients = await self.clients()
+        await post(clients, step.command, command_id=step.command_id,
+                   actor=checkout_saga.ACTOR, correlation_id=step.correlation_id or correlation_id)
+
+    async def ask(self, ask: AskProvider) -> Command | None:
+        clients = await self.clients()
+        provider = self._providers[ask.method]
+        token = None
+        if ask.token is not None:
+            token = await clients.keys.unseal(str(ask.user_id), ask.token)
+            if token is None:  # the customer was forgotten meanwhile
+                return checkout_saga.unreachable(ask, "the customer's data was erased")
+        error = ""
+        for delay in (*PROVIDER_RETRY_DELAYS_S, None):
+            try:
+                result = await self._call(provider, ask, token)
+                settles_at = None
+                if result.status == "pending" and isinstance(provider, SandboxPaymentProvider):
+                    settles_at = provider.settles_at(ask.requested_at)
+                return checkout_saga.answer(ask, result, settles_at)
+            except PaymentProviderError as failure:
+                error = str(failure)
+                retryable = getattr(failure, "retryable", False)
+                log.warning("saga.provider_error", call=ask.call, payment_id=str(ask.payment_id),
+                            error=error, retry_in_s=delay if retryable else None)
+                if delay is None or not retryable or self.should_stop:
+                    break
+                await asyncio.sleep(delay)
+        log.error("saga.provider_gave_up", call=ask.call, payment_id=str(ask.payment_id),
+                  error=error)
+        return checkout_saga.unreachable(ask, error)
+
+    async def _call(self, provider: PaymentProvider, ask: AskProvider, token: str | None):
+        reference = ask.provider_reference or ""
+        match ask.call:
+            case "authorize":
+                return await provider.authorize(ask.payment_id, ask.amount,
+                                                PaymentMethod(ask.method, token),  # type: ignore[arg-type]
+                                                ask.idempotency_key)
+            case "capture":
+                return await provider.capture(ask.payment_id, reference, ask.amount,
+                                              ask.idempotency_key)
+            case _:
+                return await provider.refund(ask.payment_id, reference, ask.amount,
+                                             ask.idempotency_key)
+
+    async def tick(self) -> None:
+        """The clock: settle and expire the payments that are due."""
+        await self.clients()
+        assert self._payments is not None
+        now = datetime.now(UTC)
+        rows = await self._payments.due_payments(now)
+        for step in checkout_saga.due(rows, now):
+            await self.carry_out(step, None)
+
+
+def register(app: faust.App, settings: Settings) -> None:
+    """Add the saga agent and its clock to `app`."""
+    runner = SagaRunner(settings)
+    app.service(runner)
+    topics = app.topic(CATALOG.events.name, ORDERS.events.name, PAYMENTS.events.name,
+                       key_type=bytes, value_type=bytes, key_serializer="raw",
+                       value_serializer="raw", partitions=settings.kafka_partitions)
+
+    async def process(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            message = event.message
+            where = {"topic": message.topic, "partition": message.partition,
+                     "offset": message.offset}
+            try:
+                envelope = EventEnvelope.from_bytes(message.value)
+            except ValueError as error:
+                log.error("saga.unreadable_event", error=str(error), **where)
+                continue
+            for delay in (*UNAVAILABLE_DELAYS_S, None):
+                try:
+                    await runner.follow(envelope)
+                    break
+                except Exception as error:
+                    # Kafka or MySQL (the key store) is unreachable, or a bug: the step must
+                    # not be skipped silently, so the partition waits and tries again.
+                    if delay is None:
+                        log.exception("saga.step_failed", type=envelope.type,
+                                      event_id=str(envelope.event_id), **where)
+                        raise
+                    log.warning("saga.retrying", type=envelope.type, error=repr(error),
+                                retry_in_s=delay, **where)
+                    await asyncio.sleep(delay)
+
+    app.agent(topics, name="checkout-saga")(process)
+
+    @app.timer(CLOCK_INTERVAL_S, on_leader=True)
+    async def clock() -> None:
+        try:
+            await runner.tick()
+        except Exception:
+            log.exception("saga.clock_failed")
