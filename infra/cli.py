@@ -183,8 +183,9 @@ def api(
 
 @app.command()
 def worker(
-    role: Annotated[str, typer.Option(help="commands (the aggregates' single writers) or "
-                                           "projections (the read models).")] = "commands",
+    role: Annotated[str, typer.Option(help="commands (the aggregates' single writers), "
+                                           "projections (the read models), notifications "
+                                           "(emails) or sagas (checkout).")] = "commands",
     service: Annotated[list[str] | None, typer.Option(
         help="Only this service's command processors (repeatable; default: all).")] = None,
 ) -> None:
