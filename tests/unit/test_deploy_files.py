@@ -17,9 +17,12 @@ import yaml
 
 from infra.routes import SERVICES
 from infra.settings import PROJECT_ROOT
+from streams.app import ROLES
 
 DEPLOY = PROJECT_ROOT / "infra" / "deploy"
 K8S = DEPLOY / "k8s"
+# One worker deployment per role.
+WORKERS = {f"worker-{role}" for role in ROLES}
 
 SECRET_NAME = re.compile(r"password|passwd|secret|token|private|credential|(^|[_.-])keys?$",
                          re.IGNORECASE)
@@ -105,8 +108,7 @@ def test_compose_uses_the_official_images() -> None:
 
 def test_every_compose_service_has_a_health_check() -> None:
     services = compose()["services"]
-    assert {"api", "worker-commands", "worker-projections", "worker-notifications",
-            "kong"} <= set(services)
+    assert {"api", "kong", *WORKERS} <= set(services)
     missing = [name for name, service in services.items()
                if not service.get("healthcheck", {}).get("test")]
     assert missing == []
@@ -128,8 +130,7 @@ def test_compose_serves_every_upstream_of_the_route_table() -> None:
 
 def test_the_manifests_parse_and_every_container_has_probes() -> None:
     deployments = [m for m in manifests() if m["kind"] == "Deployment"]
-    assert {d["metadata"]["name"] for d in deployments} >= {
-        "api", "worker-commands", "worker-projections", "worker-notifications", "kong"}
+    assert {d["metadata"]["name"] for d in deployments} >= {"api", "kong", *WORKERS}
     for deployment in deployments:
         spec = deployment["spec"]
         assert spec["replicas"] >= 1
