@@ -1,27 +1,28 @@
-"""The notification sender: the emails that users' events call for.
+"""The notification sender: mails what events call for (`streams/emails.py` says which, and what).
 
-| event                        | email                                   |
-| ---------------------------- | --------------------------------------- |
-| `UserRegistered`             | welcome                                 |
-| `EmailVerificationRequested` | the link `{frontend_url}/verify-email`  |
-| `PasswordResetRequested`     | the link `{frontend_url}/reset-password`|
-
-A Faust agent reads `shopstream.users.events` (this role runs `at_least_once`).
-The address and the name come, sealed, only in `UserRegistered` (and a new name
-in `ProfileChanged`), so the agent keeps them per user in a table keyed by user
-id, co-partitioned with the events (all of one user's events have its id as
-key; `EmailClaimed`, keyed by the email key, is ignored). They are unsealed only
-when an email is made; a user who has been forgotten gets nothing. A link's
-token is made again from the event's request id (`infra.security.link_token`);
-the events hold only its hash.
+Two Faust agents (this role runs `at_least_once`) share one `Sender`:
+- `notification-sender` reads `shopstream.users.events`. The address and the
+  name come, sealed, only in `UserRegistered` (and a new name in
+  `ProfileChanged`), so it keeps them per user in a table keyed by user id,
+  co-partitioned with the events (all of one user's events have its id as key;
+  `EmailClaimed`, keyed by the email key, is ignored). They are unsealed only
+  when an email is made. A link's token is made again from the event's request
+  id (`infra.security.link_token`); the events hold only its hash.
+- `order-notification-sender` reads `shopstream.orders.events` and
+  `shopstream.payments.events`, keyed by order id and receipt book, not by user,
+  so no table co-partitioned with them can hold the user's address: it is read
+  from the users read model in MySQL (`projections/users.py`) by the event's
+  `user_id`. A customer with an order has signed in, so the read model has them.
+Either way a user who has been forgotten (key shredded, or a null address in
+the read model) gets nothing.
 
 AT MOST ONCE per event, across restarts and redeliveries: before sending, the
 event's row is inserted into `notifications_sent` with status `sending`
 (`INSERT IGNORE`); if it was there already the email is not sent again. After
 the transport takes the message the row becomes `sent` (or `failed`). A crash
 between the insert and the send therefore loses that one email rather than
-sending it twice: a duplicate password-reset or verification email is worse
-than a missing one, which the user can ask for again.
+sending it twice: a duplicate password-reset, receipt or order email is worse
+than a missing one.
 
 Events replayed long after the fact send nothing: a link that has expired, or
 any email whose event is older than `STALE_AFTER` (e.g. a new worker reading
@@ -31,18 +32,13 @@ the topic from its beginning must not greet every past customer).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
-from functools import cache
-from pathlib import Path
-from urllib.parse import urlencode
 from uuid import UUID
 
 import faust
-import jinja2
 import mode
 import structlog
 from sqlalchemy.exc import DBAPIError
@@ -52,18 +48,14 @@ from infra.database import create_tables
 from infra.mail import Mailer, MailUnavailable, build_mailer, claim, mark
 from infra.security import link_token
 from infra.settings import Settings
+from projections.users import UsersProjection
 from schemas.envelope import EventEnvelope
-from schemas.events.users import (
-    EmailVerificationRequested,
-    PasswordResetRequested,
-    ProfileChanged,
-    UserRegistered,
-)
-from schemas.topics import USERS
+from schemas.events.users import ProfileChanged, UserRegistered
+from schemas.topics import ORDERS, PAYMENTS, USERS
+from streams.emails import Email, compose, email_for, load_templates
 
 log = structlog.get_logger(__name__)
 
-TEMPLATES = Path(__file__).parent / "templates"
 # An email whose event is older than this is not sent any more.
 STALE_AFTER = timedelta(days=1)
 # While the transport is unreachable, retry this often (the partition waits meanwhile).
@@ -72,101 +64,23 @@ RETRY_DELAYS_S = (1, 2, 5, 10, 30, 30, 30, 60, 60, 60)
 UNAVAILABLE_DELAYS_S = (1, 2, 5, 10, 30, *(60,) * 30)
 
 
-@dataclass(frozen=True)
-class Email:
-    """One kind of email: its templates (`<template>.txt` and `.html`), subject and link."""
-
-    template: str
-    subject: str
-    link_path: str | None = None
-    link_purpose: str | None = None  # the `purpose` of `infra.security.link_token`
-
-
-# Event type -> the email it calls for: the one place to look for what is sent when.
-EMAILS: dict[str, Email] = {
-    UserRegistered.type_name(): Email("welcome", "Welcome to shopstream"),
-    EmailVerificationRequested.type_name(): Email(
-        "verify_email", "Confirm your email address", "/verify-email", "verify"),
-    PasswordResetRequested.type_name(): Email(
-        "password_reset", "Reset your shopstream password", "/reset-password", "reset"),
-}
-
-
-# --- composing (pure) -------------------------------------------------------------------------
-
-@cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        # Personal data (the name) is escaped in HTML; the text part is plain text.
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",),
-                                            default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-
-
-def load_templates() -> None:
-    """Read and compile every template now (it reads files: call it off the event loop)."""
-    environment = _environment()
-    for email in EMAILS.values():
-        environment.get_template(f"{email.template}.txt")
-        environment.get_template(f"{email.template}.html")
-
-
-def link(frontend_url: str, path: str, token: str) -> str:
-    return f"{frontend_url.rstrip('/')}{path}?{urlencode({'token': token})}"
-
-
-def duration(delta: timedelta) -> str:
-    """`7 days`, `30 minutes`, `1 hour`: the largest whole unit, rounded."""
-    seconds = max(delta.total_seconds(), 0)
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = round(seconds / size)
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return "less than a minute"
-
-
-def compose(email: Email, *, event_id: UUID, sender: str, to: str, name: str,
-            frontend_url: str, token: str | None = None, issued_at: datetime | None = None,
-            expires_at: datetime | None = None) -> EmailMessage:
-    """The email as multipart/alternative: a plain-text part, then an HTML part."""
-    name = " ".join(name.split())  # no line breaks in a header or a greeting
-    context: dict = {"subject": email.subject, "name": name,
-                     "shop_url": frontend_url.rstrip("/") + "/"}
-    if email.link_path is not None:
-        if token is None or issued_at is None or expires_at is None:
-            raise ValueError(f"the {email.template} email needs a token and its lifetime")
-        context |= {
-            "link": link(frontend_url, email.link_path, token),
-            "lifetime": duration(expires_at - issued_at),
-            "expires": expires_at.astimezone(UTC).strftime("%d %B %Y, %H:%M UTC"),
-        }
-    environment = _environment()
-    text = environment.get_template(f"{email.template}.txt").render(context)
-    html = environment.get_template(f"{email.template}.html").render(context)
-
-    message = EmailMessage()
-    message["Subject"] = email.subject
-    message["From"] = sender
-    message["To"] = Address(display_name=name, addr_spec=to)
-    message["Date"] = format_datetime(datetime.now(UTC))
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "shopstream.local"
-    # Derived from the event: a receiver that sees the same message twice can tell.
-    message["Message-ID"] = f"<{event_id}@{domain}>"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    return message
-
-
-# --- sending (I/O) ----------------------------------------------------------------------------
-
 class Recipient(faust.Record, serializer="json"):
     """A user's address and name, both still sealed with the user's key."""
 
     email: str
     full_name: str
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Where an email goes and whom it greets; no `address` once the user was forgotten."""
+
+    address: str | None
+    name: str
+
+
+# How an agent finds the addressee of a user's email: None if it knows no such user.
+FindAddressee = Callable[[UUID], Awaitable[Addressee | None]]
 
 
 class Sender(mode.Service):
@@ -177,11 +91,12 @@ class Sender(mode.Service):
         self.settings = settings
         self._clients: Clients | None = None
         self._mailer: Mailer | None = None
+        self._users: UsersProjection | None = None
         self._lock = asyncio.Lock()
 
-    async def ready(self) -> tuple[Clients, Mailer]:
+    async def ready(self) -> tuple[Clients, Mailer, UsersProjection]:
         async with self._lock:
-            if self._clients is None or self._mailer is None:
+            if self._clients is None or self._mailer is None or self._users is None:
                 clients = build_clients(self.settings)
                 try:
                     await create_tables(clients.mysql)
@@ -190,17 +105,33 @@ class Sender(mode.Service):
                     await clients.close()
                     raise
                 self._clients, self._mailer = clients, build_mailer(self.settings)
-            return self._clients, self._mailer
+                self._users = UsersProjection(clients.mysql, clients.keys)
+            return self._clients, self._mailer, self._users
 
     async def on_stop(self) -> None:
         if self._mailer is not None:
             await self._mailer.close()
         if self._clients is not None:
             await self._clients.close()
-        self._clients = self._mailer = None
+        self._clients = self._mailer = self._users = None
 
-    async def notify(self, envelope: EventEnvelope, recipient: Recipient | None) -> None:
-        email = EMAILS[envelope.type]
+    async def unsealed(self, user_id: UUID, recipient: Recipient | None) -> Addressee | None:
+        """The address and name kept (sealed) from the user's own events."""
+        if recipient is None:
+            return None
+        clients, _, _ = await self.ready()
+        address = await clients.keys.unseal(str(user_id), recipient.email)
+        name = await clients.keys.unseal(str(user_id), recipient.full_name)
+        return Addressee(address if name is not None else None, name or "")
+
+    async def registered(self, user_id: UUID) -> Addressee | None:
+        """The address and name in the users read model."""
+        _, _, users = await self.ready()
+        row = await users.find(str(user_id))
+        return None if row is None else Addressee(row["email"], row["full_name"] or "")
+
+    async def notify(self, envelope: EventEnvelope, email: Email,
+                     find: FindAddressee) -> None:
         event = envelope.event()
         user_id: UUID = event.user_id  # type: ignore[attr-defined]
         context = {"event_id": str(envelope.event_id), "type": envelope.type,
@@ -210,23 +141,22 @@ class Sender(mode.Service):
         if now - envelope.occurred_at > STALE_AFTER or (expires_at and expires_at <= now):
             log.info("notification.stale", **context)
             return
-        if recipient is None:
+        addressee = await find(user_id)
+        if addressee is None:
             log.warning("notification.no_recipient", **context)
             return
-        clients, mailer = await self.ready()
-        subject = str(user_id)
-        address = await clients.keys.unseal(subject, recipient.email)
-        name = await clients.keys.unseal(subject, recipient.full_name)
-        if address is None or name is None:
+        if addressee.address is None:
             log.info("notification.forgotten_user", **context)
             return
+        clients, mailer, _ = await self.ready()
         token = None
         if email.link_purpose is not None:
             token = link_token(self.settings, email.link_purpose, user_id,
                                event.request_id)  # type: ignore[attr-defined]
         message = compose(email, event_id=envelope.event_id, sender=self.settings.mail_from,
-                          to=address, name=name, frontend_url=self.settings.frontend_url,
-                          token=token, issued_at=envelope.occurred_at, expires_at=expires_at)
+                          to=addressee.address, name=addressee.name,
+                          frontend_url=self.settings.frontend_url, event=event, token=token,
+                          issued_at=envelope.occurred_at, expires_at=expires_at)
         if not await claim(clients.mysql, envelope.event_id, envelope.type, user_id):
             log.info("notification.already_sent", **context)
             return
@@ -252,11 +182,53 @@ class Sender(mode.Service):
                 await asyncio.sleep(delay)
 
 
+def _agent(sender: Sender, find: FindAddressee,
+           remember: Callable[[EventEnvelope], None] = lambda envelope: None):
+    """The agent body: each event's email, found by `find`; `remember` sees every event first."""
+
+    async def process(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            message = event.message
+            where = {"topic": message.topic, "partition": message.partition,
+                     "offset": message.offset}
+            try:
+                envelope = EventEnvelope.from_bytes(message.value)
+            except ValueError as error:
+                log.error("notification.unreadable_event", error=str(error), **where)
+                continue
+            for delay in (*UNAVAILABLE_DELAYS_S, None):
+                try:
+                    remember(envelope)
+                    email = email_for(envelope.type, envelope.payload)
+                    if email is not None:
+                        await sender.notify(envelope, email, find)
+                    break
+                except (DBAPIError, OSError) as error:
+                    # MySQL (or a socket) is down: wait and try the event again; the claim
+                    # in `notifications_sent` keeps a retry from sending twice.
+                    if delay is None:
+                        log.exception("notification.event_failed", type=envelope.type,
+                                      event_id=str(envelope.event_id), **where)
+                        break
+                    log.warning("notification.unavailable", error=str(error),
+                                retry_in_s=delay, **where)
+                    await asyncio.sleep(delay)
+                except Exception:
+                    # A bad event must not stop every user's email: logged, skipped.
+                    log.exception("notification.event_failed", type=envelope.type,
+                                  event_id=str(envelope.event_id), **where)
+                    break
+
+    return process
+
+
 def register(app: faust.App, settings: Settings) -> None:
-    """Add the notification agent, its recipients table and its sender to `app`."""
-    events = app.topic(USERS.events.name, key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw",
-                       partitions=settings.kafka_partitions)
+    """Add the notification agents, their recipients table and their sender to `app`."""
+
+    def raw_topic(*names: str) -> faust.TopicT:
+        return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
+                         value_serializer="raw", partitions=settings.kafka_partitions)
+
     recipients = app.Table("notification-recipients", key_type=str, value_type=Recipient,
                            default=None, partitions=settings.kafka_partitions)
     sender = Sender(settings)
@@ -275,37 +247,10 @@ def register(app: faust.App, settings: Settings) -> None:
                 recipients[str(changed.user_id)] = Recipient(email=current.email,
                                                              full_name=changed.full_name)
 
-    async def process(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            message = event.message
-            where = {"topic": message.topic, "partition": message.partition,
-                     "offset": message.offset}
-            try:
-                envelope = EventEnvelope.from_bytes(message.value)
-            except ValueError as error:
-                log.error("notification.unreadable_event", error=str(error), **where)
-                continue
-            for delay in (*UNAVAILABLE_DELAYS_S, None):
-                try:
-                    remember(envelope)
-                    if envelope.type in EMAILS:
-                        user_id = str(envelope.payload.get("user_id"))
-                        await sender.notify(envelope, recipients.get(user_id))
-                    break
-                except (DBAPIError, OSError) as error:
-                    # MySQL (or a socket) is down: wait and try the event again; the claim
-                    # in `notifications_sent` keeps a retry from sending twice.
-                    if delay is None:
-                        log.exception("notification.event_failed", type=envelope.type,
-                                      event_id=str(envelope.event_id), **where)
-                        break
-                    log.warning("notification.unavailable", error=str(error),
-                                retry_in_s=delay, **where)
-                    await asyncio.sleep(delay)
-                except Exception:
-                    # A bad event must not stop every user's email: logged, skipped.
-                    log.exception("notification.event_failed", type=envelope.type,
-                                  event_id=str(envelope.event_id), **where)
-                    break
+    async def kept(user_id: UUID) -> Addressee | None:
+        return await sender.unsealed(user_id, recipients.get(str(user_id)))
 
-    app.agent(events, name="notification-sender")(process)
+    app.agent(raw_topic(USERS.events.name), name="notification-sender")(
+        _agent(sender, kept, remember))
+    app.agent(raw_topic(ORDERS.events.name, PAYMENTS.events.name),
+              name="order-notification-sender")(_agent(sender, sender.registered))

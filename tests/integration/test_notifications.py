@@ -7,9 +7,6 @@ a fake of Amazon's service (an outside party we do not run).
 
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
 import socket
 import subprocess
 import sys
@@ -22,8 +19,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from sqlalchemy import select
 
 from infra.bootstrap import Clients
@@ -32,39 +28,12 @@ from infra.security import token_hash, token_user
 from infra.settings import Settings
 from infra.stack.manager import Stack
 from schemas.topics import USERS
-from streams.notifications import EMAILS, duration
-from tests.support import eventually, read_events, sign_up, unique_email
+from streams.emails import EMAILS, duration
+from tests.mail_support import mails_to, read_again, subjects, wait_for_mails
+from tests.support import read_events, sign_up, unique_email
 
 WELCOME = EMAILS["UserRegistered"].subject
 VERIFY = EMAILS["EmailVerificationRequested"].subject
-# The notifications worker's consumer group: its Faust app id.
-GROUP = "shopstream-notifications"
-
-
-async def mails_to(settings: Settings, address: str) -> list[EmailMessage]:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.mail_api_port}",
-                                 timeout=10) as http:
-        response = await http.get("/api/v2/search", params={"kind": "to", "query": address,
-                                                            "limit": 1000})
-    response.raise_for_status()
-    return [email.message_from_string(item["Raw"]["Data"], policy=email.policy.default)
-            for item in response.json()["items"]]
-
-
-async def wait_for_mails(settings: Settings, address: str,
-                         subjects: list[str]) -> list[EmailMessage]:
-    """Wait until a message of each subject arrived; then a moment more for any duplicate."""
-    async def arrived():
-        mails = await mails_to(settings, address)
-        return mails if {m["Subject"] for m in mails} >= set(subjects) else None
-
-    await eventually(arrived, timeout_s=30, interval_s=0.25)
-    await asyncio.sleep(1)
-    return await mails_to(settings, address)
-
-
-def subjects(mails: list[EmailMessage]) -> list[str]:
-    return sorted(str(m["Subject"]) for m in mails)
 
 
 async def user_events(settings: Settings, user_id: UUID):
@@ -115,35 +84,6 @@ async def test_the_verification_link_carries_the_token_whose_hash_is_in_the_even
     assert f"works for {lifetime}" in text  # from the event's expires_at
 
 
-async def committed_offset(settings: Settings, tp: TopicPartition) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(GROUP, partitions=[tp])
-    finally:
-        await admin.close()
-    return offsets[tp].offset if tp in offsets else -1
-
-
-async def rewind(settings: Settings, tp: TopicPartition, offset: int) -> None:
-    """Set the (stopped) worker's committed offset back, so it reads those events again."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=GROUP,
-                                enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign([tp])
-        for attempt in range(60):  # the group may take a moment to empty after the stop
-            try:
-                await consumer.commit({tp: offset})
-                return
-            except Exception:
-                if attempt == 59:
-                    raise
-                await asyncio.sleep(1)
-    finally:
-        await consumer.stop()
-
-
 @pytest.mark.destructive
 async def test_a_restarted_worker_that_reads_the_events_again_sends_nothing_twice(
         newcomer: dict, stack: Stack, settings: Settings, gateway: httpx.AsyncClient,
@@ -154,20 +94,8 @@ async def test_a_restarted_worker_that_reads_the_events_again_sends_nothing_twic
     partition = partitions.pop()
     first, last = min(o for _, o, _ in events), max(o for _, o, _ in events)
     tp = TopicPartition(USERS.events.name, partition)
-
-    worker = stack.select(["worker-notifications"])
-    await asyncio.to_thread(stack.down, worker)
-    try:
-        await rewind(settings, tp, first)
-        assert await committed_offset(settings, tp) == first
-    finally:
-        await asyncio.to_thread(stack.up, worker)
-
-    # The worker has read the first user's events again...
-    async def past_them():
-        return await committed_offset(settings, tp) > last
-    await eventually(past_them, timeout_s=30, interval_s=0.25)
-    # ...and mails new ones.
+    await read_again(stack, settings, {tp: (first, last)})
+    # The worker has read the first user's events again, and mails new ones.
     second = unique_email("mail")
     assert (await sign_up(gateway, second)).status_code == 201
     assert subjects(await wait_for_mails(settings, second, [WELCOME, VERIFY])) == sorted(

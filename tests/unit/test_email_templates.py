@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from streams.notifications import EMAILS, Email, compose, duration
+from streams.emails import EMAILS, Email, compose, duration
 
 ISSUED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ADDRESS = "ada.private@example.com"
@@ -25,7 +25,7 @@ def render(email: Email, name: str = "Ada Lovelace",
            lifetime: timedelta = timedelta(days=7)) -> EmailMessage:
     return compose(email, event_id=uuid4(), sender="shopstream <no-reply@shop.example>",
                    to=ADDRESS, name=name, frontend_url=FRONTEND,
-                   token=TOKEN if email.link_path else None, issued_at=ISSUED,
+                   token=TOKEN if email.link_purpose else None, issued_at=ISSUED,
                    expires_at=ISSUED + lifetime)
 
 
