@@ -45,6 +45,26 @@ async def log_in(http: httpx.AsyncClient, email: str, password: str = PASSWORD,
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+async def make_product(http: httpx.AsyncClient, admin: dict, category: dict, name: str,
+                       price: int, stock: int) -> dict:
+    """A product made through the admin API; its dict carries the write's consistency token."""
+    response = await http.post(
+        "/v1/admin/products", headers=admin | {"X-Consistency-Token": category["token"]},
+        json={"sku": f"T-{uuid.uuid4().hex[:12]}", "name": name, "category_id": category["id"],
+              "price": {"amount": price, "currency": "EUR"}, "stock": stock})
+    assert response.status_code == 201, response.text
+    return response.json() | {"token": response.headers["X-Consistency-Token"]}
+
+
+async def shopper(http: httpx.AsyncClient, prefix: str = "shopper") -> tuple[str, dict]:
+    """A new signed-in customer: their address and Authorization header."""
+    email = unique_email(prefix)
+    created = await sign_up(http, email)
+    assert created.status_code == 201, created.text
+    return email, await log_in(http, email,
+                               consistency_token=created.headers["X-Consistency-Token"])
+
+
 async def read_events(settings: Settings, topic: str) -> list[tuple[int, int, EventEnvelope]]:
     """Every committed event of a topic, read by a plain consumer: (partition, offset, event)."""
     async with TopicReader(settings, (topic,)) as reader:

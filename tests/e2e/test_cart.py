@@ -7,16 +7,7 @@ import uuid
 import httpx
 
 from infra.bootstrap import Clients
-from tests.support import log_in, shopstream, sign_up, unique_email
-
-
-async def make_product(gateway, admin, category, name, price, stock) -> dict:
-    response = await gateway.post(
-        "/v1/admin/products", headers=admin | {"X-Consistency-Token": category["token"]},
-        json={"sku": f"CART-{uuid.uuid4().hex[:8]}", "name": name, "category_id": category["id"],
-              "price": {"amount": price, "currency": "EUR"}, "stock": stock})
-    assert response.status_code == 201, response.text
-    return response.json() | {"token": response.headers["X-Consistency-Token"]}
+from tests.support import log_in, make_product, shopstream, sign_up, unique_email
 
 
 def summary(cart: dict) -> tuple:
