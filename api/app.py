@@ -11,7 +11,20 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import auth, cart, catalog, health, oauth, problems, search, users
+from api import (
+    audit,
+    auth,
+    cart,
+    catalog,
+    checkout,
+    health,
+    oauth,
+    orders,
+    payments,
+    problems,
+    search,
+    users,
+)
 from api.metrics import MetricsMiddleware
 from infra.bootstrap import build_clients
 from infra.command_bus import CommandBus
@@ -30,9 +43,9 @@ SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
     "users": [users.router, auth.router, oauth.router],
     "catalog": [catalog.router, search.router],
     "cart": [cart.router],
-    "orders": [],
-    "payments": [],
-    "audit": [],
+    "orders": [checkout.router, orders.router],
+    "payments": [payments.router],
+    "audit": [audit.router],
 }
 
 

@@ -37,9 +37,12 @@ def derived_id(command: UUID, what: str) -> UUID:
 
 
 async def execute(bus: CommandBus, command: Command, *, actor: str | None, command_id: UUID,
-                  response: Response | None = None, issued_at: datetime | None = None) -> Reply:
+                  response: Response | None = None, issued_at: datetime | None = None,
+                  correlation_id: UUID | None = None) -> Reply:
+    """Send `command`; its events carry `correlation_id` (default: the command id)."""
     try:
-        reply = await bus.send(command, actor=actor, command_id=command_id, issued_at=issued_at)
+        reply = await bus.send(command, actor=actor, command_id=command_id, issued_at=issued_at,
+                               correlation_id=correlation_id)
     except CommandTimeout:
         raise HTTPException(504, "The request was not confirmed in time. Retry it with the "
                                  "same Idempotency-Key to learn its outcome.") from None

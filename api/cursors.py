@@ -37,7 +37,12 @@ def decode(cursor: str | None, query_fingerprint: str) -> tuple[Any, ...] | None
         if not valid or data["q"] != query_fingerprint:
             raise ValueError
     except (ValueError, TypeError, KeyError) as error:
-        raise RequestValidationError([{
-            "loc": ("query", "cursor"), "type": "value_error",
-            "msg": "The cursor is not one this query returned."}]) from error
+        raise invalid() from error
     return tuple(after)
+
+
+def invalid() -> RequestValidationError:
+    """The 422 of a cursor this query did not return (or whose values it cannot use)."""
+    return RequestValidationError([{
+        "loc": ("query", "cursor"), "type": "value_error",
+        "msg": "The cursor is not one this query returned."}])

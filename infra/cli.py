@@ -308,6 +308,46 @@ def audit_verify() -> None:
     console.print(f"ok: {seen:,} events, the audit trail matches Kafka")
 
 
+def _print_trail(what: str, aggregate_id: str, query) -> None:
+    """The audit trail `query(audit projection)` reads, as a timeline."""
+    import json
+
+    from projections.audit import AuditProjection
+
+    events = _run_with_clients(lambda clients: query(AuditProjection(clients.mysql)))
+    if not events:
+        console.print(f"[yellow]no events of {what} {escape(aggregate_id)}[/yellow]")
+        raise typer.Exit(1)
+    table = Table(title=f"{what} {aggregate_id}", show_lines=True, expand=True)
+    for column in ("occurred at (UTC)", "type", "aggregate", "actor", "correlation id",
+                   "where"):
+        table.add_column(column, overflow="fold", ratio=1)
+    table.add_column("payload", overflow="fold", ratio=3)
+    for event in events:
+        table.add_row(event["occurred_at"].isoformat(sep=" "), event["type"],
+                      event["aggregate_id"], escape(event["actor"] or ""),
+                      event["correlation_id"],
+                      f"{event['topic']}[{event['partition']}]@{event['offset']}",
+                      escape(json.dumps(event["payload"], separators=(",", ":"))))
+    console.print(table)
+
+
+@audit_app.command("order")
+def audit_order(
+    order_id: Annotated[str, typer.Argument(help="The order's id.")],
+) -> None:
+    """Every event of an order, of its payment and of its checkout, in order."""
+    _print_trail("order", order_id, lambda audit: audit.order_trail(order_id))
+
+
+@audit_app.command("payment")
+def audit_payment(
+    payment_id: Annotated[str, typer.Argument(help="The payment's id.")],
+) -> None:
+    """Every event of a payment and its receipt, in order."""
+    _print_trail("payment", payment_id, lambda audit: audit.payment_trail(payment_id))
+
+
 @app.command()
 def forget(
     subject: Annotated[str, typer.Argument(help="The user id whose personal data to erase.")],

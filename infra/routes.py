@@ -84,6 +84,9 @@ ROUTES: tuple[Route, ...] = (
     Route("orders", "orders", ("/v1/orders",), auth=True),
     Route("orders-admin", "orders", ("/v1/admin/orders",), auth=True),
     Route("payments", "payments", ("/v1/payments",), auth=True),
+    # The payment provider's notices: no user token; the API checks the provider's signature.
+    Route("payments-webhooks", "payments", ("/v1/payments/webhooks",),
+          max_body_bytes=64 * KIB),
     Route("audit", "audit", ("/v1/audit",), auth=True),
     # operations
     Route("health", "operations", ("/healthz", "/readyz")),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, MetaData, Table, bindparam, select, text, update
+from sqlalchemy import JSON, Executable, MetaData, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.mysql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -40,16 +40,24 @@ def insert_row(table: Table, **values: Any) -> Write:
                  insert(table).prefix_with("IGNORE"), values)
 
 
-def update_row(table: Table, row_id: str, version: int, **values: Any) -> Write:
-    """Update a row to an aggregate's `version`, unless it shows that version already."""
+def update_row(table: Table, row_id: str, version: int, *,
+               append: dict[str, Any] | None = None, **values: Any) -> Write:
+    """Update a row to an aggregate's `version`, unless it shows that version already.
+
+    `append` maps JSON array columns to an item added at their end.
+    """
     columns = tuple(sorted(values))
+    appended = tuple(sorted(append or {}))
     statement = (update(table)
                  .where(table.c.id == bindparam("row_id"),
                         table.c.version < bindparam("row_version"))
                  .values(version=bindparam("row_version"),
-                         **{c: bindparam(c, type_=table.c[c].type) for c in columns}))
-    return Write(("update", table.name, columns), statement,
-                 {"row_id": row_id, "row_version": version, **values})
+                         **{c: bindparam(c, type_=table.c[c].type) for c in columns},
+                         **{c: func.json_array_append(table.c[c], "$", func.json_extract(
+                             bindparam(f"{c}__item", type_=JSON), "$")) for c in appended}))
+    return Write(("update", table.name, columns, appended), statement,
+                 {"row_id": row_id, "row_version": version, **values,
+                  **{f"{c}__item": item for c, item in (append or {}).items()}})
 
 
 class MySQLProjection(Projection):
@@ -124,6 +132,11 @@ class MySQLProjection(Projection):
             found = (await connection.execute(
                 select(self.tables[table]).where(condition))).first()
         return dict(found._mapping) if found else None
+
+    async def rows(self, query) -> list[dict]:
+        """Every row a query of this projection's tables returns."""
+        async with self.engine.connect() as connection:
+            return [dict(found._mapping) for found in await connection.execute(query)]
 
     async def snapshot(self) -> dict[str, dict]:
         rows: dict[str, dict] = {}

@@ -1,0 +1,89 @@
+"""The audit trail of an order or a payment: every event of its history, with where it
+lies in Kafka, from the audit read model (`projections/audit.py`).
+
+Its owner or an admin may read it; for anyone else it does not exist (404).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel
+
+from api import consistency
+from api.deps import ClientsDep, ConsistencyToken, CurrentUser, Principal, ProjectionsDep
+from api.orders import utc
+from projections.audit import AuditProjection
+
+router = APIRouter(tags=["audit"])
+
+
+class AuditEvent(BaseModel):
+    event_id: UUID
+    type: str
+    occurred_at: datetime
+    actor: str | None
+    correlation_id: UUID
+    payload: dict[str, Any]
+    topic: str
+    partition: int
+    offset: int
+
+
+class OrderTrail(BaseModel):
+    order_id: UUID
+    events: list[AuditEvent]
+
+
+class PaymentTrail(BaseModel):
+    payment_id: UUID
+    events: list[AuditEvent]
+
+
+def owner(events: list[dict], aggregate_id: str) -> str | None:
+    """Whose order or payment it is: every one of their own events names the user."""
+    return next((e["payload"].get("user_id") for e in events
+                 if e["aggregate_id"] == aggregate_id), None)
+
+
+async def _audit(projections, clients, token: str | None) -> AuditProjection:
+    """The audit model, once it shows the token's write."""
+    audit = projections["audit"]
+    assert isinstance(audit, AuditProjection)
+    await consistency.wait_for(clients, audit, token)
+    return audit
+
+
+def _shown(events: list[dict], user: Principal, what: str,
+           aggregate_id: UUID) -> list[AuditEvent]:
+    """The trail as the user may see it: 404 unless it has events and is theirs (or they
+    are an admin)."""
+    if not events or (not user.is_admin and owner(events, str(aggregate_id)) != user.user_id):
+        raise HTTPException(404, f"There is no {what} {aggregate_id}.")
+    return [AuditEvent.model_validate(event | {"occurred_at": utc(event["occurred_at"])})
+            for event in events]
+
+
+@router.get("/v1/audit/orders/{order_id}", response_model=OrderTrail,
+            responses={404: {"description": "No such order of yours"}})
+async def order_trail(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
+                      clients: ClientsDep, token: ConsistencyToken = None) -> OrderTrail:
+    """Every event of the order, of its payment and of its checkout, in the order they
+    happened, each with its topic, partition and offset."""
+    audit = await _audit(projections, clients, token)
+    events = await audit.order_trail(str(order_id))
+    return OrderTrail(order_id=order_id, events=_shown(events, user, "order", order_id))
+
+
+@router.get("/v1/audit/payments/{payment_id}", response_model=PaymentTrail,
+            responses={404: {"description": "No such payment of yours"}})
+async def payment_trail(payment_id: UUID, user: CurrentUser, projections: ProjectionsDep,
+                        clients: ClientsDep, token: ConsistencyToken = None) -> PaymentTrail:
+    """Every event of the payment and its receipt, in the order they happened."""
+    audit = await _audit(projections, clients, token)
+    events = await audit.payment_trail(str(payment_id))
+    return PaymentTrail(payment_id=payment_id, events=_shown(events, user, "payment",
+                                                             payment_id))

@@ -1,0 +1,113 @@
+"""Checkout: the signed-in user's cart becomes an order.
+
+The cart is priced here from the catalog as it is now (`commands/pricing.py`);
+the order then runs on its own (stock reserved, payment taken, confirmed or
+cancelled) and is followed at `GET /v1/orders/{id}`. The address and the payment
+token are sealed with the user's key before they enter the log.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.commands import command_id, derived_id, execute
+from api.deps import BusDep, ClientsDep, CurrentUser, IdempotencyKey, ProjectionsDep
+from api.orders import OrderAccepted
+from api.users import Address
+from commands import pricing
+from schemas.commands.orders import PlaceOrder
+from schemas.events.orders import OrderLine, PaymentMethodType
+
+router = APIRouter(tags=["orders"])
+
+# The methods paid through a payment network, with the token its front end got.
+TOKENISED = ("card", "wallet")
+
+
+class PaymentChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: PaymentMethodType
+    token: Annotated[str, Field(min_length=1, max_length=200, description=(
+        "The payment network's token; required for card and wallet, ignored otherwise. "
+        "Sandbox: card `tok_visa` succeeds, `tok_chargeDeclined` is declined; wallet "
+        "`wallet_ok` succeeds, `wallet_declined` fails."))] | None = None
+
+    @model_validator(mode="after")
+    def _token_where_needed(self) -> PaymentChoice:
+        if self.type in TOKENISED and self.token is None:
+            raise ValueError(f"a {self.type} payment needs its token")
+        return self
+
+
+class CheckoutForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shipping_address: Address
+    payment_method: PaymentChoice
+
+
+async def _priced_cart(projections, user_id: str) -> list[OrderLine]:
+    """The cart's lines at today's prices; 409 if it is empty or a line cannot be had."""
+    cart = await projections["carts"].find(user_id) or {"items": {}}
+    wanted = sorted(cart["items"].items(), key=lambda kv: kv[1].get("added_at") or "")
+    if not wanted:
+        raise HTTPException(409, "The cart is empty.")
+    products = await projections["catalog"].products([product_id for product_id, _ in wanted])
+    lines, gone = [], []
+    for product_id, line in wanted:
+        product, quantity = products.get(product_id), line["quantity"]
+        if product is None:
+            gone.append(f"product {product_id} is no longer sold")
+        elif quantity > product["stock"]:
+            gone.append(f"only {product['stock']} of {product['name']} in stock, "
+                        f"{quantity} in the cart")
+        elif product["currency"] != pricing.CURRENCY:
+            gone.append(f"{product['name']} is priced in {product['currency']}, the cart "
+                        f"in {pricing.CURRENCY}")
+        else:
+            lines.append(pricing.line(pricing.Item(
+                product_id=UUID(product_id), sku=product["sku"], name=product["name"],
+                unit_price=product["price_amount"], quantity=quantity)))
+    if gone:
+        raise HTTPException(409, "Stock gone: " + "; ".join(gone) + ".")
+    return lines
+
+
+@router.post("/v1/checkout", status_code=202, response_model=OrderAccepted,
+             responses={409: {"description": "The cart is empty, or stock is gone"},
+                        422: {"description": "Invalid address or payment method"}})
+async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bus: BusDep,
+                   projections: ProjectionsDep, clients: ClientsDep,
+                   idempotency_key: IdempotencyKey = None) -> OrderAccepted:
+    """Order what is in the cart, to be sent to `shipping_address` and paid by
+    `payment_method`.
+
+    Answers at once with the new order's id (`Location` points at it) while its stock
+    is reserved and its payment taken; the order's `status` shows how that goes. A
+    repeat with the same `Idempotency-Key` answers with the same order.
+    """
+    command = command_id(f"POST /v1/checkout\n{user.user_id}", idempotency_key)
+    order_id = derived_id(command, "order")
+    response.headers["Location"] = f"/v1/orders/{order_id}"
+    if idempotency_key is not None:
+        # A repeat: the first order may have emptied the cart since.
+        placed = await projections["orders"].order(str(order_id))  # type: ignore[attr-defined]
+        if placed is not None:
+            return OrderAccepted(order_id=order_id, status=placed["status"])
+    lines = await _priced_cart(projections, user.user_id)
+    keys, method = clients.keys, form.payment_method
+    await execute(bus, PlaceOrder(
+        order_id=order_id, user_id=UUID(user.user_id), lines=lines, totals=pricing.totals(lines),
+        shipping_address=await keys.seal(user.user_id,
+                                         json.dumps(form.shipping_address.model_dump())),
+        payment_method=method.type,
+        payment_token=(await keys.seal(user.user_id, method.token)
+                       if method.type in TOKENISED and method.token else None)),
+        actor=user.user_id, command_id=command, correlation_id=order_id, response=response)
+    return OrderAccepted(order_id=order_id, status="pending")

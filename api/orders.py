@@ -1,0 +1,282 @@
+"""Orders: the signed-in user's orders, their tracking and receipts, cancelling one;
+admins record fulfilment.
+
+Reads come from the orders read model. A user sees only their own orders (another
+user's is a 404, as if it did not exist); an admin sees any.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api import consistency, cursors
+from api.catalog import Cursor, Limit
+from api.commands import command_id, execute
+from api.deps import (
+    Admin,
+    BusDep,
+    ClientsDep,
+    ConsistencyToken,
+    CurrentUser,
+    IdempotencyKey,
+    Principal,
+    ProjectionsDep,
+)
+from api.users import Address
+from schemas.commands.orders import CancelOrder, RecordFulfilment
+from schemas.events.orders import (
+    CancelledBy,
+    Carrier,
+    FulfilmentStatus,
+    OrderLine,
+    PaymentMethodType,
+    TrackingNumber,
+)
+from schemas.money import Money
+
+router = APIRouter(tags=["orders"])
+
+OrderStatus = Literal["pending", "awaiting_payment", "confirmed", "packed", "shipped",
+                      "out_for_delivery", "delivered", "cancelled"]
+PaymentStatus = Literal["pending", "authorized", "captured", "failed", "refunded"]
+
+
+class OrderAccepted(BaseModel):
+    order_id: UUID
+    status: OrderStatus
+
+
+class PaymentSummary(BaseModel):
+    id: UUID
+    method: PaymentMethodType
+    status: PaymentStatus | None = Field(description="null until the payment is requested "
+                                                     "(once every line's stock is reserved).")
+
+
+class TrackingStep(BaseModel):
+    status: FulfilmentStatus
+    at: datetime
+
+
+class Tracking(BaseModel):
+    carrier: str | None
+    tracking_number: str | None
+    history: list[TrackingStep] = Field(description="Each fulfilment step, oldest first.")
+
+
+class OrderTracking(Tracking):
+    status: OrderStatus
+
+
+class Order(BaseModel):
+    id: UUID
+    status: OrderStatus
+    items: list[OrderLine]
+    subtotal: Money
+    shipping: Money
+    tax: Money = Field(description="The VAT contained in the total (prices include VAT).")
+    total: Money
+    shipping_address: Address | None = Field(
+        description="null once the customer's personal data was erased.")
+    payment: PaymentSummary
+    tracking: Tracking
+    cancel_reason: str | None
+    cancelled_by: CancelledBy | None
+    created_at: datetime
+    confirmed_at: datetime | None
+    updated_at: datetime
+
+
+class OrderSummary(BaseModel):
+    id: UUID
+    status: OrderStatus
+    item_count: int
+    total: Money
+    created_at: datetime
+    confirmed_at: datetime | None
+
+
+class OrderList(BaseModel):
+    items: list[OrderSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
+                                                "null on the last page.")
+
+
+class Receipt(BaseModel):
+    receipt_number: str
+    order_id: UUID
+    payment_id: UUID
+    issued_at: datetime
+    items: list[OrderLine]
+    subtotal: Money
+    tax: Money
+    shipping: Money
+    total: Money
+    payment_method: PaymentMethodType
+    card_last4: str | None
+
+
+class Fulfilment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: FulfilmentStatus
+    carrier: Carrier | None = None
+    tracking_number: TrackingNumber | None = None
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A time read from MySQL (naive UTC) as an aware one."""
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def amounts(row: dict[str, Any]) -> dict[str, Money]:
+    """subtotal, shipping, tax and total of an order or receipt row."""
+    return {name: Money(amount=row[f"{name}_amount"], currency=row["currency"])
+            for name in ("subtotal", "shipping", "tax", "total")}
+
+
+def owned(row: dict | None, user: Principal, what: str) -> dict:
+    """The row if `user` may see it: their own, or any for an admin. Otherwise 404,
+    the same as for one that does not exist."""
+    if row is None or (row["user_id"] != user.user_id and not user.is_admin):
+        raise HTTPException(404, f"There is no {what}.")
+    return row
+
+
+async def visible_order(projections, clients, user: Principal, order_id: UUID,
+                        token: str | None) -> dict:
+    """The order row once the read model shows the token's write; 404 if not the user's."""
+    orders = projections["orders"]
+    await consistency.wait_for(clients, orders, token)
+    return owned(await orders.order(str(order_id)), user, f"order {order_id}")
+
+
+def _tracking(row: dict) -> Tracking:
+    return Tracking(carrier=row["carrier"], tracking_number=row["tracking_number"],
+                    history=row["tracking"])
+
+
+async def _order_view(orders, row: dict) -> Order:
+    payment = await orders.payment(row["payment_id"])
+    return Order(
+        id=row["id"], status=row["status"], items=row["lines"], **amounts(row),
+        shipping_address=row["shipping_address"],
+        payment=PaymentSummary(id=row["payment_id"], method=row["payment_method"],
+                               status=payment["status"] if payment else None),
+        tracking=_tracking(row), cancel_reason=row["cancel_reason"],
+        cancelled_by=row["cancelled_by"], created_at=utc(row["created_at"]),
+        confirmed_at=utc(row["confirmed_at"]), updated_at=utc(row["updated_at"]))
+
+
+def _summary(row: dict) -> OrderSummary:
+    return OrderSummary(id=row["id"], status=row["status"],
+                        item_count=sum(line["quantity"] for line in row["lines"]),
+                        total=amounts(row)["total"], created_at=utc(row["created_at"]),
+                        confirmed_at=utc(row["confirmed_at"]))
+
+
+def _after(values: tuple | None) -> tuple[datetime, str] | None:
+    """The (created_at, id) a cursor of the orders list holds; 422 if it holds other."""
+    if values is None:
+        return None
+    try:
+        created_at, order_id = values
+        after = datetime.fromisoformat(created_at), str(order_id)
+    except (ValueError, TypeError) as error:
+        raise cursors.invalid() from error
+    if after[0].tzinfo is not None:
+        raise cursors.invalid()
+    return after
+
+
+@router.get("/v1/orders", response_model=OrderList,
+            responses={422: {"description": "Invalid limit or cursor"}})
+async def list_orders(user: CurrentUser, projections: ProjectionsDep, clients: ClientsDep,
+                      limit: Limit = 20, cursor: Cursor = None,
+                      token: ConsistencyToken = None) -> OrderList:
+    """The signed-in user's orders, newest first, a page at a time."""
+    query_print = cursors.fingerprint("orders", user.user_id)
+    after = _after(cursors.decode(cursor, query_print))
+    orders = projections["orders"]
+    await consistency.wait_for(clients, orders, token)
+    rows = await orders.orders_of(user.user_id, limit + 1, after)  # type: ignore[attr-defined]
+    page = rows[:limit]
+    last = page[-1] if page else None
+    return OrderList(
+        items=[_summary(row) for row in page],
+        next_cursor=(cursors.encode([last["created_at"].isoformat(), last["id"]], query_print)
+                     if len(rows) > limit and last else None))
+
+
+@router.get("/v1/orders/{order_id}", response_model=Order,
+            responses={404: {"description": "No such order of yours"}})
+async def get_order(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
+                    clients: ClientsDep, token: ConsistencyToken = None) -> Order:
+    """An order: its lines and amounts, where it goes, its payment and its tracking."""
+    row = await visible_order(projections, clients, user, order_id, token)
+    return await _order_view(projections["orders"], row)
+
+
+@router.get("/v1/orders/{order_id}/tracking", response_model=OrderTracking,
+            responses={404: {"description": "No such order of yours"}})
+async def get_tracking(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
+                       clients: ClientsDep, token: ConsistencyToken = None) -> OrderTracking:
+    """Where the order is: its status, the carrier and tracking number, each step so far."""
+    row = await visible_order(projections, clients, user, order_id, token)
+    return OrderTracking(status=row["status"], **_tracking(row).model_dump())
+
+
+@router.get("/v1/orders/{order_id}/receipt", response_model=Receipt,
+            responses={404: {"description": "No such order of yours, or not paid yet"}})
+async def get_receipt(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
+                      clients: ClientsDep, token: ConsistencyToken = None) -> Receipt:
+    """The order's numbered receipt, issued once it is paid."""
+    await visible_order(projections, clients, user, order_id, token)
+    row = await projections["orders"].receipt_for_order(str(order_id))  # type: ignore[attr-defined]
+    if row is None:
+        raise HTTPException(404, f"Order {order_id} has no receipt yet: it is issued once "
+                                 "the order is paid.")
+    return Receipt(receipt_number=row["receipt_number"], order_id=row["order_id"],
+                   payment_id=row["payment_id"], issued_at=utc(row["issued_at"]),
+                   items=row["lines"], **amounts(row), payment_method=row["payment_method"],
+                   card_last4=row["card_last4"])
+
+
+@router.post("/v1/orders/{order_id}/cancel", status_code=202, response_model=OrderAccepted,
+             responses={404: {"description": "No such order of yours"},
+                        409: {"description": "Shipped already, or cancelled"}})
+async def cancel_order(order_id: UUID, response: Response, user: CurrentUser, bus: BusDep,
+                       projections: ProjectionsDep, clients: ClientsDep,
+                       idempotency_key: IdempotencyKey = None,
+                       token: ConsistencyToken = None) -> OrderAccepted:
+    """Cancel an order before it ships: its stock goes back, its payment is undone."""
+    row = await visible_order(projections, clients, user, order_id, token)
+    by_owner = row["user_id"] == user.user_id
+    await execute(bus, CancelOrder(
+        order_id=order_id, cancelled_by="customer" if by_owner else "admin",
+        reason="Cancelled by the customer." if by_owner else "Cancelled by an administrator."),
+        actor=user.user_id, response=response, correlation_id=order_id,
+        command_id=command_id(f"POST /v1/orders/{order_id}/cancel\n{user.user_id}",
+                              idempotency_key))
+    return OrderAccepted(order_id=order_id, status="cancelled")
+
+
+@router.post("/v1/admin/orders/{order_id}/fulfilment", status_code=202,
+             response_model=OrderAccepted,
+             responses={404: {"description": "No such order"},
+                        409: {"description": "Not a next step for this order"}})
+async def record_fulfilment(order_id: UUID, step: Fulfilment, response: Response, admin: Admin,
+                            bus: BusDep, idempotency_key: IdempotencyKey = None
+                            ) -> OrderAccepted:
+    """Move an order on: packed, shipped (with carrier and tracking number), out for
+    delivery, delivered."""
+    await execute(bus, RecordFulfilment(order_id=order_id, **step.model_dump()),
+                  actor=admin.user_id, response=response, correlation_id=order_id,
+                  command_id=command_id(f"POST /v1/admin/orders/{order_id}/fulfilment\n"
+                                        f"{admin.user_id}", idempotency_key))
+    return OrderAccepted(order_id=order_id, status=step.status)

@@ -1,0 +1,264 @@
+"""The orders read model in MySQL: orders, their payments and the receipts issued for them.
+
+Orders and payments are rows guarded by their aggregate's version, so a record
+applied twice changes nothing; a receipt belongs to another aggregate (the
+receipt book) and is inserted once, keyed by its number. The shipping address
+arrives sealed and is unsealed with its owner's key: null once they were
+forgotten. Times are stored as naive UTC, as in every MySQL read model.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects.mysql import DATETIME
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from infra.crypto import KeyStore
+from projections.base import Record
+from projections.mysql import MySQLProjection, Write, insert_row, update_row
+from schemas.events.orders import (
+    FulfilmentRecorded,
+    OrderAwaitingPayment,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderItemReserved,
+    OrderPaid,
+    OrderPlaced,
+    Totals,
+)
+from schemas.events.payments import (
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentPending,
+    PaymentRefunded,
+    PaymentRefundFailed,
+    PaymentRefundRequested,
+    PaymentRequested,
+    ReceiptIssued,
+)
+from schemas.topics import ORDERS, PAYMENTS
+
+
+def _amount_columns() -> list[Column]:
+    return [Column(f"{name}_amount", BigInteger, nullable=False)
+            for name in ("subtotal", "shipping", "tax", "total")] + [
+        Column("currency", String(3), nullable=False)]
+
+
+def orders_table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("id", String(36), primary_key=True),
+        Column("user_id", String(36), nullable=False),
+        Column("status", String(32), nullable=False),
+        Column("lines", JSON, nullable=False),
+        *_amount_columns(),
+        Column("shipping_address", JSON),
+        Column("payment_id", String(36), nullable=False, index=True),
+        Column("payment_method", String(32), nullable=False),
+        Column("cancel_reason", String(500)),
+        Column("cancelled_by", String(16)),
+        Column("carrier", String(100)),
+        Column("tracking_number", String(100)),
+        # [{status, at}] per fulfilment step, oldest first.
+        Column("tracking", JSON, nullable=False),
+        Column("created_at", DATETIME(fsp=6), nullable=False),
+        Column("confirmed_at", DATETIME(fsp=6)),
+        Column("paid_at", DATETIME(fsp=6)),
+        Column("updated_at", DATETIME(fsp=6), nullable=False),
+        Column("version", Integer, nullable=False),
+        # A user's orders, newest first.
+        Index("ix_orders_user_created", "user_id", "created_at", "id"),
+    )
+
+
+def payments_table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("id", String(36), primary_key=True),
+        Column("order_id", String(36), nullable=False, index=True),
+        Column("user_id", String(36), nullable=False, index=True),
+        Column("method", String(32), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("amount", BigInteger, nullable=False),
+        Column("currency", String(3), nullable=False),
+        Column("failure_reason", String(500)),
+        # Why the provider would not refund: someone must look at it.
+        Column("refund_failure_reason", String(500)),
+        Column("provider_reference", String(200)),
+        Column("refund_reference", String(200)),
+        Column("card_last4", String(4)),
+        Column("settles_at", DATETIME(fsp=6)),
+        Column("expires_at", DATETIME(fsp=6), nullable=False),
+        Column("created_at", DATETIME(fsp=6), nullable=False),
+        Column("updated_at", DATETIME(fsp=6), nullable=False),
+        Column("version", Integer, nullable=False),
+        # The saga's clock: pending payments due to settle or to expire.
+        Index("ix_payments_status_settles", "status", "settles_at"),
+        Index("ix_payments_status_expires", "status", "expires_at"),
+    )
+
+
+def receipts_table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("receipt_number", String(32), primary_key=True),
+        Column("order_id", String(36), nullable=False, unique=True),
+        Column("payment_id", String(36), nullable=False),
+        Column("user_id", String(36), nullable=False, index=True),
+        Column("issued_at", DATETIME(fsp=6), nullable=False),
+        Column("lines", JSON, nullable=False),
+        *_amount_columns(),
+        Column("payment_method", String(32), nullable=False),
+        Column("card_last4", String(4)),
+    )
+
+
+def _amounts(totals: Totals) -> dict:
+    return {"subtotal_amount": totals.subtotal.amount, "shipping_amount": totals.shipping.amount,
+            "tax_amount": totals.tax.amount, "total_amount": totals.total.amount,
+            "currency": totals.total.currency}
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC).replace(tzinfo=None) if value is not None else None
+
+
+def _given(**values) -> dict:
+    """Only the values an event states: an absent one keeps what the row holds."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+class OrdersProjection(MySQLProjection):
+    name = "orders"
+    topics = (ORDERS.events.name, PAYMENTS.events.name)
+    table_factories = {"orders": orders_table, "payments": payments_table,
+                       "receipts": receipts_table}
+
+    def __init__(self, engine: AsyncEngine, keys: KeyStore, suffix: str = "") -> None:
+        super().__init__(engine, suffix)
+        self.keys = keys
+
+    async def writes_for(self, record: Record) -> list[Write]:
+        envelope = record.envelope
+        event = envelope.event()
+        at = envelope.occurred_at.replace(tzinfo=None)
+        version = envelope.aggregate_version
+        orders, payments = self.tables["orders"], self.tables["payments"]
+
+        def order(**values) -> list[Write]:
+            return [update_row(orders, str(event.order_id), version, updated_at=at, **values)]
+
+        def payment(**values) -> list[Write]:
+            return [update_row(payments, str(event.payment_id), version, updated_at=at,
+                               **values)]
+
+        match event:
+            case OrderPlaced():
+                return [insert_row(
+                    orders, id=str(event.order_id), user_id=str(event.user_id),
+                    status="pending", lines=[line.model_dump(mode="json") for line in event.lines],
+                    **_amounts(event.totals),
+                    shipping_address=await self._address(str(event.user_id),
+                                                         event.shipping_address),
+                    payment_id=str(event.payment_id), payment_method=event.payment_method,
+                    tracking=[], created_at=at, updated_at=at, version=version)]
+            case OrderItemReserved():
+                return order()
+            case OrderAwaitingPayment():
+                return order(status="awaiting_payment")
+            case OrderConfirmed():
+                return order(status="confirmed", confirmed_at=at)
+            case OrderPaid():
+                return order(paid_at=at)
+            case OrderCancelled():
+                return order(status="cancelled", cancel_reason=event.reason,
+                             cancelled_by=event.cancelled_by)
+            case FulfilmentRecorded():
+                return [update_row(
+                    orders, str(event.order_id), version, updated_at=at, status=event.status,
+                    append={"tracking": {"status": event.status,
+                                         "at": envelope.occurred_at.isoformat()}},
+                    **_given(carrier=event.carrier, tracking_number=event.tracking_number))]
+            case PaymentRequested():
+                return [insert_row(
+                    payments, id=str(event.payment_id), order_id=str(event.order_id),
+                    user_id=str(event.user_id), method=event.method, status="pending",
+                    amount=event.amount.amount, currency=event.amount.currency,
+                    expires_at=_naive(event.expires_at), created_at=at, updated_at=at,
+                    version=version)]
+            case PaymentAuthorized() | PaymentCaptured():
+                status = "authorized" if isinstance(event, PaymentAuthorized) else "captured"
+                return payment(status=status, **_given(
+                    provider_reference=event.provider_reference, card_last4=event.card_last4))
+            case PaymentPending():
+                return payment(status="pending", **_given(
+                    provider_reference=event.provider_reference,
+                    settles_at=_naive(event.settles_at)))
+            case PaymentFailed():
+                return payment(status="failed", failure_reason=event.reason)
+            case PaymentRefundRequested():
+                return payment()
+            case PaymentRefunded():
+                return payment(status="refunded", **_given(refund_reference=event.refund_reference))
+            case PaymentRefundFailed():
+                return payment(refund_failure_reason=event.reason)
+            case ReceiptIssued():
+                return [insert_row(
+                    self.tables["receipts"], receipt_number=event.receipt_number,
+                    order_id=str(event.order_id), payment_id=str(event.payment_id),
+                    user_id=str(event.user_id), issued_at=at,
+                    lines=[line.model_dump(mode="json") for line in event.lines],
+                    **_amounts(event.totals), payment_method=event.payment_method,
+                    card_last4=event.card_last4)]
+        return []
+
+    async def _address(self, user_id: str, sealed: str) -> dict | None:
+        address = await self.keys.unseal(user_id, sealed)
+        return json.loads(address) if address is not None else None
+
+    async def order(self, order_id: str) -> dict | None:
+        return await self.row("orders", self.tables["orders"].c.id == order_id)
+
+    async def orders_of(self, user_id: str, limit: int,
+                        after: tuple[datetime, str] | None = None) -> list[dict]:
+        """A user's orders, newest first: up to `limit` after the (created_at, id) given."""
+        table = self.tables["orders"]
+        query = (select(table).where(table.c.user_id == user_id)
+                 .order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit))
+        if after is not None:
+            query = query.where(tuple_(table.c.created_at, table.c.id) < tuple_(*after))
+        return await self.rows(query)
+
+    async def payment(self, payment_id: str) -> dict | None:
+        return await self.row("payments", self.tables["payments"].c.id == payment_id)
+
+    async def receipt_for_order(self, order_id: str) -> dict | None:
+        return await self.row("receipts", self.tables["receipts"].c.order_id == order_id)
+
+    async def due_payments(self, now: datetime, limit: int = 100) -> list[dict]:
+        """Pending payments whose money is due (`settles_at`) or whose time ran out
+        (`expires_at`) by `now`, the longest overdue first."""
+        table = self.tables["payments"]
+        moment = _naive(now) if now.tzinfo is not None else now
+        return await self.rows(
+            select(table)
+            .where(table.c.status == "pending",
+                   or_(table.c.settles_at <= moment, table.c.expires_at <= moment))
+            .order_by(table.c.expires_at, table.c.id).limit(limit))
