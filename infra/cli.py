@@ -308,8 +308,8 @@ def audit_verify() -> None:
     console.print(f"ok: {seen:,} events, the audit trail matches Kafka")
 
 
-def _print_trail(what: str, aggregate_id: str, query) -> None:
-    """The audit trail `query(audit projection)` reads, as a timeline."""
+def _print_trail(what: str, aggregate_id: str, query, payloads: bool) -> None:
+    """The audit trail `query(audit projection)` reads, as a timeline: one line an event."""
     import json
 
     from projections.audit import AuditProjection
@@ -318,34 +318,34 @@ def _print_trail(what: str, aggregate_id: str, query) -> None:
     if not events:
         console.print(f"[yellow]no events of {what} {escape(aggregate_id)}[/yellow]")
         raise typer.Exit(1)
-    table = Table(title=f"{what} {aggregate_id}", show_lines=True, expand=True)
-    for column in ("occurred at (UTC)", "type", "aggregate", "actor", "correlation id",
-                   "where"):
-        table.add_column(column, overflow="fold", ratio=1)
-    table.add_column("payload", overflow="fold", ratio=3)
+    console.print(f"[bold]{what} {escape(aggregate_id)}[/bold]: {len(events)} events")
     for event in events:
-        table.add_row(event["occurred_at"].isoformat(sep=" "), event["type"],
-                      event["aggregate_id"], escape(event["actor"] or ""),
-                      event["correlation_id"],
-                      f"{event['topic']}[{event['partition']}]@{event['offset']}",
-                      escape(json.dumps(event["payload"], separators=(",", ":"))))
-    console.print(table)
+        where = f"{event['topic'].removeprefix('shopstream.')}[{event['partition']}]@{event['offset']}"
+        console.print(f"{event['occurred_at'].isoformat(sep=' ', timespec='milliseconds')}  "
+                      f"[bold]{event['type']:<24}[/bold] {event['aggregate_id'][:8]}  "
+                      f"{where:<26} by {escape(event['actor'] or '-')}", soft_wrap=True)
+        if payloads:
+            console.print("    " + escape(json.dumps(event["payload"], separators=(",", ":"))),
+                          soft_wrap=True)
 
 
 @audit_app.command("order")
 def audit_order(
     order_id: Annotated[str, typer.Argument(help="The order's id.")],
+    payloads: Annotated[bool, typer.Option(help="Print each event's payload too.")] = False,
 ) -> None:
-    """Every event of an order, of its payment and of its checkout, in order."""
-    _print_trail("order", order_id, lambda audit: audit.order_trail(order_id))
+    """Every event of an order, of its payment and of its checkout, as a timeline."""
+    _print_trail("order", order_id, lambda audit: audit.order_trail(order_id), payloads)
 
 
 @audit_app.command("payment")
 def audit_payment(
     payment_id: Annotated[str, typer.Argument(help="The payment's id.")],
+    payloads: Annotated[bool, typer.Option(help="Print each event's payload too.")] = False,
 ) -> None:
-    """Every event of a payment and its receipt, in order."""
-    _print_trail("payment", payment_id, lambda audit: audit.payment_trail(payment_id))
+    """Every event of a payment and its receipt, as a timeline."""
+    _print_trail("payment", payment_id, lambda audit: audit.payment_trail(payment_id),
+                 payloads)
 
 
 @app.command()
