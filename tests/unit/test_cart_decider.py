@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from commands.cart import MAX_LINES, MAX_QUANTITY, Cart, decide, evolve
 from commands.decisions import Rejected
-from schemas.commands.cart import AddCartItem, ClearCart, RemoveCartItem, SetCartItemQuantity
+from schemas.commands.cart import (
+    AddCartItem,
+    ClearCart,
+    RemoveCartItem,
+    RemoveOrderedItems,
+    SetCartItemQuantity,
+)
+from schemas.events.cart import OrderedItemsRemoved
 
 CART = uuid.UUID("00000000-0000-4000-8000-00000000c001")
 PRODUCTS = [uuid.UUID(int=n) for n in range(1, 6)]
@@ -90,3 +97,53 @@ def test_every_line_stays_within_bounds_and_events_alone_rebuild_the_cart(sequen
     for event in events:
         rebuilt = evolve(rebuilt, event)
     assert dict((rebuilt or Cart()).lines) == lines
+
+
+# RemoveOrderedItems: a confirmed order takes what it bought out of the cart
+
+ORDER = uuid.UUID("00000000-0000-4000-8000-00000000d001")
+
+
+def ordered(bought: dict[uuid.UUID, int]) -> RemoveOrderedItems:
+    return RemoveOrderedItems(cart_id=CART, order_id=ORDER, quantities=bought)
+
+
+def test_only_the_ordered_quantities_leave_the_cart_and_what_was_added_since_stays():
+    state, _ = run([AddCartItem(cart_id=CART, product_id=PRODUCTS[0], quantity=2),
+                    AddCartItem(cart_id=CART, product_id=PRODUCTS[1], quantity=1),
+                    # added while the order was being placed:
+                    AddCartItem(cart_id=CART, product_id=PRODUCTS[0], quantity=1),
+                    AddCartItem(cart_id=CART, product_id=PRODUCTS[2], quantity=4)])
+
+    state, events = run([ordered({PRODUCTS[0]: 2, PRODUCTS[1]: 1})], state)
+
+    assert events == [OrderedItemsRemoved(cart_id=CART, order_id=ORDER,
+                                          quantities={PRODUCTS[0]: 1, PRODUCTS[1]: 0})]
+    assert dict(state.lines) == {PRODUCTS[0]: 1, PRODUCTS[2]: 4}
+
+
+def test_a_line_lowered_below_what_was_ordered_leaves_entirely():
+    state, _ = run([AddCartItem(cart_id=CART, product_id=PRODUCTS[0], quantity=1)])
+
+    state, _ = run([ordered({PRODUCTS[0]: 3})], state)
+
+    assert dict(state.lines) == {}
+
+
+def test_products_already_gone_from_the_cart_are_left_alone():
+    state, _ = run([AddCartItem(cart_id=CART, product_id=PRODUCTS[2], quantity=2)])
+
+    assert decide(state, ordered({PRODUCTS[0]: 1, PRODUCTS[1]: 1})) == []
+    assert decide(Cart(), ordered({PRODUCTS[0]: 1})) == []
+    assert decide(None, ordered({PRODUCTS[0]: 1})) == []
+
+
+@given(cart=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, MAX_QUANTITY)),
+       bought=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, 99), min_size=1))
+def test_each_line_keeps_what_is_left_after_the_order_and_no_other_line_moves(cart, bought):
+    state, _ = run([AddCartItem(cart_id=CART, product_id=p, quantity=q) for p, q in cart.items()])
+
+    state, _ = run([ordered(bought)], state)
+
+    expected = {p: q - bought.get(p, 0) for p, q in cart.items() if q > bought.get(p, 0)}
+    assert dict((state or Cart()).lines) == expected

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from commands import catalog
 from commands.decisions import Rejected
-from schemas.commands.catalog import ChangeProduct, CreateCategory, CreateProduct, SetStock
+from schemas.commands.catalog import (
+    ChangeProduct,
+    CreateCategory,
+    CreateProduct,
+    ReleaseStock,
+    ReserveStock,
+    SetStock,
+)
 from schemas.commands.users import ClaimEmail
 from schemas.events.catalog import (
     CategoryCreated,
@@ -19,6 +26,9 @@ from schemas.events.catalog import (
     ProductChanged,
     ProductCreated,
     StockAdjusted,
+    StockReleased,
+    StockReservationRejected,
+    StockReserved,
 )
 from schemas.money import Money
 
@@ -258,3 +268,132 @@ def test_setting_stock_repeatedly_leaves_the_last_value_and_deltas_sum_to_the_ch
     assert state.stock == values[-1]
     assert sum(event.delta for event in emitted) == values[-1] - initial
     assert all(event.delta != 0 for event in emitted)
+
+
+# ReserveStock and ReleaseStock: checkout sets stock aside per order
+
+ORDER_A = UUID("00000000-0000-4000-8000-00000000d001")
+ORDER_B = UUID("00000000-0000-4000-8000-00000000d002")
+
+
+def reserve(order_id: UUID, quantity: int = 1) -> ReserveStock:
+    return ReserveStock(product_id=PRODUCT_ID, order_id=order_id, quantity=quantity)
+
+
+def release(order_id: UUID) -> ReleaseStock:
+    return ReleaseStock(product_id=PRODUCT_ID, order_id=order_id)
+
+
+def decided(state, command):
+    """The events of `command` and the state they lead to."""
+    events = catalog.decide(state, command)
+    return events, reduce(catalog.evolve, events, state)
+
+
+def test_reserving_stock_sets_it_aside_for_the_order():
+    events, state = decided(given_events(product_created(stock=10)), reserve(ORDER_A, 3))
+
+    assert events == [StockReserved(product_id=PRODUCT_ID, order_id=ORDER_A, quantity=3,
+                                    available=7)]
+    assert state.stock == 7
+    assert dict(state.reservations) == {ORDER_A: 3}
+
+
+def test_the_last_unit_cannot_be_reserved_by_two_orders():
+    _, state = decided(given_events(product_created(stock=1)), reserve(ORDER_A))
+
+    events, after = decided(state, reserve(ORDER_B))
+
+    assert events == [StockReservationRejected(
+        product_id=PRODUCT_ID, order_id=ORDER_B, requested=1, available=0,
+        reason="Green tea: sold out.")]
+    assert after.stock == 0
+    assert dict(after.reservations) == {ORDER_A: 1}
+
+
+def test_asking_for_more_than_is_left_is_refused_with_what_is_left():
+    events, state = decided(given_events(product_created(stock=2)), reserve(ORDER_A, 3))
+
+    assert events == [StockReservationRejected(
+        product_id=PRODUCT_ID, order_id=ORDER_A, requested=3, available=2,
+        reason="Green tea: only 2 left.")]
+    assert state.stock == 2
+
+
+def test_a_reservation_repeated_for_the_same_order_takes_nothing_more():
+    _, state = decided(given_events(product_created(stock=5)), reserve(ORDER_A, 2))
+
+    assert catalog.decide(state, reserve(ORDER_A, 2)) == []
+
+
+def test_a_product_that_does_not_exist_refuses_the_reservation_with_an_event():
+    assert catalog.decide(given_events(), reserve(ORDER_A, 2)) == [StockReservationRejected(
+        product_id=PRODUCT_ID, order_id=ORDER_A, requested=2, available=0,
+        reason="That product is no longer sold.")]
+
+
+def test_releasing_puts_the_orders_stock_back_on_sale_once():
+    _, state = decided(given_events(product_created(stock=5)), reserve(ORDER_A, 2))
+
+    events, state = decided(state, release(ORDER_A))
+
+    assert events == [StockReleased(product_id=PRODUCT_ID, order_id=ORDER_A, quantity=2,
+                                    available=5)]
+    assert (state.stock, dict(state.reservations)) == (5, {})
+    assert catalog.decide(state, release(ORDER_A)) == []
+
+
+def test_releasing_an_order_that_holds_nothing_still_remembers_it():
+    events, state = decided(given_events(product_created(stock=5)), release(ORDER_A))
+
+    assert events == [StockReleased(product_id=PRODUCT_ID, order_id=ORDER_A, quantity=0,
+                                    available=5)]
+    assert state.stock == 5
+    assert ORDER_A in state.released
+
+
+def test_a_reservation_arriving_after_its_release_is_refused():
+    _, state = decided(given_events(product_created(stock=5)), reserve(ORDER_A, 2))
+    _, state = decided(state, release(ORDER_A))
+
+    events, after = decided(state, reserve(ORDER_A, 2))
+
+    assert events == [StockReservationRejected(
+        product_id=PRODUCT_ID, order_id=ORDER_A, requested=2, available=5,
+        reason="The order was cancelled.")]
+    assert after.stock == 5
+    assert dict(after.reservations) == {}
+
+
+def test_a_reservation_overtaken_by_its_release_is_refused():
+    _, state = decided(given_events(product_created(stock=5)), release(ORDER_A))
+
+    events, after = decided(state, reserve(ORDER_A, 2))
+
+    assert [type(e).__name__ for e in events] == ["StockReservationRejected"]
+    assert after.stock == 5
+
+
+def test_releasing_stock_of_a_product_that_does_not_exist_changes_nothing():
+    assert catalog.decide(given_events(), release(ORDER_A)) == []
+
+
+ORDERS = [UUID(int=0xD000 + n) for n in range(6)]
+
+
+@given(initial=st.integers(0, 12),
+       steps=st.lists(st.tuples(st.booleans(), st.sampled_from(ORDERS), st.integers(1, 5)),
+                      max_size=50))
+def test_stock_and_reservations_always_add_up_to_the_stock_there_was(initial, steps):
+    state = given_events(product_created(stock=initial))
+    reserved_by = []
+    for is_reserve, order_id, quantity in steps:
+        command = reserve(order_id, quantity) if is_reserve else release(order_id)
+        events, state = decided(state, command)
+        reserved_by += [e.order_id for e in events if isinstance(e, StockReserved)]
+
+        assert state.stock >= 0
+        assert state.stock + sum(state.reservations.values()) == initial
+        assert not set(state.reservations) & state.released
+
+    assert len(reserved_by) == len(set(reserved_by))     # each order reserves at most once

@@ -1,0 +1,683 @@
+"""The checkout saga's pure decisions: which steps follow each event (`react`), how the
+provider's answer is recorded (`answer`, `unreachable`), and what the clock does
+(`due`). Last, whole checkouts run in memory through the deciders, with the payment
+provider's answers given, since that is the one outside party. No I/O."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from uuid import UUID
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from commands.handling import Aggregate, fold, handle
+from commands.registry import DECIDERS
+from infra.payments.provider import PaymentResult
+from schemas.commands.cart import AddCartItem, RemoveOrderedItems
+from schemas.commands.catalog import CreateProduct, ReleaseStock, ReserveStock
+from schemas.commands.orders import (
+    CancelOrder,
+    RecordFulfilment,
+    RecordPayment,
+    RecordStockReservation,
+)
+from schemas.commands.payments import (
+    CancelPayment,
+    FailPayment,
+    IssueReceipt,
+    RecordAuthorization,
+    RecordCapture,
+    RecordRefund,
+    RequestPayment,
+    SettlePayment,
+)
+from schemas.envelope import CommandEnvelope, EventEnvelope
+from schemas.events.catalog import ProductCreated, StockReservationRejected, StockReserved
+from schemas.events.orders import (
+    FulfilmentRecorded,
+    OrderAwaitingPayment,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderItemReserved,
+    OrderPaid,
+    OrderPlaced,
+)
+from schemas.events.payments import (
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentPending,
+    PaymentRefundRequested,
+    PaymentRequested,
+)
+from schemas.money import Money
+from streams.checkout_saga import (
+    TIMED_OUT,
+    AskProvider,
+    Policy,
+    Send,
+    answer,
+    due,
+    react,
+    unreachable,
+)
+from tests.unit.checkout import (
+    CARD_TOKEN,
+    CUPS,
+    ISSUED_AT,
+    ORDER,
+    PAYMENT,
+    TEA,
+    TOTAL,
+    USER,
+    lines,
+    place_order,
+)
+
+POLICY = Policy(payment_timeout=timedelta(minutes=15), bank_transfer_timeout=timedelta(days=3))
+AMOUNT = Money(amount=TOTAL)
+REFERENCE = "sandbox_ref_1"
+
+
+def recorded(event, n: int = 1, occurred_at: datetime = ISSUED_AT) -> EventEnvelope:
+    """`event` as the saga reads it from a topic; `n` tells one recording from another."""
+    return EventEnvelope(event_id=UUID(int=n), type=event.type_name(),
+                         schema_version=event.schema_version, aggregate_id="some-aggregate",
+                         aggregate_version=n, occurred_at=occurred_at, correlation_id=ORDER,
+                         causation_id=UUID(int=10_000 + n), actor="user:test",
+                         payload=event.model_dump(mode="json"))
+
+
+def commands(steps) -> list:
+    assert all(isinstance(step, Send) for step in steps)
+    return [step.command for step in steps]
+
+
+def placed(method: str = "card") -> OrderPlaced:
+    order = place_order((TEA, 2), (CUPS, 1), method=method)
+    return OrderPlaced(**order.model_dump(), payment_id=PAYMENT)
+
+
+def order_cancelled(payment_id: UUID | None) -> OrderCancelled:
+    return OrderCancelled(order_id=ORDER, user_id=USER, reason="Changed my mind.",
+                          cancelled_by="customer", product_ids=[TEA, CUPS],
+                          payment_id=payment_id)
+
+
+def authorized(method: str) -> PaymentAuthorized:
+    return PaymentAuthorized(payment_id=PAYMENT, order_id=ORDER, user_id=USER, method=method,
+                             amount=AMOUNT, provider_reference=REFERENCE, card_last4="4242")
+
+
+def order_paid(card_last4: str | None = "4242") -> OrderPaid:
+    order = place_order((TEA, 2), (CUPS, 1))
+    return OrderPaid(order_id=ORDER, user_id=USER, payment_id=PAYMENT, lines=order.lines,
+                     totals=order.totals, payment_method="card", card_last4=card_last4)
+
+
+# react: which step follows each event
+
+def test_a_placed_order_reserves_the_stock_of_each_line():
+    steps = react(recorded(placed()), POLICY)
+
+    assert commands(steps) == [ReserveStock(product_id=TEA, order_id=ORDER, quantity=2),
+                               ReserveStock(product_id=CUPS, order_id=ORDER, quantity=1)]
+    assert len({step.command_id for step in steps}) == 2
+
+
+def test_the_catalogs_answers_are_recorded_on_the_order():
+    reserved = StockReserved(product_id=TEA, order_id=ORDER, quantity=2, available=3)
+    refused = StockReservationRejected(product_id=CUPS, order_id=ORDER, requested=1,
+                                       available=0, reason="Two cups: sold out.")
+
+    assert commands(react(recorded(reserved), POLICY)) == [
+        RecordStockReservation(order_id=ORDER, product_id=TEA, reserved=True)]
+    assert commands(react(recorded(refused), POLICY)) == [
+        RecordStockReservation(order_id=ORDER, product_id=CUPS, reserved=False,
+                               reason="Two cups: sold out.")]
+
+
+@pytest.mark.parametrize(("method", "token", "wait"), [
+    ("card", CARD_TOKEN, timedelta(minutes=15)), ("wallet", CARD_TOKEN, timedelta(minutes=15)),
+    ("cash_on_delivery", None, timedelta(minutes=15)),
+    ("bank_transfer", None, timedelta(days=3))])
+def test_an_order_awaiting_payment_requests_it_with_a_deadline_by_method(method, token, wait):
+    event = OrderAwaitingPayment(order_id=ORDER, user_id=USER, payment_id=PAYMENT,
+                                 amount=AMOUNT, payment_method=method, payment_token=token)
+
+    assert commands(react(recorded(event), POLICY)) == [RequestPayment(
+        payment_id=PAYMENT, order_id=ORDER, user_id=USER, amount=AMOUNT, method=method,
+        token=token, expires_at=ISSUED_AT + wait)]
+
+
+def test_a_requested_payment_asks_the_provider_to_authorize_with_the_sealed_token():
+    event = PaymentRequested(payment_id=PAYMENT, order_id=ORDER, user_id=USER, amount=AMOUNT,
+                             method="card", token=CARD_TOKEN,
+                             expires_at=ISSUED_AT + timedelta(minutes=15))
+
+    (ask,) = react(recorded(event), POLICY)
+
+    assert isinstance(ask, AskProvider)
+    assert (ask.call, ask.payment_id, ask.user_id, ask.amount, ask.method, ask.token) == (
+        "authorize", PAYMENT, USER, AMOUNT, "card", CARD_TOKEN)
+    assert ask.provider_reference is None
+    assert ask.requested_at == ISSUED_AT
+    assert str(PAYMENT) in ask.idempotency_key
+
+
+def test_cash_on_delivery_authorized_confirms_the_order_without_taking_money():
+    assert commands(react(recorded(authorized("cash_on_delivery")), POLICY)) == [
+        RecordPayment(order_id=ORDER, payment_id=PAYMENT, status="authorized")]
+
+
+@pytest.mark.parametrize("method", ["card", "wallet"])
+def test_an_authorized_card_or_wallet_is_captured_at_the_provider(method):
+    (ask,) = react(recorded(authorized(method)), POLICY)
+
+    assert isinstance(ask, AskProvider)
+    assert (ask.call, ask.payment_id, ask.amount, ask.method) == (
+        "capture", PAYMENT, AMOUNT, method)
+    assert (ask.provider_reference, ask.token) == (REFERENCE, None)
+
+
+def test_a_captured_payment_is_recorded_on_the_order_with_the_cards_last_digits():
+    event = PaymentCaptured(payment_id=PAYMENT, order_id=ORDER, user_id=USER, method="card",
+                            amount=AMOUNT, provider_reference=REFERENCE, card_last4="4242")
+
+    assert commands(react(recorded(event), POLICY)) == [
+        RecordPayment(order_id=ORDER, payment_id=PAYMENT, status="captured", card_last4="4242")]
+
+
+def test_a_failed_payment_cancels_the_order_saying_why():
+    event = PaymentFailed(payment_id=PAYMENT, order_id=ORDER, user_id=USER,
+                          reason="card_declined: your card was declined")
+
+    assert commands(react(recorded(event), POLICY)) == [CancelOrder(
+        order_id=ORDER, reason="card_declined: your card was declined", cancelled_by="payment")]
+
+
+def test_a_refund_request_asks_the_provider_to_refund_the_captured_reference():
+    event = PaymentRefundRequested(payment_id=PAYMENT, order_id=ORDER, user_id=USER,
+                                   method="card", amount=AMOUNT, provider_reference=REFERENCE)
+
+    (ask,) = react(recorded(event), POLICY)
+
+    assert (ask.call, ask.amount, ask.provider_reference, ask.token) == (
+        "refund", AMOUNT, REFERENCE, None)
+
+
+def test_a_confirmed_order_takes_what_it_bought_out_of_its_owners_cart():
+    order = place_order((TEA, 2), (CUPS, 1))
+    event = OrderConfirmed(order_id=ORDER, user_id=USER, payment_id=PAYMENT,
+                           lines=order.lines, totals=order.totals, payment_method="card")
+
+    assert commands(react(recorded(event), POLICY)) == [RemoveOrderedItems(
+        cart_id=USER, order_id=ORDER, quantities={TEA: 2, CUPS: 1})]
+
+
+@pytest.mark.parametrize(("occurred_at", "book"), [
+    (datetime(2024, 12, 31, 23, 59, tzinfo=UTC), "receipts-2024"),
+    (datetime(2025, 1, 1, 0, 0, 1, tzinfo=UTC), "receipts-2025")])
+def test_a_paid_order_gets_a_receipt_from_the_book_of_the_year_it_was_paid(occurred_at, book):
+    (issue,) = commands(react(recorded(order_paid(), occurred_at=occurred_at), POLICY))
+
+    assert issue == IssueReceipt(book=book, payment_id=PAYMENT, order_id=ORDER, user_id=USER,
+                                 lines=order_paid().lines, totals=order_paid().totals,
+                                 payment_method="card", card_last4="4242")
+
+
+def test_a_cancelled_order_releases_every_product_and_cancels_its_payment():
+    steps = react(recorded(order_cancelled(PAYMENT)), POLICY)
+
+    assert commands(steps) == [
+        ReleaseStock(product_id=TEA, order_id=ORDER),
+        ReleaseStock(product_id=CUPS, order_id=ORDER),
+        CancelPayment(payment_id=PAYMENT, reason="order_cancelled: Changed my mind.")]
+    assert len({step.command_id for step in steps}) == 3
+
+
+def test_an_order_cancelled_before_its_payment_was_requested_only_releases_stock():
+    assert commands(react(recorded(order_cancelled(None)), POLICY)) == [
+        ReleaseStock(product_id=TEA, order_id=ORDER),
+        ReleaseStock(product_id=CUPS, order_id=ORDER)]
+
+
+def test_a_delivered_order_settles_a_cash_payment_at_the_door():
+    event = FulfilmentRecorded(order_id=ORDER, user_id=USER, status="delivered",
+                               carrier="DHL", tracking_number="JD1", payment_id=PAYMENT)
+
+    assert commands(react(recorded(event), POLICY)) == [
+        SettlePayment(payment_id=PAYMENT, source="cash_on_delivery")]
+
+
+@pytest.mark.parametrize("event", [
+    FulfilmentRecorded(order_id=ORDER, user_id=USER, status="shipped", carrier="DHL",
+                       tracking_number="JD1", payment_id=PAYMENT),
+    FulfilmentRecorded(order_id=ORDER, user_id=USER, status="delivered", carrier="DHL",
+                       tracking_number="JD1"),
+    OrderItemReserved(order_id=ORDER, user_id=USER, product_id=TEA),
+    PaymentPending(payment_id=PAYMENT, order_id=ORDER, user_id=USER),
+    ProductCreated(product_id=TEA, sku="TEA-001", name="Green tea", slug="green-tea",
+                   category_id=UUID(int=1), price=Money(amount=450), stock=3),
+])
+def test_events_that_need_no_next_step_lead_to_none(event):
+    assert react(recorded(event), POLICY) == []
+
+
+SAGA_EVENTS = [
+    placed(), order_cancelled(PAYMENT), authorized("card"), authorized("cash_on_delivery"),
+    order_paid(), StockReserved(product_id=TEA, order_id=ORDER, quantity=2, available=3),
+    PaymentFailed(payment_id=PAYMENT, order_id=ORDER, user_id=USER, reason="declined"),
+]
+
+
+def step_ids(steps) -> list[UUID]:
+    return [step.command_id for step in steps]
+
+
+@given(event=st.sampled_from(SAGA_EVENTS), first=st.integers(1, 2**64),
+       second=st.integers(1, 2**64))
+def test_step_ids_are_the_same_for_the_same_event_and_differ_between_events(event, first,
+                                                                            second):
+    once, again = react(recorded(event, first), POLICY), react(recorded(event, first), POLICY)
+    other = react(recorded(event, second), POLICY)
+
+    assert once == again                     # a step repeated after a crash is a duplicate
+    assert len(set(step_ids(once))) == len(once) >= 1
+    if first != second:
+        assert not set(step_ids(once)) & set(step_ids(other))
+
+
+def test_one_event_recorded_twice_asks_the_provider_with_the_same_idempotency_key():
+    event = recorded(authorized("card"), 5)
+
+    (ask,), (again,) = react(event, POLICY), react(event, POLICY)
+
+    assert ask.idempotency_key == again.idempotency_key
+    assert ask.command_id == again.command_id
+
+
+# answer and unreachable: what the provider said, as a command
+
+def ask_for(call: str, method: str = "card") -> AskProvider:
+    event = {"authorize": PaymentRequested(payment_id=PAYMENT, order_id=ORDER, user_id=USER,
+                                           amount=AMOUNT, method=method, token=CARD_TOKEN,
+                                           expires_at=ISSUED_AT),
+             "capture": authorized(method),
+             "refund": PaymentRefundRequested(payment_id=PAYMENT, order_id=ORDER,
+                                              user_id=USER, method=method, amount=AMOUNT,
+                                              provider_reference=REFERENCE)}[call]
+    (ask,) = react(recorded(event), POLICY)
+    return ask
+
+
+SETTLES_AT = ISSUED_AT + timedelta(seconds=2)
+
+
+@pytest.mark.parametrize(("result", "expected"), [
+    (PaymentResult("authorized", REFERENCE, card_last4="4242"),
+     RecordAuthorization(payment_id=PAYMENT, status="authorized", provider_reference=REFERENCE,
+                         card_last4="4242")),
+    (PaymentResult("captured", REFERENCE),
+     RecordAuthorization(payment_id=PAYMENT, status="captured", provider_reference=REFERENCE)),
+    (PaymentResult("pending", REFERENCE),
+     RecordAuthorization(payment_id=PAYMENT, status="pending", provider_reference=REFERENCE,
+                         settles_at=SETTLES_AT)),
+    (PaymentResult("failed", REFERENCE, "card_declined: your card was declined", "0002"),
+     RecordAuthorization(payment_id=PAYMENT, status="failed", provider_reference=REFERENCE,
+                         failure_reason="card_declined: your card was declined",
+                         card_last4="0002")),
+    (PaymentResult("refunded", REFERENCE),
+     RecordAuthorization(payment_id=PAYMENT, status="failed", provider_reference=REFERENCE)),
+])
+def test_the_answer_to_an_authorization_is_recorded_as_given(result, expected):
+    assert answer(ask_for("authorize"), result, settles_at=SETTLES_AT) == expected
+
+
+@pytest.mark.parametrize(("result", "status", "reason"), [
+    (PaymentResult("captured", REFERENCE), "captured", None),
+    (PaymentResult("failed", REFERENCE, "expired_card"), "failed", "expired_card"),
+    (PaymentResult("authorized", REFERENCE), "failed", None)])
+def test_only_a_capture_the_provider_confirms_counts_as_captured(result, status, reason):
+    assert answer(ask_for("capture"), result) == RecordCapture(
+        payment_id=PAYMENT, status=status, failure_reason=reason)
+
+
+@pytest.mark.parametrize(("result", "status", "reason"), [
+    (PaymentResult("refunded", "re_1"), "refunded", None),
+    (PaymentResult("failed", "re_1", "insufficient_funds"), "failed", "insufficient_funds"),
+    (PaymentResult("captured", "re_1"), "failed", None)])
+def test_only_a_refund_the_provider_confirms_counts_as_refunded(result, status, reason):
+    assert answer(ask_for("refund"), result) == RecordRefund(
+        payment_id=PAYMENT, status=status, refund_reference="re_1", failure_reason=reason)
+
+
+def test_a_long_provider_message_is_cut_to_fit_the_reason():
+    command = answer(ask_for("authorize"), PaymentResult("failed", REFERENCE, "x" * 2000))
+
+    assert command.failure_reason == "x" * 500
+
+
+def test_an_unreachable_provider_fails_an_authorization_and_says_so():
+    command = unreachable(ask_for("authorize"), "connection refused " * 100)
+
+    assert isinstance(command, RecordAuthorization)
+    assert (command.payment_id, command.status) == (PAYMENT, "failed")
+    assert command.failure_reason.startswith("provider_unavailable: connection refused")
+    assert len(command.failure_reason) <= 500
+
+
+@pytest.mark.parametrize("call", ["capture", "refund"])
+def test_an_unreachable_provider_leaves_a_capture_or_refund_for_an_operator(call):
+    assert unreachable(ask_for(call), "timeout") is None
+
+
+# due: the clock's steps
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def row(settles_at=None, expires_at=NOW + timedelta(minutes=5), n: int = 1) -> dict:
+    """A row of the payments read model, as MySQL hands it back (ids as strings)."""
+    return {"id": str(UUID(int=n)), "order_id": str(UUID(int=100 + n)), "status": "pending",
+            "settles_at": settles_at, "expires_at": expires_at}
+
+
+def test_a_transfer_the_sandbox_bank_has_paid_is_settled():
+    (step,) = due([row(settles_at=NOW - timedelta(seconds=1))], NOW)
+
+    assert step.command == SettlePayment(payment_id=UUID(int=1), source="bank")
+    assert step.correlation_id == UUID(int=101)
+
+
+def test_a_payment_past_its_deadline_fails():
+    (step,) = due([row(expires_at=NOW - timedelta(seconds=1))], NOW)
+
+    assert step.command == FailPayment(payment_id=UUID(int=1), reason=TIMED_OUT)
+    assert step.correlation_id == UUID(int=101)
+
+
+def test_a_payment_due_exactly_now_is_due():
+    settled, expired = due([row(settles_at=NOW, n=1), row(expires_at=NOW, n=2)], NOW)
+
+    assert isinstance(settled.command, SettlePayment)
+    assert isinstance(expired.command, FailPayment)
+
+
+def test_payments_not_yet_due_are_left_waiting():
+    assert due([row(settles_at=NOW + timedelta(seconds=1)), row(n=2)], NOW) == []
+
+
+def test_naive_times_from_mysql_are_read_as_utc():
+    naive_settles = datetime(2024, 5, 1, 12, 0)                    # 12:00 UTC
+    naive_expires = datetime(2024, 5, 1, 12, 30)                   # 12:30 UTC
+    berlin = timezone(timedelta(hours=2))
+    rows = [row(settles_at=naive_settles, n=1), row(expires_at=naive_expires, n=2)]
+
+    assert due(rows, datetime(2024, 5, 1, 13, 59, tzinfo=berlin)) == []     # 11:59 UTC
+    (settled,) = due(rows, datetime(2024, 5, 1, 14, 0, tzinfo=berlin))      # 12:00 UTC
+    assert settled.command.payment_id == UUID(int=1)
+    settled, expired = due(rows, datetime(2024, 5, 1, 14, 30, tzinfo=berlin))
+    assert isinstance(expired.command, FailPayment)
+
+
+def test_the_clock_asks_the_same_step_with_the_same_id_on_every_tick():
+    overdue = [row(settles_at=NOW - timedelta(seconds=5), n=1),
+               row(expires_at=NOW - timedelta(seconds=5), n=2)]
+
+    first, later = due(overdue, NOW), due(overdue, NOW + timedelta(seconds=1))
+
+    assert step_ids(first) == step_ids(later)
+    assert len(set(step_ids(first))) == 2
+
+
+# Whole checkouts, run in memory
+
+CATEGORY = UUID("00000000-0000-4000-8000-00000000c001")
+AUTHORIZED = PaymentResult("authorized", REFERENCE, card_last4="4242")
+PROVIDER = {"authorize": AUTHORIZED, "capture": PaymentResult("captured", REFERENCE),
+            "refund": PaymentResult("refunded", "re_1")}
+
+
+class Shop:
+    """Every processor's aggregate, and the saga carrying out each step; the payment
+    provider answers with `provider[call]`. `redeliver` has the saga read every event
+    twice, as a worker restarted before committing its offsets does.
+
+    Commands wait in `pending` until their processor takes them: in the order sent
+    for one aggregate (one partition), in any order between aggregates."""
+
+    def __init__(self, provider=None, redeliver: bool = False) -> None:
+        self.aggregates: dict[tuple[str, str], Aggregate] = {}
+        self.provider = provider or PROVIDER
+        self.redeliver = redeliver
+        self.recorded: list[EventEnvelope] = []
+        self.pending: list[tuple[object, UUID]] = []
+        self.sent = 0
+
+    def state(self, service: str, key):
+        aggregate = self.aggregates.get((service, str(key)))
+        return aggregate.state if aggregate else None
+
+    def append(self, command, command_id: UUID) -> None:
+        key = (command.service, command.aggregate_key)
+        decision = handle(self.aggregates.get(key, Aggregate()),
+                          CommandEnvelope.wrap(command, command_id=command_id,
+                                               actor="saga:test", issued_at=ISSUED_AT),
+                          command.aggregate_key)
+        self.aggregates[key] = decision.aggregate
+        self.recorded += decision.events
+        for envelope in decision.events:
+            for _ in range(2 if self.redeliver else 1):
+                for step in react(envelope, POLICY):
+                    command = step.command if isinstance(step, Send) else answer(
+                        step, self.provider[step.call])
+                    self.pending.append((command, step.command_id))
+
+    def post(self, command) -> None:
+        """A command from outside the saga: the shopper, an admin, the clock, a webhook."""
+        self.sent += 1
+        self.pending.append((command, uuid.uuid5(UUID(int=0), str(self.sent))))
+
+    def waiting(self) -> list[tuple[str, str]]:
+        """The aggregates with commands waiting, each once."""
+        return list(dict.fromkeys((c.service, c.aggregate_key) for c, _ in self.pending))
+
+    def take(self, aggregate: tuple[str, str]) -> None:
+        """The processor of `aggregate` handles its oldest waiting command."""
+        index = next(i for i, (c, _) in enumerate(self.pending)
+                     if (c.service, c.aggregate_key) == aggregate)
+        self.append(*self.pending.pop(index))
+
+    def settle(self) -> None:
+        while self.pending:
+            self.append(*self.pending.pop(0))
+
+    def send(self, command) -> None:
+        """`command` and everything it leads to."""
+        self.post(command)
+        self.settle()
+
+    def types(self) -> list[str]:
+        return [envelope.type for envelope in self.recorded]
+
+
+def a_shop(redeliver: bool = False, cups_in_stock: int = 5, **provider) -> Shop:
+    """Tea (10 in stock) and cups; the shopper has 3 teas and the cups in the cart."""
+    shop = Shop({**PROVIDER, **provider}, redeliver)
+    for product, stock in ((TEA, 10), (CUPS, cups_in_stock)):
+        (line,) = lines((product, 1))
+        shop.send(CreateProduct(product_id=product, sku=line.sku, name=line.name,
+                                slug=line.sku.lower(), category_id=CATEGORY,
+                                price=line.unit_price, stock=stock))
+    shop.send(AddCartItem(cart_id=USER, product_id=TEA, quantity=3))
+    shop.send(AddCartItem(cart_id=USER, product_id=CUPS, quantity=1))
+    return shop
+
+
+def checkout(shop: Shop, method: str = "card") -> None:
+    shop.send(place_order((TEA, 2), (CUPS, 1), method=method))
+
+
+def stock(shop: Shop) -> dict:
+    return {product: shop.state("catalog", product).stock for product in (TEA, CUPS)}
+
+
+def test_a_card_checkout_ends_paid_with_a_receipt_and_the_bought_items_out_of_the_cart():
+    shop = a_shop()
+
+    checkout(shop)
+
+    order, payment = shop.state("orders", ORDER), shop.state("payments", PAYMENT)
+    assert (order.status, order.paid) == ("confirmed", True)
+    assert (payment.status, payment.amount, payment.card_last4) == ("captured", AMOUNT, "4242")
+    assert stock(shop) == {TEA: 8, CUPS: 4}
+    assert dict(shop.state("cart", USER).lines) == {TEA: 1}
+    receipts = shop.state("payments", "receipts-2024").issued
+    assert dict(receipts) == {PAYMENT: "2024-000001"}
+
+
+def test_an_order_for_a_sold_out_product_is_cancelled_and_every_unit_goes_back():
+    shop = a_shop(cups_in_stock=0)
+
+    checkout(shop)
+
+    assert shop.state("orders", ORDER).status == "cancelled"
+    assert stock(shop) == {TEA: 10, CUPS: 0}
+    assert "PaymentRequested" not in shop.types()
+    assert dict(shop.state("cart", USER).lines) == {TEA: 3, CUPS: 1}
+
+
+def test_a_declined_card_cancels_the_order_and_puts_the_stock_back():
+    shop = a_shop(authorize=PaymentResult("failed", REFERENCE, "card_declined: declined",
+                                          "0002"))
+
+    checkout(shop)
+
+    order = shop.state("orders", ORDER)
+    assert (order.status, order.paid) == ("cancelled", False)
+    assert shop.state("payments", PAYMENT).status == "failed"
+    assert stock(shop) == {TEA: 10, CUPS: 5}
+    assert shop.types().count("OrderCancelled") == 1
+    assert "PaymentCaptured" not in shop.types()
+
+
+def test_a_capture_the_provider_refuses_cancels_the_order_and_takes_no_money():
+    shop = a_shop(capture=PaymentResult("failed", REFERENCE, "expired_card"))
+
+    checkout(shop)
+
+    assert shop.state("orders", ORDER).status == "cancelled"
+    assert shop.state("payments", PAYMENT).status == "failed"
+    assert stock(shop) == {TEA: 10, CUPS: 5}
+
+
+def test_a_customer_cancelling_a_paid_order_gets_the_money_back_and_the_stock_returns():
+    shop = a_shop()
+    checkout(shop)
+
+    shop.send(CancelOrder(order_id=ORDER, reason="Changed my mind.", cancelled_by="customer"))
+
+    assert shop.state("orders", ORDER).status == "cancelled"
+    assert shop.state("payments", PAYMENT).status == "refunded"
+    assert stock(shop) == {TEA: 10, CUPS: 5}
+    assert shop.types().count("PaymentRefunded") == 1
+
+
+def test_cash_on_delivery_is_confirmed_at_once_and_paid_at_the_door():
+    shop = a_shop()
+    checkout(shop, method="cash_on_delivery")
+    assert (shop.state("orders", ORDER).status, shop.state("orders", ORDER).paid) == (
+        "confirmed", False)
+    assert dict(shop.state("cart", USER).lines) == {TEA: 1}
+
+    for status in ("packed", "shipped", "out_for_delivery", "delivered"):
+        shop.send(RecordFulfilment(order_id=ORDER, status=status, carrier="DHL",
+                                   tracking_number="JD1"))
+
+    assert shop.state("orders", ORDER).paid is True
+    assert shop.state("payments", PAYMENT).status == "captured"
+    assert dict(shop.state("payments", "receipts-2024").issued) == {PAYMENT: "2024-000001"}
+
+
+@pytest.mark.parametrize("method", ["card", "cash_on_delivery"])
+def test_every_event_read_twice_moves_nothing_twice(method):
+    once, twice = a_shop(), a_shop(redeliver=True)
+
+    for shop in (once, twice):
+        checkout(shop, method)
+        shop.send(CancelOrder(order_id=ORDER, reason="Changed my mind.",
+                              cancelled_by="customer"))
+
+    assert twice.types() == once.types()
+    assert twice.types().count("PaymentCaptured") <= 1
+    assert stock(twice) == stock(once) == {TEA: 10, CUPS: 5}
+    assert dict(twice.state("cart", USER).lines) == dict(once.state("cart", USER).lines)
+    assert twice.state("payments", PAYMENT) == once.state("payments", PAYMENT)
+
+
+# Whatever order the processors happen to run in
+
+ANSWERS = {
+    "card": [AUTHORIZED, PaymentResult("failed", REFERENCE, "card_declined", "0002"),
+             PaymentResult("captured", REFERENCE, card_last4="4242")],
+    "wallet": [AUTHORIZED, PaymentResult("failed", REFERENCE, "wallet_declined")],
+    "bank_transfer": [PaymentResult("pending", REFERENCE)],
+    "cash_on_delivery": [PaymentResult("authorized", REFERENCE)],
+}
+CAPTURES = [PaymentResult("captured", REFERENCE), PaymentResult("failed", REFERENCE, "expired")]
+# What may happen from outside while the checkout runs.
+OUTSIDE = {
+    "the customer cancels": CancelOrder(order_id=ORDER, reason="Changed my mind.",
+                                        cancelled_by="customer"),
+    "the clock expires the payment": FailPayment(payment_id=PAYMENT, reason=TIMED_OUT),
+    "the provider notifies success": SettlePayment(payment_id=PAYMENT, source="provider",
+                                                   amount=AMOUNT),
+    "the bank pays": SettlePayment(payment_id=PAYMENT, source="bank", amount=AMOUNT),
+    "the parcel is delivered": RecordFulfilment(order_id=ORDER, status="delivered",
+                                                carrier="DHL", tracking_number="JD1"),
+}
+
+
+@given(method=st.sampled_from(sorted(ANSWERS)), data=st.data())
+def test_however_the_steps_interleave_a_checkout_ends_consistent(method, data):
+    shop = a_shop(redeliver=data.draw(st.booleans(), "redeliver"),
+                  authorize=data.draw(st.sampled_from(ANSWERS[method]), "authorize"),
+                  capture=data.draw(st.sampled_from(CAPTURES), "capture"))
+    shop.post(place_order((TEA, 2), (CUPS, 1), method=method))
+    for _ in range(data.draw(st.integers(0, 40), "steps")):
+        happening = data.draw(st.sampled_from(["a processor runs"] * 4 + sorted(OUTSIDE)))
+        if happening in OUTSIDE:
+            shop.post(OUTSIDE[happening])
+        elif shop.pending:
+            shop.take(data.draw(st.sampled_from(shop.waiting())))
+    shop.settle()
+    if shop.state("payments", PAYMENT) and shop.state("payments", PAYMENT).status == "pending":
+        shop.send(OUTSIDE["the clock expires the payment"])    # nobody paid in time
+
+    order, payment = shop.state("orders", ORDER), shop.state("payments", PAYMENT)
+    held = {p: shop.state("catalog", p).reservations.get(ORDER, 0) for p in (TEA, CUPS)}
+    assert stock(shop) == {TEA: 10 - held[TEA], CUPS: 5 - held[CUPS]}
+    assert shop.types().count("PaymentCaptured") <= 1
+    assert shop.types().count("PaymentRefunded") <= 1
+    if order.status == "cancelled":
+        assert held == {TEA: 0, CUPS: 0}                           # every unit back on sale
+        assert payment is None or payment.status in ("failed", "refunded")   # no money kept
+    else:
+        assert order.status in ("confirmed", "delivered")         # no checkout left halfway
+        assert held == {TEA: 2, CUPS: 1}
+        assert payment.status in ("captured", "authorized")
+        assert order.paid == (payment.status == "captured")
+        if method != "cash_on_delivery" or order.status == "delivered":
+            assert order.paid
+    # A processor restarted now rebuilds the very same aggregates from the events alone.
+    for (service, key), live in shop.aggregates.items():
+        rebuilt = Aggregate()
+        for envelope in shop.recorded:
+            if envelope.aggregate_id == key:
+                rebuilt = fold(rebuilt, EventEnvelope.from_bytes(envelope.to_bytes()), None,
+                               DECIDERS[service])
+        assert (rebuilt.state, rebuilt.version) == (live.state, live.version)
