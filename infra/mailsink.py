@@ -23,9 +23,19 @@ from aiosmtpd.controller import Controller
 
 
 class Mailbox:
+    """Messages kept as files (they survive a restart) and, parsed, in memory: a search
+    must not read the whole folder again while a test polls it."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        self._items: list[dict] = []  # oldest first
+        for path in sorted(folder.glob("*.eml")):
+            try:
+                meta = json.loads(path.with_suffix(".json").read_text())
+                self._items.append(_mailhog_item(path.stem, meta, path.read_bytes()))
+            except (FileNotFoundError, json.JSONDecodeError):
+                continue
 
     def store(self, envelope_from: str, envelope_to: list[str], data: bytes) -> str:
         received = datetime.now(UTC)
@@ -33,23 +43,17 @@ class Mailbox:
         meta = {"from": envelope_from, "to": envelope_to, "created": received.isoformat()}
         (self.folder / f"{message_id}.json").write_text(json.dumps(meta))
         (self.folder / f"{message_id}.eml").write_bytes(data)
+        self._items.append(_mailhog_item(message_id, meta, data))
         return message_id
 
     def all(self) -> list[dict]:
         """Every message, newest first, in MailHog's JSON shape."""
-        items = []
-        for path in sorted(self.folder.glob("*.eml"), reverse=True):
-            meta_path = path.with_suffix(".json")
-            try:
-                meta = json.loads(meta_path.read_text())
-                items.append(_mailhog_item(path.stem, meta, path.read_bytes()))
-            except (FileNotFoundError, json.JSONDecodeError):
-                continue
-        return items
+        return self._items[::-1]
 
     def clear(self) -> None:
         for path in self.folder.iterdir():
             path.unlink(missing_ok=True)
+        self._items = []
 
 
 def _address(text: str) -> dict:
