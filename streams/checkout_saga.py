@@ -232,14 +232,16 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 def due(payments: Iterable[Mapping[str, Any]], now: datetime) -> list[Send]:
-    """The clock's steps for payments still waiting: settle what the sandbox bank paid,
-    fail what ran out of time. `payments` are rows of the payments read model."""
+    """The clock's steps for payments still waiting: settle what the sandbox bank paid in
+    time, fail what ran out of time. `payments` are rows of the payments read model."""
     steps = []
     for payment in payments:
         payment_id = UUID(str(payment["id"]))
         settles_at, expires_at = _utc(payment.get("settles_at")), _utc(payment.get("expires_at"))
         order_id = UUID(str(payment["order_id"]))
-        if settles_at is not None and settles_at <= now:
+        # Money that arrives after the deadline is late: the payment has failed by then.
+        if settles_at is not None and settles_at <= now and (
+                expires_at is None or settles_at <= expires_at):
             steps.append(Send(SettlePayment(payment_id=payment_id, source="bank"),
                               uuid.uuid5(payment_id, "bank settled"), order_id))
         elif expires_at is not None and expires_at <= now:

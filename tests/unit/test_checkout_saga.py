@@ -400,6 +400,13 @@ def test_a_payment_past_its_deadline_fails():
     assert step.correlation_id == UUID(int=101)
 
 
+def test_money_the_bank_paid_after_the_deadline_is_late_and_the_payment_fails():
+    (step,) = due([row(settles_at=NOW - timedelta(seconds=1),
+                       expires_at=NOW - timedelta(seconds=2))], NOW)
+
+    assert step.command == FailPayment(payment_id=UUID(int=1), reason=TIMED_OUT)
+
+
 def test_a_payment_due_exactly_now_is_due():
     settled, expired = due([row(settles_at=NOW, n=1), row(expires_at=NOW, n=2)], NOW)
 
