@@ -223,9 +223,9 @@ def _status(status: str):
     def apply(event: Event, state: State) -> State:
         payment = _payment(state, event.payment_id)  # type: ignore[attr-defined]
         changes = {"status": status}
-        for field in ("provider_reference", "card_last4"):
-            if getattr(event, field, None) is not None:
-                changes[field] = getattr(event, field)
+        for name in ("provider_reference", "card_last4"):
+            if getattr(event, name, None) is not None:
+                changes[name] = getattr(event, name)
         return replace(payment, **changes)
     return apply
 

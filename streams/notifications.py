@@ -53,6 +53,7 @@ from schemas.envelope import EventEnvelope
 from schemas.events.users import ProfileChanged, UserRegistered
 from schemas.topics import ORDERS, PAYMENTS, USERS
 from streams.emails import Email, compose, email_for, load_templates
+from streams.following import follower
 
 log = structlog.get_logger(__name__)
 
@@ -60,8 +61,6 @@ log = structlog.get_logger(__name__)
 STALE_AFTER = timedelta(days=1)
 # While the transport is unreachable, retry this often (the partition waits meanwhile).
 RETRY_DELAYS_S = (1, 2, 5, 10, 30, 30, 30, 60, 60, 60)
-# While MySQL is unreachable, retry an event this often before giving up on it.
-UNAVAILABLE_DELAYS_S = (1, 2, 5, 10, 30, *(60,) * 30)
 
 
 class Recipient(faust.Record, serializer="json"):
@@ -186,40 +185,15 @@ def _agent(sender: Sender, find: FindAddressee,
            remember: Callable[[EventEnvelope], None] = lambda envelope: None):
     """The agent body: each event's email, found by `find`; `remember` sees every event first."""
 
-    async def process(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            message = event.message
-            where = {"topic": message.topic, "partition": message.partition,
-                     "offset": message.offset}
-            try:
-                envelope = EventEnvelope.from_bytes(message.value)
-            except ValueError as error:
-                log.error("notification.unreadable_event", error=str(error), **where)
-                continue
-            for delay in (*UNAVAILABLE_DELAYS_S, None):
-                try:
-                    remember(envelope)
-                    email = email_for(envelope.type, envelope.payload)
-                    if email is not None:
-                        await sender.notify(envelope, email, find)
-                    break
-                except (DBAPIError, OSError) as error:
-                    # MySQL (or a socket) is down: wait and try the event again; the claim
-                    # in `notifications_sent` keeps a retry from sending twice.
-                    if delay is None:
-                        log.exception("notification.event_failed", type=envelope.type,
-                                      event_id=str(envelope.event_id), **where)
-                        break
-                    log.warning("notification.unavailable", error=str(error),
-                                retry_in_s=delay, **where)
-                    await asyncio.sleep(delay)
-                except Exception:
-                    # A bad event must not stop every user's email: logged, skipped.
-                    log.exception("notification.event_failed", type=envelope.type,
-                                  event_id=str(envelope.event_id), **where)
-                    break
+    async def handle(envelope: EventEnvelope) -> None:
+        remember(envelope)
+        email = email_for(envelope.type, envelope.payload)
+        if email is not None:
+            await sender.notify(envelope, email, find)
 
-    return process
+    # MySQL (or a socket) down is waited out; the claim in `notifications_sent` keeps a
+    # retry from sending twice. A bad event must not stop every user's email: skipped.
+    return follower("notification", handle, transient=(DBAPIError, OSError))
 
 
 def register(app: faust.App, settings: Settings) -> None:

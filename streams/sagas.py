@@ -34,13 +34,12 @@ from schemas.messages import Command
 from schemas.topics import CATALOG, ORDERS, PAYMENTS
 from streams import checkout_saga
 from streams.checkout_saga import AskProvider, Policy, Send, Step
+from streams.following import follower
 
 log = structlog.get_logger(__name__)
 
 # While the provider cannot answer, ask again after these delays, then give up on the step.
 PROVIDER_RETRY_DELAYS_S = (0.5, 1, 2, 5, 10, 30, 60, 60, 60)
-# While Kafka or MySQL cannot be reached, retry an event this often (the partition waits).
-UNAVAILABLE_DELAYS_S = (1, 2, 5, 10, 30, *(60,) * 30)
 CLOCK_INTERVAL_S = 1.0
 
 
@@ -151,31 +150,9 @@ def register(app: faust.App, settings: Settings) -> None:
                        key_type=bytes, value_type=bytes, key_serializer="raw",
                        value_serializer="raw", partitions=settings.kafka_partitions)
 
-    async def process(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            message = event.message
-            where = {"topic": message.topic, "partition": message.partition,
-                     "offset": message.offset}
-            try:
-                envelope = EventEnvelope.from_bytes(message.value)
-            except ValueError as error:
-                log.error("saga.unreadable_event", error=str(error), **where)
-                continue
-            for delay in (*UNAVAILABLE_DELAYS_S, None):
-                try:
-                    await runner.follow(envelope)
-                    break
-                except Exception as error:
-                    # Kafka or MySQL (the key store) is unreachable, or a bug: the step must
-                    # not be skipped silently, so the partition waits and tries again.
-                    if delay is None:
-                        log.exception("saga.step_failed", type=envelope.type,
-                                      event_id=str(envelope.event_id), **where)
-                        raise
-                    log.warning("saga.retrying", type=envelope.type, error=repr(error),
-                                retry_in_s=delay, **where)
-                    await asyncio.sleep(delay)
-
+    # Kafka or MySQL (the key store) unreachable, or a bug: a step must never be skipped
+    # silently, so the partition waits and tries again, and in the end stops.
+    process = follower("saga", runner.follow, transient=(Exception,), stop_when_exhausted=True)
     app.agent(topics, name="checkout-saga")(process)
 
     @app.timer(CLOCK_INTERVAL_S, on_leader=True)

@@ -50,11 +50,16 @@ class Totals(BaseModel):
     total: Money
 
 
-class OrderPlaced(Event):
-    """A checkout: the cart's lines, priced, with where to send them and how to pay."""
+class _OrderEvent(Event):
+    """Every order event names the order and its owner."""
 
     order_id: UUID
     user_id: UUID
+
+
+class OrderPlaced(_OrderEvent):
+    """A checkout: the cart's lines, priced, with where to send them and how to pay."""
+
     payment_id: UUID
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=50)]
     totals: Totals
@@ -65,41 +70,33 @@ class OrderPlaced(Event):
     payment_token: Sealed | None = None
 
 
-class OrderItemReserved(Event):
+class OrderItemReserved(_OrderEvent):
     """The catalog set aside one line's stock for this order."""
 
-    order_id: UUID
-    user_id: UUID
     product_id: UUID
 
 
-class OrderAwaitingPayment(Event):
+class OrderAwaitingPayment(_OrderEvent):
     """Every line is reserved: the payment is requested."""
 
-    order_id: UUID
-    user_id: UUID
     payment_id: UUID
     amount: Money
     payment_method: PaymentMethodType
     payment_token: Sealed | None = None
 
 
-class OrderConfirmed(Event):
+class OrderConfirmed(_OrderEvent):
     """The payment went through (or, for cash on delivery, was accepted)."""
 
-    order_id: UUID
-    user_id: UUID
     payment_id: UUID
     lines: list[OrderLine]
     totals: Totals
     payment_method: PaymentMethodType
 
 
-class OrderPaid(Event):
+class OrderPaid(_OrderEvent):
     """The money was taken: what the receipt is issued from."""
 
-    order_id: UUID
-    user_id: UUID
     payment_id: UUID
     lines: list[OrderLine]
     totals: Totals
@@ -107,11 +104,9 @@ class OrderPaid(Event):
     card_last4: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
 
 
-class OrderCancelled(Event):
+class OrderCancelled(_OrderEvent):
     """The order ended without being delivered; its stock goes back, a payment is undone."""
 
-    order_id: UUID
-    user_id: UUID
     reason: Reason
     cancelled_by: CancelledBy
     # The products whose reservations are released.
@@ -120,11 +115,9 @@ class OrderCancelled(Event):
     payment_id: UUID | None = None
 
 
-class FulfilmentRecorded(Event):
+class FulfilmentRecorded(_OrderEvent):
     """The warehouse or the carrier moved the order on."""
 
-    order_id: UUID
-    user_id: UUID
     status: FulfilmentStatus
     carrier: Carrier | None = None
     tracking_number: TrackingNumber | None = None

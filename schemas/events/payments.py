@@ -22,10 +22,15 @@ Reference = Annotated[str, Field(min_length=1, max_length=200)]
 ReceiptBook = Annotated[str, Field(pattern=r"^receipts-[0-9]{4}$")]
 
 
-class PaymentRequested(Event):
+class _PaymentEvent(Event):
+    """Every payment event names the payment, its order and the order's owner."""
+
     payment_id: UUID
     order_id: UUID
     user_id: UUID
+
+
+class PaymentRequested(_PaymentEvent):
     amount: Money
     method: PaymentMethodType
     token: Sealed | None = None
@@ -33,68 +38,47 @@ class PaymentRequested(Event):
     expires_at: datetime
 
 
-class PaymentAuthorized(Event):
+class PaymentAuthorized(_PaymentEvent):
     """The money is reserved (a card or a wallet) or promised (cash on delivery)."""
 
-    payment_id: UUID
-    order_id: UUID
-    user_id: UUID
     method: PaymentMethodType
     amount: Money
     provider_reference: Reference | None = None
     card_last4: Last4 | None = None
 
 
-class PaymentPending(Event):
+class PaymentPending(_PaymentEvent):
     """Waiting for the money (a bank transfer); `settles_at` when the sandbox bank pays."""
 
-    payment_id: UUID
-    order_id: UUID
-    user_id: UUID
     provider_reference: Reference | None = None
     settles_at: datetime | None = None
 
 
-class PaymentCaptured(Event):
-    payment_id: UUID
-    order_id: UUID
-    user_id: UUID
+class PaymentCaptured(_PaymentEvent):
     method: PaymentMethodType
     amount: Money
     provider_reference: Reference | None = None
     card_last4: Last4 | None = None
 
 
-class PaymentFailed(Event):
-    payment_id: UUID
-    order_id: UUID
-    user_id: UUID
+class PaymentFailed(_PaymentEvent):
     reason: Reason
 
 
-class PaymentRefundRequested(Event):
-    payment_id: UUID
-    order_id: UUID
-    user_id: UUID
+class PaymentRefundRequested(_PaymentEvent):
     method: PaymentMethodType
     amount: Money
     provider_reference: Reference | None = None
 
 
-class PaymentRefunded(Event):
-    payment_id: UUID
-    order_id: UUID
-    user_id: UUID
+class PaymentRefunded(_PaymentEvent):
     amount: Money
     refund_reference: Reference | None = None
 
 
-class PaymentRefundFailed(Event):
+class PaymentRefundFailed(_PaymentEvent):
     """The provider would not refund: someone must look at it."""
 
-    payment_id: UUID
-    order_id: UUID
-    user_id: UUID
     reason: Reason
 
 

@@ -51,6 +51,15 @@ async def placed(http: httpx.AsyncClient, headers: dict, method: str, token: str
     return await order_when(http, headers, response.json()["order_id"], statuses)
 
 
+async def receipt_of(http: httpx.AsyncClient, headers: dict, order_id: str) -> dict:
+    """The order's receipt, once issued."""
+    async def issued():
+        response = await http.get(f"/v1/orders/{order_id}/receipt", headers=headers)
+        return response.json() if response.status_code == 200 else None
+
+    return await eventually(issued)
+
+
 async def subjects_to(settings: Settings, address: str, *starts: str) -> list[str]:
     """The subjects of `address`'s mail, once one starting with each of `starts` is there."""
     async def arrived():
@@ -88,11 +97,7 @@ async def test_a_card_order_is_confirmed_receipted_emailed_and_tracked_to_delive
         subtotal, 0, subtotal, vat_contained(subtotal))
     assert order["payment"]["method"] == "card" and order["confirmed_at"]
 
-    async def receipt():
-        response = await gateway.get(f"/v1/orders/{order_id}/receipt", headers=me)
-        return response.json() if response.status_code == 200 else None
-
-    issued = await eventually(receipt)
+    issued = await receipt_of(gateway, me, order_id)
     assert issued["receipt_number"].startswith(order["created_at"][:4] + "-")
     assert (issued["order_id"], issued["payment_id"]) == (order_id, order["payment"]["id"])
     assert (issued["total"]["amount"], issued["tax"]["amount"], issued["shipping"]["amount"],
@@ -232,11 +237,7 @@ async def test_cash_on_delivery_confirms_at_once_and_is_captured_on_delivery(
 
     await eventually(captured)
 
-    async def receipt():
-        response = await gateway.get(f"/v1/orders/{order['id']}/receipt", headers=me)
-        return response.json() if response.status_code == 200 else None
-
-    issued = await eventually(receipt)
+    issued = await receipt_of(gateway, me, order["id"])
     assert (issued["payment_method"], issued["total"]["amount"]) == ("cash_on_delivery", 12000)
 
 
@@ -304,11 +305,7 @@ async def test_no_one_sees_another_shoppers_order_receipt_payment_or_audit(
     order = await placed(gateway, owner, "card", "tok_visa")
     assert order["status"] == "confirmed"
 
-    async def receipted():
-        response = await gateway.get(f"/v1/orders/{order['id']}/receipt", headers=owner)
-        return response.status_code == 200
-
-    await eventually(receipted)
+    await receipt_of(gateway, owner, order["id"])
     paths = [f"/v1/orders/{order['id']}", f"/v1/orders/{order['id']}/tracking",
              f"/v1/orders/{order['id']}/receipt", f"/v1/payments/{order['payment']['id']}",
              f"/v1/audit/orders/{order['id']}", f"/v1/audit/payments/{order['payment']['id']}"]
