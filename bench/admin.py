@@ -23,10 +23,14 @@ def create_admin() -> str:
     return email
 
 
-async def log_in(http: httpx.AsyncClient, email: str) -> dict[str, str]:
-    """POST /v1/auth/login; retried briefly while the new account reaches the users view."""
+async def log_in(http: httpx.AsyncClient, email: str, token: str | None = None
+                 ) -> dict[str, str]:
+    """POST /v1/auth/login; with the sign-up's consistency token it waits for the account,
+    else it is retried briefly while the new account reaches the users view."""
+    headers = {"X-Consistency-Token": token} if token else {}
     for _ in range(40):
-        response = await http.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+        response = await http.post("/v1/auth/login", json={"email": email, "password": PASSWORD},
+                                   headers=headers)
         if response.status_code == 200:
             return {"Authorization": f"Bearer {response.json()['access_token']}"}
         await asyncio.sleep(0.25)

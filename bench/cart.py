@@ -49,7 +49,7 @@ async def main(args: argparse.Namespace) -> None:
         created = await gateway.post("/v1/users", json={"email": email, "password": PASSWORD,
                                                         "full_name": f"Bench shopper {n}"})
         created.raise_for_status()
-        auth = await log_in(gateway, email)
+        auth = await log_in(gateway, email, created.headers["X-Consistency-Token"])
         for product in products[: 1 + n % 5]:
             (await gateway.post("/v1/cart/items", headers=auth,
                                 json={"product_id": product, "quantity": 1})).raise_for_status()

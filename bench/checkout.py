@@ -43,9 +43,10 @@ async def ready_shoppers(gateway: httpx.AsyncClient, n: int, product: str, tag: 
     async def one(i: int) -> dict:
         async with gate:
             email = f"bench-checkout-{tag}-{i}@example.com"
-            (await gateway.post("/v1/users", json={"email": email, "password": PASSWORD,
-                                                   "full_name": f"Bench {i}"})).raise_for_status()
-            auth = await log_in(gateway, email)
+            created = await gateway.post("/v1/users", json={
+                "email": email, "password": PASSWORD, "full_name": f"Bench {i}"})
+            created.raise_for_status()
+            auth = await log_in(gateway, email, created.headers["X-Consistency-Token"])
             (await gateway.post("/v1/cart/items", headers=auth,
                                 json={"product_id": product, "quantity": 1})).raise_for_status()
             return auth
@@ -56,7 +57,8 @@ async def ready_shoppers(gateway: httpx.AsyncClient, n: int, product: str, tag: 
 class Endings:
     """Watches the orders events topic for orders ending, and when."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, partitions: int) -> None:
+        self.partitions = partitions
         self.ended: dict[str, tuple[str, float]] = {}
         self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                                          isolation_level="read_committed",
@@ -65,8 +67,7 @@ class Endings:
 
     async def start(self) -> None:
         await self.consumer.start()
-        partitions = [TopicPartition(ORDERS.events.name, p)
-                      for p in self.consumer.partitions_for_topic(ORDERS.events.name) or ()]
+        partitions = [TopicPartition(ORDERS.events.name, p) for p in range(self.partitions)]
         self.consumer.assign(partitions)
         await self.consumer.seek_to_end(*partitions)
         for tp in partitions:
@@ -101,7 +102,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"setting up {args.checkouts} shoppers ...")
     shoppers = await ready_shoppers(gateway, args.checkouts, product, tag)
 
-    endings = Endings(settings.kafka_bootstrap)
+    endings = Endings(settings.kafka_bootstrap, settings.kafka_partitions)
     await endings.start()
     replicas = itertools.cycle([httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
                                                   timeout=30)
