@@ -352,13 +352,15 @@ def audit_payment(
 def forget(
     subject: Annotated[str, typer.Argument(help="The user id whose personal data to erase.")],
 ) -> None:
-    """Erase a user's personal data: delete their key (crypto-shredding), scrub read models."""
+    """Erase a user's personal data: delete their key (crypto-shredding), scrub every read
+    model that holds any (the profile, the orders' shipping addresses)."""
     from projections.registry import build_projections
 
     async def work(clients):
         had_key = await clients.keys.forget(subject)
-        scrubbed = await build_projections(clients)["users"].forget(subject)
-        return had_key, scrubbed
+        scrubbed = [await projection.forget(subject)
+                    for projection in build_projections(clients).values()]
+        return had_key, any(scrubbed)
 
     had_key, scrubbed = _run_with_clients(work)
     if not (had_key or scrubbed):

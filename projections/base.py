@@ -60,3 +60,8 @@ class Projection(ABC):
     @abstractmethod
     async def snapshot(self) -> dict[str, dict]:
         """Every row or document of the model by id, for comparisons."""
+
+    async def forget(self, user_id: str) -> bool:
+        """Remove a user's personal data from this model (`shopstream forget`); returns
+        whether there was any. Models that hold none keep this default."""
+        return False

@@ -24,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    update,
 )
 from sqlalchemy.dialects.mysql import DATETIME
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -232,6 +233,14 @@ class OrdersProjection(MySQLProjection):
     async def _address(self, user_id: str, sealed: str) -> dict | None:
         address = await self.keys.unseal(user_id, sealed)
         return json.loads(address) if address is not None else None
+
+    async def forget(self, user_id: str) -> bool:
+        """The shipping addresses are the personal data here; the orders stay, for the books."""
+        table = self.tables["orders"]
+        async with self.engine.begin() as connection:
+            result = await connection.execute(update(table).where(table.c.user_id == user_id)
+                                              .values(shipping_address=None))
+        return result.rowcount > 0
 
     async def order(self, order_id: str) -> dict | None:
         return await self.row("orders", self.tables["orders"].c.id == order_id)

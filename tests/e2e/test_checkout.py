@@ -316,3 +316,19 @@ async def test_no_one_sees_another_shoppers_order_receipt_payment_or_audit(
     assert (await gateway.post(f"/v1/orders/{order['id']}/cancel",
                                headers=stranger)).status_code == 404
     assert (await gateway.get("/v1/orders", headers=stranger)).json()["items"] == []
+
+
+async def test_a_forgotten_customer_s_orders_keep_no_address(
+        gateway: httpx.AsyncClient, admin: dict, category: dict) -> None:
+    soap = await make_product(gateway, admin, category, "Forgotten soap", 600, 5)
+    _, me = await shopper(gateway, "forgotten")
+    await fill_cart(gateway, me, (soap, 1))
+    order = await placed(gateway, me, "cash_on_delivery", None)
+    assert order["shipping_address"]["line1"] == ADDRESS["line1"]
+    user_id = (await gateway.get("/v1/users/me", headers=me)).json()["id"]
+
+    shopstream("forget", user_id)
+
+    kept = (await gateway.get(f"/v1/orders/{order['id']}", headers=me)).json()
+    assert kept["shipping_address"] is None
+    assert (kept["status"], kept["total"]) == (order["status"], order["total"])
