@@ -9,6 +9,7 @@ token are sealed with the user's key before they enter the log.
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated
 from uuid import UUID
 
@@ -27,6 +28,8 @@ router = APIRouter(tags=["orders"])
 
 # The methods paid through a payment network, with the token its front end got.
 TOKENISED = ("card", "wallet")
+# What a primary account number looks like: 12 to 19 digits in a row.
+CARD_NUMBER = re.compile(r"[0-9]{12,19}")
 
 
 class PaymentChoice(BaseModel):
@@ -42,6 +45,12 @@ class PaymentChoice(BaseModel):
     def _token_where_needed(self) -> PaymentChoice:
         if self.type in TOKENISED and self.token is None:
             raise ValueError(f"a {self.type} payment needs its token")
+        if self.token is not None and CARD_NUMBER.search(self.token.replace(" ", "")
+                                                         .replace("-", "")):
+            # Refused before it goes anywhere: a card number must never reach our logs,
+            # events or stores, only the payment network's token for it.
+            raise ValueError("send the payment network's token for the card, never the "
+                             "card number")
         return self
 
 

@@ -272,6 +272,9 @@ async def test_an_empty_cart_or_missing_stock_is_refused_with_409(
     assert (await check_out(gateway, me, "card", "tok_visa")).status_code == 409
     card_without_token = await check_out(gateway, me, "card")
     assert card_without_token.status_code == 422
+    card_number = await check_out(gateway, me, "card", "4242 4242 4242 4242")
+    assert card_number.status_code == 422
+    assert "4242" not in card_number.text  # not even echoed back
 
 
 async def test_ten_shoppers_race_for_the_last_unit_and_exactly_one_order_confirms(
