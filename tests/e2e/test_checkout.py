@@ -9,7 +9,7 @@ import httpx
 
 from commands.pricing import vat_contained
 from infra.settings import Settings
-from tests.mail_support import mails_to
+from tests.mail_support import MAIL_WAIT_S, mails_to
 from tests.support import eventually, make_product, shopper, shopstream
 
 ADDRESS = {"full_name": "Ada Shopper", "line1": "1 Market Street", "city": "Lyon",
@@ -67,7 +67,7 @@ async def subjects_to(settings: Settings, address: str, *starts: str) -> list[st
         return subjects if all(any(s.startswith(start) for s in subjects)
                                for start in starts) else None
 
-    return await eventually(arrived, timeout_s=30, interval_s=0.25)
+    return await eventually(arrived, timeout_s=MAIL_WAIT_S, interval_s=0.25)
 
 
 async def stock_of(http: httpx.AsyncClient, product: dict) -> int:

@@ -39,6 +39,7 @@ from schemas.messages import Event
 from schemas.money import Money
 from schemas.topics import ORDERS, PAYMENTS
 from tests.mail_support import (
+    MAIL_WAIT_S,
     committed_offset,
     mails_to,
     read_again,
@@ -218,7 +219,7 @@ async def test_a_forgotten_customer_is_sent_nothing(gateway: httpx.AsyncClient,
 
     async def read_past_it():
         return await committed_offset(settings, tp) > offset
-    await eventually(read_past_it, timeout_s=30, interval_s=0.25)
+    await eventually(read_past_it, timeout_s=MAIL_WAIT_S, interval_s=0.25)
     assert CONFIRMED not in subjects(await mails_to(settings, address))
     async with clients.mysql.connect() as connection:
         claimed = (await connection.execute(select(notifications_sent.c.event_id).where(
