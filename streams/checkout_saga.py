@@ -99,7 +99,8 @@ class AskProvider:
     # Sealed with the user's key (authorize only).
     token: str | None
     provider_reference: str | None
-    # Derived from the event: the same step asks the provider with the same key.
+    # Derived from the payment and the event: the same step asks with the same key, while
+    # a second refund requested after a failed one is a new request.
     idempotency_key: str
     command_id: UUID
     requested_at: datetime
@@ -182,7 +183,7 @@ def _ask(envelope: EventEnvelope, call: Literal["authorize", "capture", "refund"
     return AskProvider(call=call, payment_id=payment.payment_id, user_id=payment.user_id,
                        amount=payment.amount, method=payment.method, token=token,
                        provider_reference=reference,
-                       idempotency_key=f"{payment.payment_id}:{call}",
+                       idempotency_key=f"{payment.payment_id}:{call}:{envelope.event_id}",
                        command_id=step_id(envelope, call), requested_at=envelope.occurred_at)
 
 

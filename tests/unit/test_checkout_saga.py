@@ -300,6 +300,17 @@ def test_one_event_recorded_twice_asks_the_provider_with_the_same_idempotency_ke
     assert ask.command_id == again.command_id
 
 
+def test_a_refund_asked_again_after_a_failed_one_is_a_new_request_to_the_provider():
+    refund = PaymentRefundRequested(payment_id=PAYMENT, order_id=ORDER, user_id=USER,
+                                    method="card", amount=AMOUNT, provider_reference=REFERENCE)
+    first, second = recorded(refund, 7), recorded(refund, 9)
+
+    (ask,), (again,) = react(first, POLICY), react(second, POLICY)
+
+    assert ask.call == again.call == "refund"
+    assert ask.idempotency_key != again.idempotency_key
+
+
 # answer and unreachable: what the provider said, as a command
 
 def ask_for(call: str, method: str = "card") -> AskProvider:
