@@ -20,6 +20,7 @@ from aiohttp.web import Response
 
 from infra.settings import Settings
 from schemas.topics import SERVICES
+from streams import faust_fixes
 
 Role = Literal["commands", "projections", "notifications", "sagas"]
 ROLES: tuple[Role, ...] = ("commands", "projections", "notifications", "sagas")
@@ -28,6 +29,7 @@ ROLES: tuple[Role, ...] = ("commands", "projections", "notifications", "sagas")
 def create_app(settings: Settings, role: Role, services: list[str] | None = None,
                ends: dict[tuple[str, int], int] | None = None) -> faust.App:
     """The app for `role`; `ends` are the topics' end offsets at start (commands role)."""
+    faust_fixes.apply()
     datadir = settings.stack_dir / "worker" / role
     datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = faust.App(
