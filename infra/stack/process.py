@@ -53,18 +53,26 @@ def start(
 
 
 def running_pid(files: ProcessFiles) -> int | None:
-    """The recorded pid if that process is still alive (and not a zombie)."""
+    """The recorded pid if that process is still alive (and not a zombie).
+
+    Every thread counts: after a SIGKILL the main thread can be a zombie while others
+    are still exiting, and the process's sockets (its port) are closed only after the
+    last one has.
+    """
     try:
         pid = int(files.pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return None
-    # The state is the field after the parenthesised command name.
-    state = stat.rsplit(")", 1)[1].split()[0]
-    return None if state in ("Z", "X") else pid
+    threads = list(Path(f"/proc/{pid}/task").glob("*/stat")) or [Path(f"/proc/{pid}/stat")]
+    for stat_file in threads:
+        try:
+            stat = stat_file.read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        # The state is the field after the parenthesised command name.
+        if stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+            return pid
+    return None
 
 
 def stop(files: ProcessFiles, *, timeout_s: float = 20.0, kill: bool = False) -> bool:
