@@ -18,6 +18,7 @@ import uuid
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench import cpu
 from bench.admin import PASSWORD, create_admin, create_category, log_in, new_product
 from bench.load import Run
 from infra.settings import get_settings
@@ -128,6 +129,7 @@ async def main(args: argparse.Namespace) -> None:
                 accepted.latencies_s.append(time.perf_counter() - sent)
                 sent_at[response.json()["order_id"]] = sent
 
+    before = cpu.snapshot()
     await asyncio.gather(*(worker() for _ in range(args.concurrency)))
     while len([o for o in sent_at if o in endings.ended]) < len(sent_at) and (
             time.perf_counter() < deadline + 60):
@@ -147,6 +149,7 @@ async def main(args: argparse.Namespace) -> None:
     accepted.seconds = to_end.seconds = last - started
     print(accepted.summary(f"POST /v1/checkout (202), concurrency {args.concurrency}"))
     print(to_end.summary("checkout to confirmed"))
+    print(cpu.report(before, cpu.snapshot(), time.perf_counter() - started, top=12))
     await gateway.aclose()
 
 
