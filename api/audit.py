@@ -15,8 +15,8 @@ from pydantic import BaseModel
 
 from api import consistency
 from api.deps import ClientsDep, ConsistencyToken, CurrentUser, Principal, ProjectionsDep
-from api.orders import utc
 from projections.audit import AuditProjection
+from projections.mysql import utc
 
 router = APIRouter(tags=["audit"])
 

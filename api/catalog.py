@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import consistency, cursors
 from api.commands import command_id, derived_id, execute
 from api.deps import Admin, BusDep, ClientsDep, ConsistencyToken, IdempotencyKey, ProjectionsDep
+from projections.mysql import utc
 from projections.search import SearchProjection
 from projections.search_queries import Page, ProductQuery
 from schemas.commands.catalog import ChangeProduct, CreateCategory, CreateProduct, SetStock
@@ -160,10 +161,6 @@ class ProductChanges(BaseModel):
     stock: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC)
-
-
 async def _product_view(catalog, row: dict) -> Product:
     category = await catalog.category(row["category_id"])
     return Product(
@@ -173,8 +170,8 @@ async def _product_view(catalog, row: dict) -> Product:
         if category else None,
         price=Money(amount=row["price_amount"], currency=row["currency"]),
         images=row["images"], specifications=row["specifications"],
-        stock=Stock(available=row["stock"]), created_at=_utc(row["created_at"]),
-        updated_at=_utc(row["updated_at"]))
+        stock=Stock(available=row["stock"]), created_at=utc(row["created_at"]),
+        updated_at=utc(row["updated_at"]))
 
 
 async def _require_category(catalog, category_id: UUID | None) -> dict | None:

@@ -7,7 +7,7 @@ user's is a 404, as if it did not exist); an admin sees any.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -28,6 +28,7 @@ from api.deps import (
     ProjectionsDep,
 )
 from api.users import Address
+from projections.mysql import utc
 from schemas.commands.orders import CancelOrder, RecordFulfilment
 from schemas.events.orders import (
     CancelledBy,
@@ -127,11 +128,6 @@ class Fulfilment(BaseModel):
     status: FulfilmentStatus
     carrier: Carrier | None = None
     tracking_number: TrackingNumber | None = None
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """A time read from MySQL (naive UTC) as an aware one."""
-    return value.replace(tzinfo=UTC) if value is not None else None
 
 
 def amounts(row: dict[str, Any]) -> dict[str, Money]:

@@ -19,8 +19,9 @@ from pydantic import BaseModel
 from api import consistency
 from api.commands import command_id, execute
 from api.deps import BusDep, ClientsDep, ConsistencyToken, CurrentUser, ProjectionsDep, SettingsDep
-from api.orders import PaymentStatus, owned, utc
+from api.orders import PaymentStatus, owned
 from infra.payments.webhooks import WebhookSignatureError, verify_signature
+from projections.mysql import utc
 from schemas.commands.payments import FailPayment, SettlePayment
 from schemas.events.orders import PaymentMethodType
 from schemas.money import Money

@@ -40,6 +40,7 @@ from infra.security import (
     token_hash,
     verify_password,
 )
+from projections.mysql import utc
 from schemas.commands.users import ChangePassword, ChangeProfile, ClaimEmail, RegisterUser
 
 router = APIRouter(tags=["users"])
@@ -239,4 +240,4 @@ async def _profile(users, user_id: str) -> Profile:
     return Profile(id=row["id"], email=row["email"] or "", full_name=row["full_name"] or "",
                    email_verified=row["email_verified"], phone=row["phone"],
                    addresses=row["addresses"], roles=row["roles"],
-                   created_at=row["created_at"].replace(tzinfo=UTC))
+                   created_at=utc(row["created_at"]))

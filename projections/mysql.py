@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Executable, MetaData, Table, bindparam, func, select, text, update
@@ -32,6 +33,11 @@ class Write:
     shape: tuple
     statement: Executable
     params: dict[str, Any]
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """A time read from MySQL, which hands UTC back without its zone, as an aware one."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def insert_row(table: Table, **values: Any) -> Write:

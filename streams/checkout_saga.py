@@ -23,11 +23,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 from infra.payments.provider import PaymentResult
+from projections.mysql import utc
 from schemas.commands.cart import RemoveOrderedItems
 from schemas.commands.catalog import ReleaseStock, ReserveStock
 from schemas.commands.orders import CancelOrder, RecordPayment, RecordStockReservation
@@ -227,18 +228,13 @@ def unreachable(ask: AskProvider, error: str) -> Command | None:
     return None
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """MySQL hands back UTC times without their zone."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def due(payments: Iterable[Mapping[str, Any]], now: datetime) -> list[Send]:
     """The clock's steps for payments still waiting: settle what the sandbox bank paid in
     time, fail what ran out of time. `payments` are rows of the payments read model."""
     steps = []
     for payment in payments:
         payment_id = UUID(str(payment["id"]))
-        settles_at, expires_at = _utc(payment.get("settles_at")), _utc(payment.get("expires_at"))
+        settles_at, expires_at = utc(payment.get("settles_at")), utc(payment.get("expires_at"))
         order_id = UUID(str(payment["order_id"]))
         # Money that arrives after the deadline is late: the payment has failed by then.
         if settles_at is not None and settles_at <= now and (
