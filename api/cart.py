@@ -58,16 +58,22 @@ class LineChange(BaseModel):
 CURRENCY = "EUR"
 
 
-async def _view(projections, user_id: str) -> Cart:
+async def cart_lines(projections, user_id: str) -> tuple[dict, list[tuple[str, int, dict | None]]]:
+    """The stored cart, and its lines in the order they were added: (product id, quantity,
+    the product as the catalog shows it now, or None once it is no longer sold)."""
     stored = await projections["carts"].find(user_id) or {"items": {}, "updated_at": None}
-    lines = stored["items"]
-    products = await projections["catalog"].products(list(lines))
+    wanted = sorted(stored["items"].items(), key=lambda kv: kv[1].get("added_at") or "")
+    products = await projections["catalog"].products([product_id for product_id, _ in wanted])
+    return stored, [(product_id, line["quantity"], products.get(product_id))
+                    for product_id, line in wanted]
+
+
+async def _view(projections, user_id: str) -> Cart:
+    stored, lines = await cart_lines(projections, user_id)
     items = []
-    for product_id, line in sorted(lines.items(), key=lambda kv: kv[1].get("added_at") or ""):
-        product = products.get(product_id)
+    for product_id, quantity, product in lines:
         if product is None:
             continue  # no longer sold: not part of the cart's total
-        quantity = line["quantity"]
         price = product["price_amount"]
         items.append(CartLine(
             product_id=product_id, name=product["name"],

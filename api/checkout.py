@@ -16,6 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.cart import cart_lines
 from api.commands import command_id, derived_id, execute
 from api.deps import BusDep, ClientsDep, CurrentUser, IdempotencyKey, ProjectionsDep
 from api.orders import OrderAccepted
@@ -63,14 +64,11 @@ class CheckoutForm(BaseModel):
 
 async def _priced_cart(projections, user_id: str) -> list[OrderLine]:
     """The cart's lines at today's prices; 409 if it is empty or a line cannot be had."""
-    cart = await projections["carts"].find(user_id) or {"items": {}}
-    wanted = sorted(cart["items"].items(), key=lambda kv: kv[1].get("added_at") or "")
+    _, wanted = await cart_lines(projections, user_id)
     if not wanted:
         raise HTTPException(409, "The cart is empty.")
-    products = await projections["catalog"].products([product_id for product_id, _ in wanted])
     lines, gone = [], []
-    for product_id, line in wanted:
-        product, quantity = products.get(product_id), line["quantity"]
+    for product_id, quantity, product in wanted:
         if product is None:
             gone.append(f"product {product_id} is no longer sold")
         elif quantity > product["stock"]:
