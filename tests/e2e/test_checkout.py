@@ -51,6 +51,17 @@ async def placed(http: httpx.AsyncClient, headers: dict, method: str, token: str
     return await order_when(http, headers, response.json()["order_id"], statuses)
 
 
+async def payment_when(http: httpx.AsyncClient, headers: dict, order: dict,
+                       status: str) -> dict:
+    """The order's payment once its status is `status`."""
+    async def reached():
+        response = await http.get(f"/v1/payments/{order['payment']['id']}", headers=headers)
+        return response.json() if (response.status_code == 200
+                                   and response.json()["status"] == status) else None
+
+    return await eventually(reached)
+
+
 async def receipt_of(http: httpx.AsyncClient, headers: dict, order_id: str) -> dict:
     """The order's receipt, once issued."""
     async def issued():
@@ -72,6 +83,13 @@ async def subjects_to(settings: Settings, address: str, *starts: str) -> list[st
 
 async def stock_of(http: httpx.AsyncClient, product: dict) -> int:
     return (await http.get(f"/v1/products/{product['id']}")).json()["stock"]["available"]
+
+
+async def stock_reaches(http: httpx.AsyncClient, product: dict, available: int) -> None:
+    async def reached():
+        return await stock_of(http, product) == available
+
+    await eventually(reached)
 
 
 async def test_a_card_order_is_confirmed_receipted_emailed_and_tracked_to_delivery(
@@ -170,11 +188,7 @@ async def test_a_declined_card_cancels_with_the_reason_puts_stock_back_and_keeps
     assert (await gateway.get(f"/v1/orders/{order['id']}/receipt", headers=me)).status_code == 404
     payment = (await gateway.get(f"/v1/payments/{order['payment']['id']}", headers=me)).json()
     assert payment["status"] == "failed" and "declined" in payment["failure_reason"]
-
-    async def stock_back():
-        return await stock_of(gateway, lamp) == 3
-
-    await eventually(stock_back)
+    await stock_reaches(gateway, lamp, 3)
     cart = (await gateway.get("/v1/cart", headers=me)).json()
     assert [(i["product_id"], i["quantity"]) for i in cart["items"]] == [(lamp["id"], 2)]
     await subjects_to(settings, email, "Your order was cancelled")
@@ -187,17 +201,12 @@ async def test_a_bank_transfer_waits_then_settles_and_confirms(
     await fill_cart(gateway, me, (chair, 1))
 
     waiting = await placed(gateway, me, "bank_transfer", None, ("awaiting_payment",))
-    payment_path = f"/v1/payments/{waiting['payment']['id']}"
-
-    async def pending():
-        response = await gateway.get(payment_path, headers=me)
-        return response.status_code == 200 and response.json()["status"] == "pending"
-
-    await eventually(pending)
+    await payment_when(gateway, me, waiting, "pending")
 
     order = await order_when(gateway, me, waiting["id"], ENDED)
     assert order["status"] == "confirmed"
-    assert (await gateway.get(payment_path, headers=me)).json()["status"] == "captured"
+    payment = await gateway.get(f"/v1/payments/{waiting['payment']['id']}", headers=me)
+    assert payment.json()["status"] == "captured"
 
 
 async def test_a_declined_wallet_cancels_and_an_accepted_one_confirms(
@@ -231,11 +240,7 @@ async def test_cash_on_delivery_confirms_at_once_and_is_captured_on_delivery(
         response = await gateway.post(f"/v1/admin/orders/{order['id']}/fulfilment",
                                       headers=admin, json=step)
         assert response.status_code == 202, response.text
-
-    async def captured():
-        return (await gateway.get(payment_path, headers=me)).json()["status"] == "captured"
-
-    await eventually(captured)
+    await payment_when(gateway, me, order, "captured")
 
     issued = await receipt_of(gateway, me, order["id"])
     assert (issued["payment_method"], issued["total"]["amount"]) == ("cash_on_delivery", 12000)
@@ -251,19 +256,10 @@ async def test_a_customer_cancels_a_paid_order_and_is_refunded(
 
     cancelled = await gateway.post(f"/v1/orders/{order['id']}/cancel", headers=me)
     assert cancelled.status_code == 202, cancelled.text
-
-    async def refunded():
-        payment = await gateway.get(f"/v1/payments/{order['payment']['id']}", headers=me)
-        return payment.json()["status"] == "refunded"
-
-    await eventually(refunded)
+    await payment_when(gateway, me, order, "refunded")
     assert (await order_when(gateway, me, order["id"], ("cancelled",)))["cancelled_by"] == \
         "customer"
-
-    async def stock_back():
-        return await stock_of(gateway, vase) == 4
-
-    await eventually(stock_back)
+    await stock_reaches(gateway, vase, 4)
 
 
 async def test_an_empty_cart_or_missing_stock_is_refused_with_409(
