@@ -1,9 +1,10 @@
 """Checkout: the signed-in user's cart becomes an order.
 
-The cart is priced here from the catalog as it is now (`commands/pricing.py`);
-the order then runs on its own (stock reserved, payment taken, confirmed or
-cancelled) and is followed at `GET /v1/orders/{id}`. The address and the payment
-token are sealed with the user's key before they enter the log.
+The cart's lines are priced here from the catalog as it is now; the order's
+totals follow from them in the orders decider (`commands/pricing.py`). The order
+then runs on its own (stock reserved, payment taken, confirmed or cancelled) and
+is followed at `GET /v1/orders/{id}`. The address and the payment token are
+sealed with the user's key before they enter the log.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bu
     lines = await _priced_cart(projections, user.user_id)
     keys, method = clients.keys, form.payment_method
     await execute(bus, PlaceOrder(
-        order_id=order_id, user_id=UUID(user.user_id), lines=lines, totals=pricing.totals(lines),
+        order_id=order_id, user_id=UUID(user.user_id), lines=lines,
         shipping_address=await keys.seal(user.user_id,
                                          json.dumps(form.shipping_address.model_dump())),
         payment_method=method.type,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from functools import singledispatch
 from uuid import UUID
 
+from commands import pricing
 from commands.decisions import Rejected
 from schemas.commands.orders import (
     CancelOrder,
@@ -94,7 +95,8 @@ def _(command: PlaceOrder, state: State) -> list[Event]:
         raise Rejected("order_exists", f"The order {command.order_id} exists already.")
     if len({line.product_id for line in command.lines}) != len(command.lines):
         raise Rejected("duplicate_lines", "Each product may appear in one line only.", "invalid")
-    return [OrderPlaced(**command.model_dump(), payment_id=payment_id_for(command.order_id))]
+    return [OrderPlaced(**command.model_dump(), totals=pricing.totals(command.lines),
+                        payment_id=payment_id_for(command.order_id))]
 
 
 @_decide.register

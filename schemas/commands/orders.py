@@ -14,7 +14,6 @@ from schemas.events.orders import (
     OrderLine,
     PaymentMethodType,
     Reason,
-    Totals,
     TrackingNumber,
 )
 from schemas.messages import Command
@@ -31,9 +30,10 @@ class _OrderCommand(Command):
 
 
 class PlaceOrder(_OrderCommand):
+    """The lines as priced now; the order's totals follow from them (`commands.pricing`)."""
+
     user_id: UUID
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=50)]
-    totals: Totals
     shipping_address: Sealed
     payment_method: PaymentMethodType
     payment_token: Sealed | None = None

@@ -3,6 +3,7 @@ through `commands.handling.handle`, then the events (or the rejection)."""
 
 from __future__ import annotations
 
+from commands import pricing
 from datetime import timedelta
 from uuid import UUID
 
@@ -391,7 +392,7 @@ def test_a_refused_refund_leaves_the_money_captured_for_someone_to_look_at():
 def receipt(payment_id: UUID, book: str = "receipts-2024") -> IssueReceipt:
     order = place_order()
     return IssueReceipt(book=book, payment_id=payment_id, order_id=ORDER, user_id=USER,
-                        lines=lines(), totals=order.totals, payment_method="card",
+                        lines=lines(), totals=pricing.totals(order.lines), payment_method="card",
                         card_last4="4242")
 
 
