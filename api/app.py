@@ -29,12 +29,14 @@ from api.metrics import MetricsMiddleware
 from infra.bootstrap import build_clients
 from infra.command_bus import CommandBus
 from infra.database import create_tables
+from infra.log_ends import LogEnds
 from infra.oidc import OidcClient, PendingSignIns
 from infra.rate_limits import RateLimiter
 from infra.security import TokenSigner
 from infra.sessions import SessionStore
 from infra.settings import get_settings
 from infra.topics import ensure_topics
+from projections.checkpoints import Progress
 from projections.registry import build_projections
 
 # Each service's routers (`infra/routes.py` names the services). A process serves the
@@ -69,11 +71,14 @@ def create_app(services: list[str] | None = None) -> FastAPI:
         app.state.oidc = OidcClient(settings)
         app.state.sign_ins = PendingSignIns(clients.redis, settings.oauth_state_ttl_s)
         app.state.projections = build_projections(clients)
+        app.state.progress = Progress(clients.mysql)
+        app.state.log_ends = LogEnds(settings)
         await _prepare(clients)
         try:
             yield
         finally:
             await app.state.bus.close()
+            await app.state.log_ends.close()
             await app.state.oidc.close()
             await clients.close()
 

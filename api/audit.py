@@ -13,10 +13,9 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from api import consistency
-from api.deps import ClientsDep, ConsistencyToken, CurrentUser, Principal, ProjectionsDep
-from projections.audit import AuditProjection
+from api.deps import CurrentUser, Principal, ProjectionsDep, Seen
 from projections.mysql import utc
+from schemas.topics import ORDERS, PAYMENTS
 
 router = APIRouter(tags=["audit"])
 
@@ -49,12 +48,15 @@ def owner(events: list[dict], aggregate_id: str) -> str | None:
                  if e["aggregate_id"] == aggregate_id), None)
 
 
-async def _audit(projections, clients, token: str | None) -> AuditProjection:
-    """The audit model, once it shows the token's write."""
-    audit = projections["audit"]
-    assert isinstance(audit, AuditProjection)
-    await consistency.wait_for(clients, audit, token)
-    return audit
+async def _trail(projections, seen, lookup, topic: str, aggregate_id: UUID) -> list[dict]:
+    """An order's or payment's events from the audit model, once it shows the caller's
+    writes; none found waits for the aggregate's partition first."""
+    audit, key = projections["audit"], str(aggregate_id)
+
+    async def events() -> list[dict] | None:
+        return await lookup(audit, key) or None
+
+    return await seen.found(audit, events, topic=topic, key=key) or []
 
 
 def _shown(events: list[dict], user: Principal, what: str,
@@ -70,20 +72,20 @@ def _shown(events: list[dict], user: Principal, what: str,
 @router.get("/v1/audit/orders/{order_id}", response_model=OrderTrail,
             responses={404: {"description": "No such order of yours"}})
 async def order_trail(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
-                      clients: ClientsDep, token: ConsistencyToken = None) -> OrderTrail:
+                      seen: Seen) -> OrderTrail:
     """Every event of the order, of its payment and of its checkout, in the order they
     happened, each with its topic, partition and offset."""
-    audit = await _audit(projections, clients, token)
-    events = await audit.order_trail(str(order_id))
+    events = await _trail(projections, seen, lambda audit, key: audit.order_trail(key),
+                          ORDERS.events.name, order_id)
     return OrderTrail(order_id=order_id, events=_shown(events, user, "order", order_id))
 
 
 @router.get("/v1/audit/payments/{payment_id}", response_model=PaymentTrail,
             responses={404: {"description": "No such payment of yours"}})
 async def payment_trail(payment_id: UUID, user: CurrentUser, projections: ProjectionsDep,
-                        clients: ClientsDep, token: ConsistencyToken = None) -> PaymentTrail:
+                        seen: Seen) -> PaymentTrail:
     """Every event of the payment and its receipt, in the order they happened."""
-    audit = await _audit(projections, clients, token)
-    events = await audit.payment_trail(str(payment_id))
+    events = await _trail(projections, seen, lambda audit, key: audit.payment_trail(key),
+                          PAYMENTS.events.name, payment_id)
     return PaymentTrail(payment_id=payment_id, events=_shown(events, user, "payment",
                                                              payment_id))

@@ -16,16 +16,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response
 from pydantic import BaseModel, EmailStr, Field
 
-from api import consistency
 from api.commands import execute
+from api.consistency import ReadYourWrites
 from api.users import NewPasswordText
 from api.deps import (
     BusDep,
     ClientsDep,
-    ConsistencyToken,
     CurrentUser,
     LimitsDep,
     ProjectionsDep,
+    Seen,
     SessionsDep,
     SettingsDep,
     SignerDep,
@@ -41,6 +41,7 @@ from infra.security import (
 )
 from infra.sessions import SessionStore
 from schemas.commands.users import RequestPasswordReset, ResetPassword, VerifyEmail
+from schemas.topics import USERS
 
 router = APIRouter(tags=["authentication"])
 
@@ -97,8 +98,7 @@ def _client_ip(request: Request) -> str:
                         429: {"description": "Too many failed attempts"}})
 async def login(credentials: Credentials, request: Request, settings: SettingsDep,
                 projections: ProjectionsDep, signer: SignerDep, sessions: SessionsDep,
-                limits: LimitsDep, clients: ClientsDep,
-                token: ConsistencyToken = None) -> Tokens:
+                limits: LimitsDep, seen: Seen) -> Tokens:
     """Sign in. An unknown email and a wrong password get the same answer, in the same time."""
     key = email_key(settings, credentials.email)
     account, address = f"login:account:{key}", f"login:address:{_client_ip(request)}"
@@ -107,20 +107,28 @@ async def login(credentials: Credentials, request: Request, settings: SettingsDe
         if (wait := await limits.blocked_for(limit_key, limit)) is not None:
             raise HTTPException(429, "Too many failed sign-in attempts; try again later.",
                                 headers={"Retry-After": str(wait)})
-    await consistency.wait_for(clients, projections["users"], token)
-    user = await projections["users"].find_by_email_key(key)  # type: ignore[attr-defined]
+    user = await find_by_email(projections, seen, key)
     if not verify_password(user["password_hash"] if user else None, credentials.password):
         for limit_key in (account, address):
             await limits.hit(limit_key, settings.login_failure_window_s)
         raise HTTPException(401, "The email or password is wrong.", headers=_UNAUTHORIZED)
     assert user is not None
     await limits.clear(account)
-    return await start_session(request, sessions, signer, user["id"], user["roles"],
+    return await start_session(request, sessions, signer, seen, user["id"], user["roles"],
                                remember=credentials.remember_me)
 
 
+async def find_by_email(projections, seen: ReadYourWrites, key: str) -> dict | None:
+    """The account of an email key; a miss waits for the users model to reach the end of
+    its topic (the account's partition follows from its id, which is not known yet)."""
+    users = projections["users"]
+    return await seen.found(users, lambda: users.find_by_email_key(key),
+                            topic=USERS.events.name, key=None)
+
+
 async def start_session(request: Request, sessions: SessionStore, signer: TokenSigner,
-                        user_id: str, roles: list[str], *, remember: bool = False) -> Tokens:
+                        seen: ReadYourWrites, user_id: str, roles: list[str], *,
+                        remember: bool = False) -> Tokens:
     """Open a session for a user who proved who they are, and issue its token pair.
 
     Every way of signing in (password, identity provider) ends here.
@@ -128,6 +136,7 @@ async def start_session(request: Request, sessions: SessionStore, signer: TokenS
     session = await sessions.create(user_id, remember=remember,
                                     user_agent=request.headers.get("user-agent", ""),
                                     ip=_client_ip(request))
+    await seen.began_session(session.session_id)
     return Tokens(access_token=signer.issue(user_id, roles, session.session_id),
                   refresh_token=session.refresh_token, expires_in=signer.ttl_s,
                   session_id=session.session_id)
@@ -196,11 +205,18 @@ async def verify_email(body: LinkToken, bus: BusDep) -> Response:
 
 @router.post("/v1/auth/password-reset", status_code=202)
 async def request_password_reset(body: ResetRequest, settings: SettingsDep, bus: BusDep,
-                                 projections: ProjectionsDep, limits: LimitsDep,
+                                 projections: ProjectionsDep, limits: LimitsDep, seen: Seen,
                                  background: BackgroundTasks) -> Response:
     """Email a reset link valid 30 minutes. The answer is the same whether the account exists."""
-    key = email_key(settings, body.email)
-    user = await projections["users"].find_by_email_key(key)  # type: ignore[attr-defined]
+    # After the answer: an existing account must not answer slower than a missing one.
+    background.add_task(_send_reset_link, email_key(settings, body.email), settings, bus,
+                        projections, limits, seen)
+    return Response(status_code=202)
+
+
+async def _send_reset_link(key: str, settings, bus, projections, limits,
+                           seen: ReadYourWrites) -> None:
+    user = await find_by_email(projections, seen, key)
     limit_key = f"reset:{key}"
     if user is not None and await limits.blocked_for(
             limit_key, settings.resets_per_account_per_hour) is None:
@@ -211,9 +227,7 @@ async def request_password_reset(body: ResetRequest, settings: SettingsDep, bus:
         command = RequestPasswordReset(
             user_id=user_id, request_id=request_id, token_hash=token_hash(token),
             expires_at=datetime.now(UTC) + timedelta(seconds=settings.reset_link_ttl_s))
-        # After the answer: an existing account must not answer slower than a missing one.
-        background.add_task(bus.send, command, actor=None, command_id=request_id)
-    return Response(status_code=202)
+        await bus.send(command, actor=None, command_id=request_id)
 
 
 @router.post("/v1/auth/password-reset/confirm", status_code=204,

@@ -9,19 +9,21 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from elasticsearch import BadRequestError, NotFoundError
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import consistency, cursors
+from api import cursors
 from api.commands import command_id, derived_id, execute
-from api.deps import Admin, BusDep, ClientsDep, ConsistencyToken, IdempotencyKey, ProjectionsDep
+from api.consistency import ReadYourWrites
+from api.deps import Admin, BusDep, IdempotencyKey, ProjectionsDep, Seen
 from projections.mysql import utc
 from projections.search import SearchProjection
 from projections.search_queries import Page, ProductQuery
 from schemas.commands.catalog import ChangeProduct, CreateCategory, CreateProduct, SetStock
 from schemas.events.catalog import Image, Name, Slug
 from schemas.money import Money
+from schemas.topics import CATALOG
 
 router = APIRouter(tags=["catalog"])
 
@@ -174,30 +176,35 @@ async def _product_view(catalog, row: dict) -> Product:
         updated_at=utc(row["updated_at"]))
 
 
-async def _require_category(catalog, category_id: UUID | None) -> dict | None:
+async def _require_category(catalog, seen: ReadYourWrites, category_id: UUID | None
+                            ) -> dict | None:
     """The category, or 422 if an id is given that names none."""
     if category_id is None:
         return None
-    category = await catalog.category(str(category_id))
+    category = await _catalog_row(catalog, seen, catalog.category, str(category_id))
     if category is None:
         raise HTTPException(422, f"There is no category {category_id}.")
     return category
 
 
-async def _shown(catalog, product_id: UUID) -> Product:
+async def _catalog_row(catalog, seen: ReadYourWrites, lookup, key: str) -> dict | None:
+    """A category or product row by id, waiting for its partition before a miss."""
+    return await seen.found(catalog, lambda: lookup(key), topic=CATALOG.events.name, key=key)
+
+
+async def _shown(catalog, seen: ReadYourWrites, product_id: UUID) -> Product:
     """The product as the catalog view shows it, or 404."""
-    row = await catalog.product(str(product_id))
+    row = await _catalog_row(catalog, seen, catalog.product, str(product_id))
     if row is None:
         raise HTTPException(404, f"There is no product {product_id}.")
     return await _product_view(catalog, row)
 
 
 @router.get("/v1/categories", response_model=list[Category])
-async def categories(projections: ProjectionsDep, clients: ClientsDep,
-                     token: ConsistencyToken = None) -> list[Category]:
+async def categories(projections: ProjectionsDep, seen: Seen) -> list[Category]:
     """Every category as a tree."""
     catalog = projections["catalog"]
-    await consistency.wait_for(clients, catalog, token)
+    await seen.wait(catalog)
     rows = await catalog.categories()  # type: ignore[attr-defined]
     nodes = {r["id"]: Category(id=r["id"], slug=r["slug"], name=r["name"],
                                parent_id=r["parent_id"]) for r in rows}
@@ -212,9 +219,8 @@ async def categories(projections: ProjectionsDep, clients: ClientsDep,
 @router.get("/v1/categories/{slug}/products", response_model=ProductList,
             responses={404: {"description": "No such category"}})
 async def category_products(
-    slug: Annotated[str, Path(max_length=120)], projections: ProjectionsDep,
-    clients: ClientsDep, sort: CategorySort = "newest", limit: Limit = 20,
-    cursor: Cursor = None, token: ConsistencyToken = None,
+    slug: Annotated[str, Path(max_length=120)], projections: ProjectionsDep, seen: Seen,
+    sort: CategorySort = "newest", limit: Limit = 20, cursor: Cursor = None,
 ) -> ProductList:
     """The products of a category and of all its subcategories, a page at a time.
 
@@ -225,7 +231,7 @@ async def category_products(
     after = cursors.decode(cursor, query_print)
     search = projections["catalog-search"]
     assert isinstance(search, SearchProjection)
-    await consistency.wait_for(clients, search, token)
+    await seen.wait(search)
     page = await search_page(search, ProductQuery(
         category_ids=await subtree_ids(search, slug), sort=sort, limit=limit, after=after))
     return ProductList(
@@ -235,41 +241,33 @@ async def category_products(
 
 @router.get("/v1/products/{product_id}", response_model=Product,
             responses={404: {"description": "No such product"}})
-async def product(product_id: UUID, projections: ProjectionsDep, clients: ClientsDep,
-                  token: ConsistencyToken = None) -> Product:
+async def product(product_id: UUID, projections: ProjectionsDep, seen: Seen) -> Product:
     """A product page: description, images, specifications, price and stock."""
-    catalog = projections["catalog"]
-    await consistency.wait_for(clients, catalog, token)
-    return await _shown(catalog, product_id)
+    return await _shown(projections["catalog"], seen, product_id)
 
 
 @router.post("/v1/admin/categories", status_code=201, response_model=Category)
-async def create_category(form: NewCategory, response: Response, admin: Admin, bus: BusDep,
-                          projections: ProjectionsDep, clients: ClientsDep,
-                          idempotency_key: IdempotencyKey = None,
-                          token: ConsistencyToken = None) -> Category:
+async def create_category(form: NewCategory, admin: Admin, bus: BusDep,
+                          projections: ProjectionsDep, seen: Seen,
+                          idempotency_key: IdempotencyKey = None) -> Category:
     """Create a category, optionally under a parent."""
-    catalog = projections["catalog"]
-    await consistency.wait_for(clients, catalog, token)
-    await _require_category(catalog, form.parent_id)
+    await _require_category(projections["catalog"], seen, form.parent_id)
     command = command_id(f"POST /v1/admin/categories\n{admin.user_id}", idempotency_key)
     category_id = derived_id(command, "category")
     slug = form.slug or slugify(form.name)
     await execute(bus, CreateCategory(category_id=category_id, slug=slug, name=form.name,
                                       parent_id=form.parent_id),
-                  actor=admin.user_id, command_id=command, response=response)
+                  actor=admin.user_id, command_id=command, seen=seen)
     return Category(id=category_id, slug=slug, name=form.name, parent_id=form.parent_id)
 
 
 @router.post("/v1/admin/products", status_code=201, response_model=Product)
-async def create_product(form: NewProduct, response: Response, admin: Admin, bus: BusDep,
-                         projections: ProjectionsDep, clients: ClientsDep,
-                         idempotency_key: IdempotencyKey = None,
-                         token: ConsistencyToken = None) -> Product:
+async def create_product(form: NewProduct, admin: Admin, bus: BusDep,
+                         projections: ProjectionsDep, seen: Seen,
+                         idempotency_key: IdempotencyKey = None) -> Product:
     """Create a product in a category, with its price and stock."""
     catalog = projections["catalog"]
-    await consistency.wait_for(clients, catalog, token)
-    category = await _require_category(catalog, form.category_id)
+    category = await _require_category(catalog, seen, form.category_id)
     assert category is not None
     command = command_id(f"POST /v1/admin/products\n{admin.user_id}", idempotency_key)
     product_id = derived_id(command, "product")
@@ -277,11 +275,11 @@ async def create_product(form: NewProduct, response: Response, admin: Admin, bus
     issued_at = datetime.now(UTC)
     reply = await execute(bus, CreateProduct(product_id=product_id, slug=slug,
                                              **form.model_dump(exclude={"slug"})),
-                          actor=admin.user_id, command_id=command, response=response,
+                          actor=admin.user_id, command_id=command, seen=seen,
                           issued_at=issued_at)
     if reply.status == "duplicate":
         # A retry: the product exists, and may have changed since; show it as it is now.
-        return await _after_write(catalog, clients, response, product_id)
+        return await _shown(catalog, seen, product_id)
     # The command holds the whole new product: no need to wait for the read model.
     return Product(id=product_id, sku=form.sku, name=form.name, slug=slug,
                    description=form.description,
@@ -293,27 +291,19 @@ async def create_product(form: NewProduct, response: Response, admin: Admin, bus
 
 
 @router.patch("/v1/admin/products/{product_id}", response_model=Product)
-async def change_product(product_id: UUID, changes: ProductChanges, response: Response,
-                         admin: Admin, bus: BusDep, projections: ProjectionsDep,
-                         clients: ClientsDep, idempotency_key: IdempotencyKey = None,
-                         token: ConsistencyToken = None) -> Product:
+async def change_product(product_id: UUID, changes: ProductChanges, admin: Admin,
+                         bus: BusDep, projections: ProjectionsDep, seen: Seen,
+                         idempotency_key: IdempotencyKey = None) -> Product:
     """Change a product's details, price or stock; absent fields stay as they are."""
     catalog = projections["catalog"]
-    await consistency.wait_for(clients, catalog, token)
-    await _require_category(catalog, changes.category_id)
+    await _require_category(catalog, seen, changes.category_id)
     scope = f"PATCH /v1/admin/products/{product_id}\n{admin.user_id}"
     command = command_id(scope, idempotency_key)
     details = changes.model_dump(exclude_none=True, exclude={"stock"})
     await execute(bus, ChangeProduct(product_id=product_id, **details),
-                  actor=admin.user_id, command_id=command, response=response)
+                  actor=admin.user_id, command_id=command, seen=seen)
     if changes.stock is not None:
         await execute(bus, SetStock(product_id=product_id, available=changes.stock),
                       actor=admin.user_id, command_id=derived_id(command, "stock"),
-                      response=response)
-    return await _after_write(catalog, clients, response, product_id)
-
-
-async def _after_write(catalog, clients, response: Response, product_id: UUID) -> Product:
-    """The product as the read model shows it once it includes this write."""
-    await consistency.wait_for(clients, catalog, response.headers.get(consistency.HEADER))
-    return await _shown(catalog, product_id)
+                      seen=seen)
+    return await _shown(catalog, seen, product_id)

@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.cart import cart_lines
 from api.commands import command_id, derived_id, execute
-from api.deps import BusDep, ClientsDep, CurrentUser, IdempotencyKey, ProjectionsDep
-from api.orders import OrderAccepted
+from api.consistency import ReadYourWrites
+from api.deps import BusDep, ClientsDep, CurrentUser, IdempotencyKey, ProjectionsDep, Seen
+from api.orders import OrderAccepted, find_order
 from api.users import Address
 from commands import pricing
 from schemas.commands.orders import PlaceOrder
@@ -63,9 +64,9 @@ class CheckoutForm(BaseModel):
     payment_method: PaymentChoice
 
 
-async def _priced_cart(projections, user_id: str) -> list[OrderLine]:
+async def _priced_cart(projections, seen: ReadYourWrites, user_id: str) -> list[OrderLine]:
     """The cart's lines at today's prices; 409 if it is empty or a line cannot be had."""
-    _, wanted = await cart_lines(projections, user_id)
+    _, wanted = await cart_lines(projections, seen, user_id)
     if not wanted:
         raise HTTPException(409, "The cart is empty.")
     lines, gone = [], []
@@ -91,7 +92,7 @@ async def _priced_cart(projections, user_id: str) -> list[OrderLine]:
              responses={409: {"description": "The cart is empty, or stock is gone"},
                         422: {"description": "Invalid address or payment method"}})
 async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bus: BusDep,
-                   projections: ProjectionsDep, clients: ClientsDep,
+                   projections: ProjectionsDep, clients: ClientsDep, seen: Seen,
                    idempotency_key: IdempotencyKey = None) -> OrderAccepted:
     """Order what is in the cart, to be sent to `shipping_address` and paid by
     `payment_method`.
@@ -105,10 +106,10 @@ async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bu
     response.headers["Location"] = f"/v1/orders/{order_id}"
     if idempotency_key is not None:
         # A repeat: the first order may have emptied the cart since.
-        placed = await projections["orders"].order(str(order_id))  # type: ignore[attr-defined]
+        placed = await find_order(projections, seen, order_id)
         if placed is not None:
             return OrderAccepted(order_id=order_id, status=placed["status"])
-    lines = await _priced_cart(projections, user.user_id)
+    lines = await _priced_cart(projections, seen, user.user_id)
     keys, method = clients.keys, form.payment_method
     await execute(bus, PlaceOrder(
         order_id=order_id, user_id=UUID(user.user_id), lines=lines,
@@ -117,5 +118,5 @@ async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bu
         payment_method=method.type,
         payment_token=(await keys.seal(user.user_id, method.token)
                        if method.type in TOKENISED and method.token else None)),
-        actor=user.user_id, command_id=command, correlation_id=order_id, response=response)
+        actor=user.user_id, command_id=command, correlation_id=order_id, seen=seen)
     return OrderAccepted(order_id=order_id, status="pending")

@@ -10,9 +10,9 @@ import uuid
 from datetime import datetime
 from uuid import UUID
 
-from fastapi import HTTPException, Response
+from fastapi import HTTPException
 
-from api import consistency
+from api.consistency import ReadYourWrites
 from infra.command_bus import CommandBus, CommandTimeout
 from schemas.messages import Command
 from schemas.replies import Reply
@@ -37,9 +37,12 @@ def derived_id(command: UUID, what: str) -> UUID:
 
 
 async def execute(bus: CommandBus, command: Command, *, actor: str | None, command_id: UUID,
-                  response: Response | None = None, issued_at: datetime | None = None,
+                  seen: ReadYourWrites | None = None, issued_at: datetime | None = None,
                   correlation_id: UUID | None = None) -> Reply:
-    """Send `command`; its events carry `correlation_id` (default: the command id)."""
+    """Send `command`; its events carry `correlation_id` (default: the command id).
+
+    With `seen`, the request's later reads and its session's show the write.
+    """
     try:
         reply = await bus.send(command, actor=actor, command_id=command_id, issued_at=issued_at,
                                correlation_id=correlation_id)
@@ -49,6 +52,6 @@ async def execute(bus: CommandBus, command: Command, *, actor: str | None, comma
     if reply.status == "rejected":
         raise HTTPException(_STATUS.get(reply.kind or "conflict", 409),
                             reply.detail or "The request was refused.")
-    if response is not None and reply.positions:
-        response.headers[consistency.HEADER] = consistency.encode(reply.positions)
+    if seen is not None:
+        await seen.wrote(reply.positions)
     return reply

@@ -1,23 +1,37 @@
-"""Read-your-writes: the `X-Consistency-Token` a write returns and a read waits on.
+"""Read-your-writes: a request's reads show every write its caller has had acknowledged.
 
-The token lists where the write's events landed (topic, partition, offset). A
-read that sends it back waits, briefly, until the projection it reads from has
-applied those positions.
+Three things set what a read must show:
+- the writes of the caller's session: each authenticated write remembers where its
+  events landed in the session (in Redis, so every API replica sees it), and each
+  read of that session waits until its read model has passed those positions;
+- an `X-Consistency-Token` the client carries across sessions (a write's answer
+  holds one);
+- a keyed read that finds nothing (a product, an order, an account by email) waits
+  until its read model has reached the end of the key's partition as it is now,
+  before it answers "not found": the miss may be an acknowledged write the model
+  has not applied yet. A hit costs nothing extra.
+
+Every wait is bounded; a read model that lags longer answers 503 with `Retry-After`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Response
 
-from infra.bootstrap import Clients
-from projections import checkpoints
+from infra.log_ends import LogEnds
+from infra.sessions import SessionStore
 from projections.base import Projection
+from projections.checkpoints import Progress
 from schemas.replies import Position
 
 HEADER = "X-Consistency-Token"
+
+T = TypeVar("T")
 
 
 def encode(positions: list[Position]) -> str:
@@ -34,14 +48,72 @@ def decode(token: str) -> list[Position]:
         raise HTTPException(422, f"{HEADER} is not a token this API issued.") from error
 
 
-async def wait_for(clients: Clients, projection: Projection, token: str | None) -> None:
-    """Wait until `projection` has applied the token's positions; 503 if it lags too long."""
-    if not token:
-        return
-    positions = decode(token)
-    reached = await checkpoints.wait_until_reached(
-        clients.mysql, projection.name, projection.topics, positions,
-        clients.settings.consistency_wait_s)
-    if not reached:
-        raise HTTPException(503, f"The {projection.name} view has not caught up with that "
-                                 "write yet; retry shortly.", headers={"Retry-After": "1"})
+def _needed(positions: list[Position]) -> dict[tuple[str, int], int]:
+    """The next offset a read model must reach to include each position."""
+    needed: dict[tuple[str, int], int] = {}
+    for p in positions:
+        tp = (p.topic, p.partition)
+        needed[tp] = max(needed.get(tp, 0), p.offset + 1)
+    return needed
+
+
+class ReadYourWrites:
+    """What one request's reads must show, and the record of its writes."""
+
+    def __init__(self, *, progress: Progress, ends: LogEnds, sessions: SessionStore,
+                 session_id: str | None, token: str | None, response: Response,
+                 wait_s: float) -> None:
+        self._progress = progress
+        self._ends = ends
+        self._sessions = sessions
+        self._session_id = session_id
+        self._response = response
+        self._wait_s = wait_s
+        self._positions = decode(token) if token else []
+        self._session_loaded = session_id is None
+
+    async def wrote(self, positions: list[Position]) -> None:
+        """A write of this request was acknowledged: later reads, of this request and of
+        the caller's session, show it; the answer carries its token."""
+        if not positions:
+            return
+        self._positions.extend(positions)
+        self._response.headers[HEADER] = encode(positions)
+        if self._session_id is not None:
+            await self._sessions.remember_writes(self._session_id, positions)
+
+    async def began_session(self, session_id: str) -> None:
+        """The request signed the caller in: the new session shows what the request wrote
+        (a first social sign-in creates the account it signs in to)."""
+        self._session_id = session_id
+        own = list(self._positions)
+        if own:
+            await self._sessions.remember_writes(session_id, own)
+
+    async def wait(self, projection: Projection) -> None:
+        """Wait until `projection` shows every write this request must see."""
+        if not self._session_loaded:
+            assert self._session_id is not None
+            self._positions.extend(await self._sessions.writes(self._session_id))
+            self._session_loaded = True
+        needed = {tp: offset for tp, offset in _needed(self._positions).items()
+                  if tp[0] in projection.topics}
+        await self._reach(projection, needed)
+
+    async def found(self, projection: Projection, lookup: Callable[[], Awaitable[T | None]], *,
+                    topic: str, key: str | None) -> T | None:
+        """`lookup()` on the read model, once the model shows this request's writes; on a
+        miss, again once the model has reached the end of `key`'s partition of `topic`
+        (every partition when the key does not name one)."""
+        await self.wait(projection)
+        row = await lookup()
+        if row is None:
+            await self._reach(projection, await self._ends.of(topic, key))
+            row = await lookup()
+        return row
+
+    async def _reach(self, projection: Projection, needed: dict[tuple[str, int], int]) -> None:
+        if needed and not await self._progress.reach(projection.name, needed, self._wait_s):
+            raise HTTPException(503, f"The {projection.name} view has not caught up with "
+                                     "recent writes yet; retry shortly.",
+                                headers={"Retry-After": "1"})

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.consistency import ReadYourWrites
 from infra.bootstrap import Clients
 from infra.command_bus import CommandBus
 from infra.oidc import OidcClient, PendingSignIns
 from infra.rate_limits import RateLimiter
-from infra.security import TokenSigner
+from infra.security import AccessClaims, TokenSigner
 from infra.sessions import SessionStore
 from infra.settings import Settings
 from projections.base import Projection
@@ -87,14 +88,21 @@ _bearer = HTTPBearer(auto_error=False)
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-async def _principal(
+async def _claims(
     signer: SignerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AccessClaims | None:
+    """The access token's claims if it is valid (checked once per request)."""
+    return signer.verify(credentials.credentials) if credentials is not None else None
+
+
+async def _principal(
     sessions: SessionsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    claims: Annotated[AccessClaims | None, Depends(_claims)],
 ) -> Principal:
     if credentials is None:
         raise HTTPException(401, "Authentication is required.", headers=_UNAUTHORIZED)
-    claims = signer.verify(credentials.credentials)
     if claims is None:
         raise HTTPException(401, "The access token is invalid or expired.",
                             headers=_UNAUTHORIZED)
@@ -112,3 +120,16 @@ async def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Princi
 
 CurrentUser = Annotated[Principal, Depends(_principal)]
 Admin = Annotated[Principal, Depends(_admin)]
+
+
+async def _read_your_writes(request: Request, response: Response, sessions: SessionsDep,
+                            claims: Annotated[AccessClaims | None, Depends(_claims)],
+                            token: ConsistencyToken = None) -> ReadYourWrites:
+    state = request.app.state
+    return ReadYourWrites(progress=state.progress, ends=state.log_ends, sessions=sessions,
+                          session_id=claims.session_id if claims else None, token=token,
+                          response=response, wait_s=state.settings.consistency_wait_s)
+
+
+# The request's reads show the caller's acknowledged writes (api/consistency.py).
+Seen = Annotated[ReadYourWrites, Depends(_read_your_writes)]

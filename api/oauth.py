@@ -23,7 +23,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from api.auth import Tokens, start_session
+from api.auth import Tokens, find_by_email, start_session
+from api.consistency import ReadYourWrites
 from api.commands import command_id, execute
 from api.deps import (
     BusDep,
@@ -31,6 +32,7 @@ from api.deps import (
     OidcDep,
     PendingSignInsDep,
     ProjectionsDep,
+    Seen,
     SessionsDep,
     SettingsDep,
     SignerDep,
@@ -90,7 +92,7 @@ async def authorize(provider: str, oidc: OidcDep, sign_ins: PendingSignInsDep,
 async def callback(provider: str, request: Request, response: Response, settings: SettingsDep,
                    oidc: OidcDep, sign_ins: PendingSignInsDep, bus: BusDep,
                    clients: ClientsDep, projections: ProjectionsDep, sessions: SessionsDep,
-                   signer: SignerDep,
+                   signer: SignerDep, seen: Seen,
                    state: Annotated[str | None, Query(max_length=200)] = None,
                    code: Annotated[str | None, Query(max_length=2048)] = None,
                    error: Annotated[str | None, Query(max_length=200)] = None) -> Tokens:
@@ -109,12 +111,12 @@ async def callback(provider: str, request: Request, response: Response, settings
     except SignInRefused:
         raise HTTPException(400, "The identity provider's answer could not be verified; "
                                  "start again.") from None
-    user_id, roles = await _account(identity, response, settings, bus, clients, projections)
+    user_id, roles = await _account(identity, seen, settings, bus, clients, projections)
     response.headers["Cache-Control"] = "no-store"
-    return await start_session(request, sessions, signer, user_id, roles)
+    return await start_session(request, sessions, signer, seen, user_id, roles)
 
 
-async def _account(identity: Identity, response: Response, settings, bus, clients,
+async def _account(identity: Identity, seen: ReadYourWrites, settings, bus, clients,
                    projections) -> tuple[str, list[str]]:
     """The account this identity signs in to, linked (and made) if need be: (id, roles)."""
     users = projections["users"]
@@ -129,7 +131,7 @@ async def _account(identity: Identity, response: Response, settings, bus, client
         email = _EMAIL.validate_python(identity.email)
     except ValidationError:
         raise HTTPException(400, "The identity provider's email address is not valid.") from None
-    user = await users.find_by_email_key(email_key(settings, email))
+    user = await find_by_email(projections, seen, email_key(settings, email))
     if user is not None:
         if not identity.email_verified:
             raise HTTPException(409, "An account with this email address exists, and the "
@@ -142,10 +144,10 @@ async def _account(identity: Identity, response: Response, settings, bus, client
         user_id = str(await register(
             bus, clients.keys, settings, ProviderApplicant(email=email, full_name=name),
             roles=["customer"], idempotency_key=f"{identity.provider}:{subject_key}",
-            actor=None, response=response, email_verified=identity.email_verified))
+            actor=None, seen=seen, email_verified=identity.email_verified))
         roles = ["customer"]
     await execute(bus, LinkSocialIdentity(user_id=UUID(user_id), provider=identity.provider,
                                           subject_key=subject_key),
-                  actor=user_id, response=response,
+                  actor=user_id, seen=seen,
                   command_id=command_id(f"link\n{user_id}", f"{identity.provider}:{subject_key}"))
     return user_id, roles

@@ -11,25 +11,18 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import consistency, cursors
+from api import cursors
 from api.catalog import Cursor, Limit
 from api.commands import command_id, execute
-from api.deps import (
-    Admin,
-    BusDep,
-    ClientsDep,
-    ConsistencyToken,
-    CurrentUser,
-    IdempotencyKey,
-    Principal,
-    ProjectionsDep,
-)
+from api.consistency import ReadYourWrites
+from api.deps import Admin, BusDep, CurrentUser, IdempotencyKey, Principal, ProjectionsDep, Seen
 from api.users import Address
 from projections.mysql import utc
 from schemas.commands.orders import CancelOrder, RecordFulfilment
+from schemas.topics import ORDERS
 from schemas.events.orders import (
     CancelledBy,
     Carrier,
@@ -144,12 +137,18 @@ def owned(row: dict | None, user: Principal, what: str) -> dict:
     return row
 
 
-async def visible_order(projections, clients, user: Principal, order_id: UUID,
-                        token: str | None) -> dict:
-    """The order row once the read model shows the token's write; 404 if not the user's."""
-    orders = projections["orders"]
-    await consistency.wait_for(clients, orders, token)
-    return owned(await orders.order(str(order_id)), user, f"order {order_id}")
+async def find_order(projections, seen: ReadYourWrites, order_id: UUID) -> dict | None:
+    """The order row once the read model shows the caller's writes; a miss waits for the
+    order's partition first."""
+    orders, key = projections["orders"], str(order_id)
+    return await seen.found(orders, lambda: orders.order(key), topic=ORDERS.events.name,
+                            key=key)
+
+
+async def visible_order(projections, seen: ReadYourWrites, user: Principal,
+                        order_id: UUID) -> dict:
+    """The order row, as `find_order`; 404 if it is not the user's."""
+    return owned(await find_order(projections, seen, order_id), user, f"order {order_id}")
 
 
 def _tracking(row: dict) -> Tracking:
@@ -192,14 +191,13 @@ def _after(values: tuple | None) -> tuple[datetime, str] | None:
 
 @router.get("/v1/orders", response_model=OrderList,
             responses={422: {"description": "Invalid limit or cursor"}})
-async def list_orders(user: CurrentUser, projections: ProjectionsDep, clients: ClientsDep,
-                      limit: Limit = 20, cursor: Cursor = None,
-                      token: ConsistencyToken = None) -> OrderList:
+async def list_orders(user: CurrentUser, projections: ProjectionsDep, seen: Seen,
+                      limit: Limit = 20, cursor: Cursor = None) -> OrderList:
     """The signed-in user's orders, newest first, a page at a time."""
     query_print = cursors.fingerprint("orders", user.user_id)
     after = _after(cursors.decode(cursor, query_print))
     orders = projections["orders"]
-    await consistency.wait_for(clients, orders, token)
+    await seen.wait(orders)
     rows = await orders.orders_of(user.user_id, limit + 1, after)  # type: ignore[attr-defined]
     page = rows[:limit]
     last = page[-1] if page else None
@@ -212,27 +210,27 @@ async def list_orders(user: CurrentUser, projections: ProjectionsDep, clients: C
 @router.get("/v1/orders/{order_id}", response_model=Order,
             responses={404: {"description": "No such order of yours"}})
 async def get_order(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
-                    clients: ClientsDep, token: ConsistencyToken = None) -> Order:
+                    seen: Seen) -> Order:
     """An order: its lines and amounts, where it goes, its payment and its tracking."""
-    row = await visible_order(projections, clients, user, order_id, token)
+    row = await visible_order(projections, seen, user, order_id)
     return await _order_view(projections["orders"], row)
 
 
 @router.get("/v1/orders/{order_id}/tracking", response_model=OrderTracking,
             responses={404: {"description": "No such order of yours"}})
 async def get_tracking(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
-                       clients: ClientsDep, token: ConsistencyToken = None) -> OrderTracking:
+                       seen: Seen) -> OrderTracking:
     """Where the order is: its status, the carrier and tracking number, each step so far."""
-    row = await visible_order(projections, clients, user, order_id, token)
+    row = await visible_order(projections, seen, user, order_id)
     return OrderTracking(status=row["status"], **_tracking(row).model_dump())
 
 
 @router.get("/v1/orders/{order_id}/receipt", response_model=Receipt,
             responses={404: {"description": "No such order of yours, or not paid yet"}})
 async def get_receipt(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
-                      clients: ClientsDep, token: ConsistencyToken = None) -> Receipt:
+                      seen: Seen) -> Receipt:
     """The order's numbered receipt, issued once it is paid."""
-    await visible_order(projections, clients, user, order_id, token)
+    await visible_order(projections, seen, user, order_id)
     row = await projections["orders"].receipt_for_order(str(order_id))  # type: ignore[attr-defined]
     if row is None:
         raise HTTPException(404, f"Order {order_id} has no receipt yet: it is issued once "
@@ -246,17 +244,16 @@ async def get_receipt(order_id: UUID, user: CurrentUser, projections: Projection
 @router.post("/v1/orders/{order_id}/cancel", status_code=202, response_model=OrderAccepted,
              responses={404: {"description": "No such order of yours"},
                         409: {"description": "Shipped already, or cancelled"}})
-async def cancel_order(order_id: UUID, response: Response, user: CurrentUser, bus: BusDep,
-                       projections: ProjectionsDep, clients: ClientsDep,
-                       idempotency_key: IdempotencyKey = None,
-                       token: ConsistencyToken = None) -> OrderAccepted:
+async def cancel_order(order_id: UUID, user: CurrentUser, bus: BusDep,
+                       projections: ProjectionsDep, seen: Seen,
+                       idempotency_key: IdempotencyKey = None) -> OrderAccepted:
     """Cancel an order before it ships: its stock goes back, its payment is undone."""
-    row = await visible_order(projections, clients, user, order_id, token)
+    row = await visible_order(projections, seen, user, order_id)
     by_owner = row["user_id"] == user.user_id
     await execute(bus, CancelOrder(
         order_id=order_id, cancelled_by="customer" if by_owner else "admin",
         reason="Cancelled by the customer." if by_owner else "Cancelled by an administrator."),
-        actor=user.user_id, response=response, correlation_id=order_id,
+        actor=user.user_id, seen=seen, correlation_id=order_id,
         command_id=command_id(f"POST /v1/orders/{order_id}/cancel\n{user.user_id}",
                               idempotency_key))
     return OrderAccepted(order_id=order_id, status="cancelled")
@@ -266,13 +263,13 @@ async def cancel_order(order_id: UUID, response: Response, user: CurrentUser, bu
              response_model=OrderAccepted,
              responses={404: {"description": "No such order"},
                         409: {"description": "Not a next step for this order"}})
-async def record_fulfilment(order_id: UUID, step: Fulfilment, response: Response, admin: Admin,
-                            bus: BusDep, idempotency_key: IdempotencyKey = None
+async def record_fulfilment(order_id: UUID, step: Fulfilment, admin: Admin, bus: BusDep,
+                            seen: Seen, idempotency_key: IdempotencyKey = None
                             ) -> OrderAccepted:
     """Move an order on: packed, shipped (with carrier and tracking number), out for
     delivery, delivered."""
     await execute(bus, RecordFulfilment(order_id=order_id, **step.model_dump()),
-                  actor=admin.user_id, response=response, correlation_id=order_id,
+                  actor=admin.user_id, seen=seen, correlation_id=order_id,
                   command_id=command_id(f"POST /v1/admin/orders/{order_id}/fulfilment\n"
                                         f"{admin.user_id}", idempotency_key))
     return OrderAccepted(order_id=order_id, status=step.status)

@@ -13,18 +13,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from api import consistency
 from api.commands import command_id, execute
-from api.deps import BusDep, ClientsDep, ConsistencyToken, CurrentUser, ProjectionsDep, SettingsDep
+from api.deps import BusDep, CurrentUser, ProjectionsDep, Seen, SettingsDep
 from api.orders import PaymentStatus, owned
 from infra.payments.webhooks import WebhookSignatureError, verify_signature
 from projections.mysql import utc
 from schemas.commands.payments import FailPayment, SettlePayment
 from schemas.events.orders import PaymentMethodType
 from schemas.money import Money
+from schemas.topics import PAYMENTS
 
 router = APIRouter(tags=["payments"])
 
@@ -52,11 +52,11 @@ class WebhookAnswer(BaseModel):
 @router.get("/v1/payments/{payment_id}", response_model=Payment,
             responses={404: {"description": "No such payment of yours"}})
 async def get_payment(payment_id: UUID, user: CurrentUser, projections: ProjectionsDep,
-                      clients: ClientsDep, token: ConsistencyToken = None) -> Payment:
+                      seen: Seen) -> Payment:
     """A payment: its method, amount and status, and why it failed if it did."""
-    orders = projections["orders"]
-    await consistency.wait_for(clients, orders, token)
-    row = owned(await orders.payment(str(payment_id)),  # type: ignore[attr-defined]
+    orders, key = projections["orders"], str(payment_id)
+    row = owned(await seen.found(orders, lambda: orders.payment(key), topic=PAYMENTS.events.name,
+                                 key=key),
                 user, f"payment {payment_id}")
     return Payment(id=row["id"], order_id=row["order_id"], method=row["method"],
                    status=row["status"], amount=Money(amount=row["amount"],
@@ -86,8 +86,8 @@ def stripe_command(event: dict[str, Any]) -> SettlePayment | FailPayment | None:
 @router.post("/v1/payments/webhooks/{provider}", response_model=WebhookAnswer,
              responses={400: {"description": "No valid signature, or not an event"},
                         404: {"description": "No such provider"}})
-async def webhook(provider: str, request: Request, response: Response, bus: BusDep,
-                  projections: ProjectionsDep, settings: SettingsDep) -> WebhookAnswer:
+async def webhook(provider: str, request: Request, bus: BusDep, projections: ProjectionsDep,
+                  settings: SettingsDep, seen: Seen) -> WebhookAnswer:
     """A payment provider's notice (Stripe: `Stripe-Signature`, signed with the endpoint's
     secret). `payment_intent.succeeded` settles the payment, `payment_intent.payment_failed`
     fails it; other events are acknowledged and ignored."""
@@ -111,7 +111,7 @@ async def webhook(provider: str, request: Request, response: Response, bus: BusD
     payment = await payments.payment(str(command.payment_id))  # type: ignore[attr-defined]
     try:
         reply = await execute(
-            bus, command, actor=f"provider:{provider}", response=response,
+            bus, command, actor=f"provider:{provider}", seen=seen,
             command_id=command_id(f"POST /v1/payments/webhooks/{provider}", event_id),
             correlation_id=UUID(payment["order_id"]) if payment else None)
     except HTTPException as error:

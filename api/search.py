@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from api import consistency, cursors
+from api import cursors
 from api.catalog import Cursor, Limit, ProductSummary, search_page, subtree_ids, summary
-from api.deps import ClientsDep, ConsistencyToken, ProjectionsDep
+from api.deps import ProjectionsDep, Seen
 from projections.search import SearchProjection
 from projections.search_queries import ProductQuery, Sort
 
@@ -56,14 +56,13 @@ Price = Annotated[int | None, Query(ge=0, le=10**12, description="Minor units (c
             responses={404: {"description": "No such category"},
                        422: {"description": "Invalid filters, sort, limit or cursor"}})
 async def search(
-    projections: ProjectionsDep, clients: ClientsDep,
+    projections: ProjectionsDep, seen: Seen,
     q: Annotated[str | None, Query(max_length=200, description="Words to look for.")] = None,
     category: Annotated[str | None, Query(
         max_length=120, description="A category slug: that category and its subcategories.")
     ] = None,
     min_price: Price = None, max_price: Price = None,
     sort: Sort = "relevance", limit: Limit = 20, cursor: Cursor = None,
-    token: ConsistencyToken = None,
 ) -> SearchResults:
     """Search products by name, category, description and specifications.
 
@@ -81,7 +80,7 @@ async def search(
     after = cursors.decode(cursor, query_print)
     products = projections["catalog-search"]
     assert isinstance(products, SearchProjection)
-    await consistency.wait_for(clients, products, token)
+    await seen.wait(products)
     category_ids = await subtree_ids(products, category) if category is not None else None
     page = await search_page(products, ProductQuery(
         text=text, category_ids=category_ids, min_price=min_price, max_price=max_price,
@@ -94,15 +93,14 @@ async def search(
 
 @router.get("/v1/search/suggest", response_model=Suggestions)
 async def suggest(
-    projections: ProjectionsDep, clients: ClientsDep,
+    projections: ProjectionsDep, seen: Seen,
     q: Annotated[str, Query(min_length=1, max_length=100,
                             description="What the shopper has typed so far.")],
-    token: ConsistencyToken = None,
 ) -> Suggestions:
     """Autocomplete: up to ten product names that complete what was typed."""
     products = projections["catalog-search"]
     assert isinstance(products, SearchProjection)
-    await consistency.wait_for(clients, products, token)
+    await seen.wait(products)
     prefix = " ".join(q.split())
     if not prefix:
         return Suggestions(suggestions=[])

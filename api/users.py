@@ -19,15 +19,15 @@ from pydantic import (
     model_validator,
 )
 
-from api import consistency
 from api.commands import command_id, derived_id, execute
+from api.consistency import ReadYourWrites
 from api.deps import (
     BusDep,
     ClientsDep,
-    ConsistencyToken,
     CurrentUser,
     IdempotencyKey,
     ProjectionsDep,
+    Seen,
     SessionsDep,
     SettingsDep,
 )
@@ -42,6 +42,7 @@ from infra.security import (
 )
 from projections.mysql import utc
 from schemas.commands.users import ChangePassword, ChangeProfile, ClaimEmail, RegisterUser
+from schemas.topics import USERS
 
 router = APIRouter(tags=["users"])
 
@@ -138,7 +139,7 @@ class Applicant(Protocol):
 
 async def register(bus, keys, settings, form: Applicant, *, roles: list[str],
                    idempotency_key: str | None, actor: str | None,
-                   response: Response | None = None, email_verified: bool = False) -> UUID:
+                   seen: ReadYourWrites | None = None, email_verified: bool = False) -> UUID:
     """Claim the address, then create the account: two commands, both retry-safe.
 
     The account comes with an email verification link (sent by the notifications
@@ -155,7 +156,7 @@ async def register(bus, keys, settings, form: Applicant, *, roles: list[str],
                           if form.password is not None else None),
     }
     await execute(bus, ClaimEmail(email_key=key, user_id=user_id, roles=roles, **sealed),
-                  actor=actor, command_id=claim_id)
+                  actor=actor, command_id=claim_id, seen=seen)
     verification = {}
     if not email_verified:
         request_id = derived_id(claim_id, "verification")
@@ -168,7 +169,7 @@ async def register(bus, keys, settings, form: Applicant, *, roles: list[str],
     await execute(bus, RegisterUser(
         user_id=user_id, email_key=key, roles=roles, **sealed, email_verified=email_verified,
         **verification),
-        actor=actor, command_id=derived_id(claim_id, "register"), response=response)
+        actor=actor, command_id=derived_id(claim_id, "register"), seen=seen)
     return user_id
 
 
@@ -176,28 +177,26 @@ async def register(bus, keys, settings, form: Applicant, *, roles: list[str],
              responses={409: {"description": "The email address is taken"},
                         422: {"description": "Weak password or invalid email"}})
 async def sign_up(form: SignUp, response: Response, bus: BusDep, clients: ClientsDep,
-                  settings: SettingsDep, idempotency_key: IdempotencyKey = None) -> NewUser:
+                  settings: SettingsDep, seen: Seen,
+                  idempotency_key: IdempotencyKey = None) -> NewUser:
     """Create an account with an email address and a password."""
     user_id = await register(bus, clients.keys, settings, form, roles=["customer"],
-                             idempotency_key=idempotency_key, actor=None, response=response)
+                             idempotency_key=idempotency_key, actor=None, seen=seen)
     response.headers["Location"] = "/v1/users/me"
     return NewUser(id=user_id, email=normalise_email(form.email), full_name=form.full_name,
                    email_verified=False)
 
 
 @router.get("/v1/users/me", response_model=Profile)
-async def me(user: CurrentUser, clients: ClientsDep, projections: ProjectionsDep,
-             token: ConsistencyToken = None) -> Profile:
+async def me(user: CurrentUser, projections: ProjectionsDep, seen: Seen) -> Profile:
     """The signed-in user's profile."""
-    users = projections["users"]
-    await consistency.wait_for(clients, users, token)
-    return await _profile(users, user.user_id)
+    return await _profile(projections["users"], seen, user.user_id)
 
 
 @router.patch("/v1/users/me", response_model=Profile,
               responses={422: {"description": "Invalid, unknown or protected fields"}})
-async def change_profile(changes: ProfileChanges, response: Response, user: CurrentUser,
-                         bus: BusDep, clients: ClientsDep, projections: ProjectionsDep,
+async def change_profile(changes: ProfileChanges, user: CurrentUser, bus: BusDep,
+                         clients: ClientsDep, projections: ProjectionsDep, seen: Seen,
                          idempotency_key: IdempotencyKey = None) -> Profile:
     """Change the name, phone or addresses; absent fields stay as they are."""
     subject = user.user_id
@@ -211,30 +210,35 @@ async def change_profile(changes: ProfileChanges, response: Response, user: Curr
             subject, json.dumps([a.model_dump() for a in changes.addresses]))
     await execute(bus, ChangeProfile(user_id=UUID(subject), **sealed), actor=subject,
                   command_id=command_id(f"PATCH /v1/users/me\n{subject}", idempotency_key),
-                  response=response)
-    users = projections["users"]
-    await consistency.wait_for(clients, users, response.headers.get(consistency.HEADER))
-    return await _profile(users, subject)
+                  seen=seen)
+    return await _profile(projections["users"], seen, subject)
 
 
 @router.post("/v1/users/me/password", status_code=204,
              responses={422: {"description": "Wrong current password or weak new one"}})
 async def change_password(body: PasswordChange, user: CurrentUser, bus: BusDep,
                           clients: ClientsDep, projections: ProjectionsDep,
-                          sessions: SessionsDep) -> Response:
+                          sessions: SessionsDep, seen: Seen) -> Response:
     """Change the password; every other session of the account ends."""
-    row = await projections["users"].find(user.user_id)  # type: ignore[attr-defined]
+    row = await _account(projections["users"], seen, user.user_id)
     if row is None or not verify_password(row["password_hash"], body.current_password):
         raise HTTPException(422, "The current password is wrong.")
     sealed = await clients.keys.seal(user.user_id, hash_password(body.new_password))
     await execute(bus, ChangePassword(user_id=UUID(user.user_id), password_hash=sealed),
-                  actor=user.user_id, command_id=uuid.uuid4())
+                  actor=user.user_id, command_id=uuid.uuid4(), seen=seen)
     await sessions.end_all(user.user_id, keep=user.session_id)
     return Response(status_code=204)
 
 
-async def _profile(users, user_id: str) -> Profile:
-    row = await users.find(user_id)
+async def _account(users, seen: ReadYourWrites, user_id: str) -> dict | None:
+    """The user's row once the model shows the caller's writes; a miss waits for the
+    user's partition first."""
+    return await seen.found(users, lambda: users.find(user_id), topic=USERS.events.name,
+                            key=user_id)
+
+
+async def _profile(users, seen: ReadYourWrites, user_id: str) -> Profile:
+    row = await _account(users, seen, user_id)
     if row is None:
         raise HTTPException(404, "This account does not exist (any more).")
     return Profile(id=row["id"], email=row["email"] or "", full_name=row["full_name"] or "",

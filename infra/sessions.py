@@ -3,6 +3,8 @@
 A session holds its user and the hash of its current refresh token. Refreshing
 rotates the token; presenting a rotated one again means it was stolen, so the
 session ends. Deleting a session ends its access and refresh tokens at once.
+A session also remembers where its writes landed in Kafka, so that its reads,
+on any API replica, show them (read-your-writes without a token).
 Refresh tokens are `<session id>.<secret>`; only the secret's hash is stored.
 """
 
@@ -16,6 +18,8 @@ import uuid
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+
+from schemas.replies import Position
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,18 @@ end
 return {'unknown'}
 """
 
+# Keep the larger offset of each partition; the positions live as long as their session.
+_REMEMBER = """
+local ttl = redis.call('TTL', KEYS[2])
+if ttl < 0 then return 0 end
+for i = 1, #ARGV, 2 do
+  local current = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
+  if tonumber(ARGV[i + 1]) > current then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+redis.call('EXPIRE', KEYS[1], ttl)
+return 1
+"""
+
 
 class SessionStore:
     def __init__(self, redis: aioredis.Redis, lifetime_s: int, remembered_lifetime_s: int) -> None:
@@ -73,6 +89,7 @@ class SessionStore:
         self._lifetime_s = lifetime_s
         self._remembered_lifetime_s = remembered_lifetime_s
         self._rotate = redis.register_script(_ROTATE)
+        self._remember = redis.register_script(_REMEMBER)
 
     async def create(self, user_id: str, *, remember: bool = False, user_agent: str = "",
                      ip: str = "") -> NewSession:
@@ -126,10 +143,27 @@ class SessionStore:
         if not await self.is_active(session_id, user_id):
             return False
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(f"session:{session_id}", f"session-rotated:{session_id}")
+            pipe.delete(f"session:{session_id}", f"session-rotated:{session_id}",
+                        f"session-writes:{session_id}")
             pipe.srem(f"user-sessions:{user_id}", session_id)
             await pipe.execute()
         return True
+
+    async def remember_writes(self, session_id: str, positions: list[Position]) -> None:
+        """Note where the session's write landed, so its later reads wait for it."""
+        if positions:
+            await self._remember(
+                keys=[f"session-writes:{session_id}", f"session:{session_id}"],
+                args=[v for p in positions for v in (f"{p.topic}/{p.partition}", p.offset)])
+
+    async def writes(self, session_id: str) -> list[Position]:
+        """The latest write position of the session in each partition it wrote to."""
+        stored = await self._redis.hgetall(f"session-writes:{session_id}")
+        positions = []
+        for field, offset in stored.items():
+            topic, _, partition = field.rpartition("/")
+            positions.append(Position(topic=topic, partition=int(partition), offset=int(offset)))
+        return positions
 
     async def end_all(self, user_id: str, *, keep: str | None = None) -> int:
         """End every session of the user, but `keep`; returns how many ended."""

@@ -15,7 +15,6 @@ from sqlalchemy.dialects.mysql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.database import metadata
-from schemas.replies import Position
 
 checkpoints = Table(
     "projection_checkpoints",
@@ -48,17 +47,30 @@ async def load(engine: AsyncEngine, projection: str) -> dict[tuple[str, int], in
         return {(r.topic, r.partition): r.next_offset for r in rows}
 
 
-async def wait_until_reached(engine: AsyncEngine, projection: str, topics: tuple[str, ...],
-                             positions: list[Position], timeout_s: float) -> bool:
-    """Wait until the projection has applied every position on its topics."""
-    wanted = [p for p in positions if p.topic in topics]
-    if not wanted:
+class Progress:
+    """How far each projection has got, as this process last read it, and waits on it.
+
+    Checkpoints never move backwards, so a row read once is a lower bound for good: a
+    wait that the last reading already satisfies costs no query.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._seen: dict[str, dict[tuple[str, int], int]] = {}
+
+    def _short(self, projection: str, needed: dict[tuple[str, int], int]) -> bool:
+        seen = self._seen.get(projection, {})
+        return any(seen.get(tp, 0) < offset for tp, offset in needed.items())
+
+    async def reach(self, projection: str, needed: dict[tuple[str, int], int],
+                    timeout_s: float) -> bool:
+        """Wait until `projection`'s next offset is at least `needed` in each partition;
+        False if it has not got there within `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while self._short(projection, needed):
+            if time.monotonic() > deadline:
+                return False
+            self._seen[projection] = await load(self._engine, projection)
+            if self._short(projection, needed):
+                await asyncio.sleep(0.01)
         return True
-    deadline = time.monotonic() + timeout_s
-    while True:
-        reached = await load(engine, projection)
-        if all(reached.get((p.topic, p.partition), 0) > p.offset for p in wanted):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.01)

@@ -1,0 +1,68 @@
+"""Where the committed part of an events topic ends now, for one key or a whole topic.
+
+A keyed read that finds nothing asks this before it says "not found": the read
+model may simply not have caught up with an acknowledged write yet. The answer is
+the last stable offset (`read_committed`), which a projection can reach; records
+of a transaction still open are not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+
+from infra.settings import Settings
+
+_partitioner = DefaultPartitioner()
+
+
+def partition_of(key: str, partitions: list[int]) -> int:
+    """The partition a producer with the default partitioner sends `key` to."""
+    ordered = sorted(partitions)
+    return _partitioner(key.encode(), ordered, ordered)
+
+
+class LogEnds:
+    """Looks up end offsets through one group-less consumer, rebuilt after a failure."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._consumer: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+
+    async def _client(self) -> AIOKafkaConsumer:
+        async with self._lock:
+            if self._consumer is None:
+                consumer = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap,
+                                            isolation_level="read_committed",
+                                            enable_auto_commit=False, group_id=None)
+                await consumer.start()
+                self._consumer = consumer
+            return self._consumer
+
+    async def of(self, topic: str, key: str | None = None) -> dict[tuple[str, int], int]:
+        """{(topic, partition): end offset} for the partition of `key`, or every partition."""
+        try:
+            consumer = await self._client()
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                await consumer._client.force_metadata_update()
+                partitions = consumer.partitions_for_topic(topic) or set()
+            chosen = [partition_of(key, list(partitions))] if key is not None else partitions
+            ends = await consumer.end_offsets([TopicPartition(topic, p) for p in chosen])
+        except KafkaError:
+            await self._discard()
+            raise
+        return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+    async def _discard(self) -> None:
+        async with self._lock:
+            consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
+
+    async def close(self) -> None:
+        await self._discard()
