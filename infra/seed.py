@@ -449,20 +449,27 @@ async def _existing(clients: Clients, table_name: str, ids: list[UUID]) -> set[s
     return found
 
 
+# On a stack's very first start the command processors may still be joining their group
+# while the seed begins; a command id is fixed, so sending it again is safe.
+PATIENCE_S = 300.0
+
+
 async def _send_all(bus: CommandBus, commands: Iterable[tuple[UUID, Command]], concurrency: int,
                     outcomes: Counter, progress: Callable[[int], None]) -> None:
     pending: Iterator[tuple[UUID, Command]] = iter(commands)
 
     async def worker() -> None:
         for command_id, command in pending:
-            for attempt in range(3):
+            deadline = time.monotonic() + PATIENCE_S
+            while True:
                 try:
                     reply = await bus.send(command, actor=ACTOR, command_id=command_id)
                     outcomes[reply.status] += 1
                     break
                 except CommandTimeout:
-                    if attempt == 2:
+                    if time.monotonic() > deadline:
                         outcomes["timeout"] += 1
+                        break
             progress(1)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
