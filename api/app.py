@@ -39,7 +39,7 @@ from infra.topics import ensure_topics
 from projections.checkpoints import Progress
 from projections.registry import build_projections
 
-# Each service's routers (`infra/routes.py` names the services). A process serves the
+# Each service's routers (`ops/routes.py` names the services). A process serves the
 # services of `SHOPSTREAM_API_SERVICES` (all when empty), always with the operations routes.
 SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
     "users": [users.router, auth.router, oauth.router],

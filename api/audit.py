@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, Principal, ProjectionsDep, Seen
-from projections.mysql import utc
+from schemas.times import utc
 from schemas.topics import ORDERS, PAYMENTS
 
 router = APIRouter(tags=["audit"])

@@ -30,14 +30,13 @@ from api.deps import (
     SettingsDep,
     SignerDep,
 )
+from infra.passwords import hash_password, verify_password
 from infra.security import (
     TokenSigner,
     email_key,
-    hash_password,
     link_token,
     token_hash,
     token_user,
-    verify_password,
 )
 from infra.sessions import SessionStore
 from schemas.commands.users import RequestPasswordReset, ResetPassword, VerifyEmail

@@ -17,7 +17,7 @@ from api import cursors
 from api.commands import command_id, derived_id, execute
 from api.consistency import ReadYourWrites
 from api.deps import Admin, BusDep, IdempotencyKey, ProjectionsDep, Seen
-from projections.mysql import utc
+from schemas.times import utc
 from projections.search import SearchProjection
 from projections.search_queries import Page, ProductQuery
 from schemas.commands.catalog import ChangeProduct, CreateCategory, CreateProduct, SetStock

@@ -25,7 +25,8 @@ from api.orders import OrderAccepted, find_order
 from api.users import Address
 from commands import pricing
 from schemas.commands.orders import PlaceOrder
-from schemas.events.orders import OrderLine, PaymentMethodType
+from schemas.events.orders import OrderLine
+from schemas.payments import PaymentMethodType
 
 router = APIRouter(tags=["orders"])
 

@@ -20,7 +20,7 @@ from api.commands import command_id, execute
 from api.consistency import ReadYourWrites
 from api.deps import Admin, BusDep, CurrentUser, IdempotencyKey, Principal, ProjectionsDep, Seen
 from api.users import Address
-from projections.mysql import utc
+from schemas.times import utc
 from schemas.commands.orders import CancelOrder, RecordFulfilment
 from schemas.topics import ORDERS
 from schemas.events.orders import (

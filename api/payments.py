@@ -20,9 +20,9 @@ from api.commands import command_id, execute
 from api.deps import BusDep, CurrentUser, ProjectionsDep, Seen, SettingsDep
 from api.orders import PaymentStatus, owned
 from infra.payments.webhooks import WebhookSignatureError, verify_signature
-from projections.mysql import utc
+from schemas.times import utc
 from schemas.commands.payments import FailPayment, SettlePayment
-from schemas.events.orders import PaymentMethodType
+from schemas.payments import PaymentMethodType
 from schemas.money import Money
 from schemas.topics import PAYMENTS
 

@@ -31,16 +31,14 @@ from api.deps import (
     SessionsDep,
     SettingsDep,
 )
-from commands.passwords import password_problems
+from infra.passwords import hash_password, password_problems, verify_password
 from infra.security import (
     email_key,
-    hash_password,
     link_token,
     normalise_email,
     token_hash,
-    verify_password,
 )
-from projections.mysql import utc
+from schemas.times import utc
 from schemas.commands.users import ChangePassword, ChangeProfile, ClaimEmail, RegisterUser
 from schemas.topics import USERS
 

@@ -17,7 +17,7 @@ PASSWORD = "a long bench passphrase"
 def create_admin() -> str:
     """`shopstream admin create` with a new bench address; returns the address."""
     email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
-    subprocess.run([sys.executable, "-m", "infra.cli", "admin", "create", "--email", email,
+    subprocess.run([sys.executable, "-m", "ops.cli", "admin", "create", "--email", email,
                     "--password", PASSWORD], cwd=PROJECT_ROOT, check=True, timeout=120,
                    capture_output=True)
     return email

@@ -94,7 +94,7 @@ def replay(name: str) -> None:
     """Run `shopstream replay NAME` once and report its events/s."""
     before = cpu.snapshot()
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "infra.cli", "replay", name],
+    result = subprocess.run([sys.executable, "-m", "ops.cli", "replay", name],
                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
                             env=os.environ | {"COLUMNS": "200"})
     wall = time.monotonic() - started

@@ -22,7 +22,7 @@ import httpx
 
 from bench import cpu, load
 from infra.bootstrap import build_clients
-from infra.seed import BRANDS, categories
+from ops.seed import BRANDS, categories
 from infra.settings import PROJECT_ROOT, get_settings
 from infra.topic_reader import TopicReader
 from projections import checkpoints
@@ -95,7 +95,7 @@ async def caught_up(clients, projection: SearchProjection) -> tuple[int, int]:
 async def main(args: argparse.Namespace) -> None:
     settings = get_settings()
     started = time.perf_counter()
-    seeded = subprocess.run([sys.executable, "-m", "infra.cli", "seed", "--products",
+    seeded = subprocess.run([sys.executable, "-m", "ops.cli", "seed", "--products",
                              str(args.products)], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, timeout=4 * 3600)
     print(f"seed --products {args.products}: {time.perf_counter() - started:.1f} s wall; "

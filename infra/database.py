@@ -14,11 +14,7 @@ metadata = MetaData()
 
 
 async def create_tables(engine: AsyncEngine) -> None:
-    """Create every declared table that does not exist yet."""
-    # Import the modules that declare tables, so they are all on `metadata`.
-    import infra.crypto  # noqa: F401
-    import infra.mail  # noqa: F401
-    import projections.registry  # noqa: F401
-
+    """Create the tables declared so far (by the modules this process has imported) that
+    do not exist yet: each process creates the tables it uses."""
     async with engine.begin() as connection:
         await connection.run_sync(metadata.create_all)

@@ -1,4 +1,4 @@
-"""Passwords (argon2id), access tokens (JWT signed with Ed25519, with `kid`), lookup keys."""
+"""Access tokens (JWT signed with Ed25519, with `kid`), lookup keys."""
 
 from __future__ import annotations
 
@@ -11,30 +11,10 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from infra.settings import Settings
-
-# OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verifying against this costs what a real verification costs, so an unknown
-# email answers in the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
-
 
 def normalise_email(email: str) -> str:
     return unicodedata.normalize("NFKC", email).strip().lower()

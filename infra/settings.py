@@ -130,13 +130,13 @@ class Settings(BaseSettings):
     api_replica_ports: list[int] = [8001, 8002]
     public_url: str = ""  # default: the local gateway
     # Requests one client address may send per window through the gateway, over all routes
-    # (routes may have a tighter limit of their own: `infra/routes.py`).
+    # (routes may have a tighter limit of their own: `ops/routes.py`).
     gateway_rate_limit: int = 2000
     gateway_rate_window_s: int = 10
     # Where the local gateway sends a service's requests, as JSON {service: ["host:port", ...]};
     # a service not named goes to the API replicas (`api_replica_ports`).
     gateway_upstreams: dict[str, list[str]] = {}
-    # The services (`infra/routes.py`) this API process serves; empty: all of them.
+    # The services (`ops/routes.py`) this API process serves; empty: all of them.
     api_services: list[str] = []
     # Proxies whose X-Forwarded-For the API trusts (comma separated, or "*"): the gateway.
     api_forwarded_allow_ips: str = "127.0.0.1"

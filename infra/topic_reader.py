@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from infra.settings import Settings
-from projections.base import Record
+from schemas.records import Record
 
 
 @dataclass

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.mysql import DATETIME
 
-from projections.base import Record
+from schemas.records import Record
 from projections.mysql import MySQLProjection, Write, insert_row
 from schemas.topics import event_topics
 

@@ -9,23 +9,8 @@ resume from their consumer group's committed offsets and rely on version guards.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
-from schemas.envelope import EventEnvelope
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    envelope: EventEnvelope
-
-    @classmethod
-    def from_message(cls, message) -> Record:
-        """From a consumer record of an events topic."""
-        return cls(message.topic, message.partition, message.offset,
-                   EventEnvelope.from_bytes(message.value))
+from schemas.records import Record
 
 
 class Projection(ABC):

@@ -18,7 +18,8 @@ import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
-from projections.base import Projection, Record
+from projections.base import Projection
+from schemas.records import Record
 from schemas.events.cart import (
     CartCleared,
     CartItemAdded,

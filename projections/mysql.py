@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Executable, MetaData, Table, bindparam, func, select, text, update
@@ -21,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.database import metadata
 from projections import checkpoints
-from projections.base import Projection, Record
+from projections.base import Projection
+from schemas.records import Record
 
 TableFactory = Callable[[MetaData, str], Table]
 
@@ -33,11 +33,6 @@ class Write:
     shape: tuple
     statement: Executable
     params: dict[str, Any]
-
-
-def utc(moment: datetime | None) -> datetime | None:
-    """A time read from MySQL, which hands UTC back without its zone, as an aware one."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def insert_row(table: Table, **values: Any) -> Write:

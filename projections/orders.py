@@ -30,7 +30,7 @@ from sqlalchemy.dialects.mysql import DATETIME
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infra.crypto import KeyStore
-from projections.base import Record
+from schemas.records import Record
 from projections.mysql import MySQLProjection, Write, insert_row, update_row
 from schemas.events.orders import (
     FulfilmentRecorded,

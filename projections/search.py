@@ -27,7 +27,8 @@ from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 from elasticsearch.helpers import async_bulk, async_scan
 
 from projections import search_queries
-from projections.base import Projection, Record
+from projections.base import Projection
+from schemas.records import Record
 from schemas.events.catalog import (
     CategoryCreated,
     ProductChanged,

@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-from infra.payments.provider import PaymentResult
-from projections.mysql import utc
+from schemas.payments import PaymentResult
+from schemas.times import utc
 from schemas.commands.cart import RemoveOrderedItems
 from schemas.commands.catalog import ReleaseStock, ReserveStock
 from schemas.commands.orders import CancelOrder, RecordPayment, RecordStockReservation

@@ -21,7 +21,8 @@ from infra.bootstrap import Clients, build_clients
 from infra.database import create_tables
 from infra.settings import Settings
 from projections import checkpoints
-from projections.base import Projection, Record
+from projections.base import Projection
+from schemas.records import Record
 from projections.registry import build_projections
 
 log = structlog.get_logger(__name__)

@@ -25,7 +25,8 @@ import structlog
 from infra.bootstrap import Clients, build_clients
 from infra.command_bus import post
 from infra.payments import build_providers
-from infra.payments.provider import PaymentMethod, PaymentProvider, PaymentProviderError
+from infra.payments.provider import PaymentProvider, PaymentProviderError
+from schemas.payments import PaymentMethod
 from infra.payments.sandbox import SandboxPaymentProvider
 from infra.settings import Settings
 from projections.orders import OrdersProjection

@@ -11,7 +11,7 @@ import pytest
 
 from infra.bootstrap import Clients, build_clients
 from infra.settings import Settings
-from infra.stack.manager import Stack
+from ops.stack.manager import Stack
 
 
 @pytest.fixture(scope="session")

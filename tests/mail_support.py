@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from infra.settings import Settings
-from infra.stack.manager import Stack
+from ops.stack.manager import Stack
 from tests.support import eventually
 
 # The notifications worker's consumer group: its Faust app id.

@@ -22,7 +22,7 @@ def unique_email(prefix: str = "user") -> str:
 
 def shopstream(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the `shopstream` command as a user would."""
-    result = subprocess.run([sys.executable, "-m", "infra.cli", *args], cwd=PROJECT_ROOT,
+    result = subprocess.run([sys.executable, "-m", "ops.cli", *args], cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=600)
     if check and result.returncode != 0:
         raise AssertionError(f"shopstream {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

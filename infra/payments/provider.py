@@ -6,37 +6,11 @@ from the payment network, and the card's last four digits in results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from schemas.money import Money
-
-PaymentMethodType = Literal["card", "bank_transfer", "wallet", "cash_on_delivery"]
-PaymentStatus = Literal["authorized", "captured", "pending", "failed", "refunded"]
-
-
-@dataclass(frozen=True)
-class PaymentMethod:
-    type: PaymentMethodType
-    # The payment network's token for the card or wallet; None for bank transfer and cash.
-    token: str | None = None
-
-
-@dataclass(frozen=True)
-class PaymentResult:
-    """What a provider answered.
-
-    `failed` carries a `failure_reason` fit to show the customer; `pending` means the
-    money has not moved yet (a bank transfer) and a later event settles it; `refunded`
-    is only the answer to `refund`.
-    """
-
-    status: PaymentStatus
-    provider_reference: str | None = None
-    failure_reason: str | None = None
-    card_last4: str | None = None
-
+from schemas.payments import PaymentMethod, PaymentResult
 
 class PaymentProviderError(Exception):
     """The provider could not give an answer (unreachable, refused our request, answered

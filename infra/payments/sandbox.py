@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from infra.payments.provider import PaymentMethod, PaymentResult
+from schemas.payments import PaymentMethod, PaymentResult
 from schemas.money import Money
 
 # token -> (succeeds, card last4 or None, failure reason when it does not)

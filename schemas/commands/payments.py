@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from schemas.events.orders import OrderLine, PaymentMethodType, Reason, Totals
+from schemas.events.orders import OrderLine, Reason, Totals
+from schemas.payments import PaymentMethodType
 from schemas.events.payments import Last4, ReceiptBook, Reference
 from schemas.messages import Command
 from schemas.money import Money

@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.events.catalog import Name
 from schemas.messages import Event
 from schemas.money import Money
+from schemas.payments import PaymentMethodType
 from schemas.personal import Sealed
 
-PaymentMethodType = Literal["card", "bank_transfer", "wallet", "cash_on_delivery"]
 FulfilmentStatus = Literal["packed", "shipped", "out_for_delivery", "delivered"]
 # Who or what ended an order: the customer, the payment, missing stock, an admin.
 CancelledBy = Literal["customer", "payment", "stock", "admin"]

@@ -12,7 +12,8 @@ from uuid import UUID
 
 from pydantic import Field
 
-from schemas.events.orders import OrderLine, PaymentMethodType, Reason, Totals
+from schemas.events.orders import OrderLine, Reason, Totals
+from schemas.payments import PaymentMethodType
 from schemas.messages import Event
 from schemas.money import Money
 from schemas.personal import Sealed

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from infra.settings import Settings
-from infra.stack.manager import Stack
+from ops.stack.manager import Stack
 from schemas.topics import ORDERS, PAYMENTS
 from tests.e2e.test_checkout import ADDRESS, ENDED
 from tests.support import eventually, make_product, read_events, shopper

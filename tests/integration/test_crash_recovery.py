@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from infra.settings import Settings
-from infra.stack.manager import Stack
+from ops.stack.manager import Stack
 from schemas.topics import CATALOG
 from tests.support import eventually, read_events
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.gateway import haproxy_config
-from infra.routes import ROUTES
+from ops.gateway import haproxy_config
+from ops.routes import ROUTES
 from infra.settings import PROJECT_ROOT, Settings
-from infra.stack import installers
-from infra.stack.manager import Stack
+from ops.stack import installers
+from ops.stack.manager import Stack
 from tests.support import eventually, unique_email
 
 
@@ -173,7 +173,7 @@ async def test_the_gateway_routes_a_service_to_its_own_deployable(
     catalog_port, gateway_port, stats_port = free_port(), free_port(), free_port()
     api_log = (tmp_path / "api.log").open("w")
     catalog_api = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "api", "--service", "catalog",
+        [sys.executable, "-m", "ops.cli", "api", "--service", "catalog",
          "--port", str(catalog_port)],
         cwd=PROJECT_ROOT, stdout=api_log, stderr=subprocess.STDOUT, env=os.environ.copy())
     config = tmp_path / "haproxy.cfg"

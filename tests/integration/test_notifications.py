@@ -26,7 +26,7 @@ from infra.bootstrap import Clients
 from infra.mail import SesMailer, notifications_sent
 from infra.security import token_hash, token_user
 from infra.settings import Settings
-from infra.stack.manager import Stack
+from ops.stack.manager import Stack
 from schemas.topics import USERS
 from streams.emails import EMAILS, duration
 from tests.mail_support import mails_to, read_again, subjects, wait_for_mails

@@ -24,7 +24,7 @@ from commands.orders import payment_id_for
 from infra.bootstrap import Clients
 from infra.mail import notifications_sent
 from infra.settings import Settings
-from infra.stack.manager import Stack
+from ops.stack.manager import Stack
 from schemas.envelope import EventEnvelope
 from schemas.events.orders import (
     FulfilmentRecorded,

@@ -15,7 +15,7 @@ import pytest
 
 from commands import pricing
 from infra.bootstrap import Clients
-from projections.base import Record
+from schemas.records import Record
 from projections.orders import OrdersProjection
 from projections.registry import build_projections
 from schemas.envelope import EventEnvelope

@@ -16,7 +16,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from infra.payments.provider import PaymentAmountMismatch, PaymentMethod
+from infra.payments.provider import PaymentAmountMismatch
+from schemas.payments import PaymentMethod
 from infra.payments.stripe import StripeError, StripePaymentProvider
 from infra.settings import Settings
 from schemas.money import Money

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import httpx
 
 from infra.bootstrap import Clients
-from projections.base import Record
+from schemas.records import Record
 from projections.search import SearchProjection
 from schemas.envelope import EventEnvelope
 from schemas.events.catalog import CategoryCreated, ProductChanged, ProductCreated

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from infra.bootstrap import Clients
 from infra.settings import Settings
-from infra.stack.manager import Stack
+from ops.stack.manager import Stack
 
 
 async def test_kafka_round_trip(clients: Clients, settings: Settings) -> None:

@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from commands.decisions import Rejected
-from commands.passwords import COMMON, MAX_LENGTH, MIN_LENGTH, password_problems
+from infra.passwords import COMMON, MAX_LENGTH, MIN_LENGTH, password_problems
 from commands.users import OPEN_RESET_LINKS, decide, evolve
 from infra.security import link_token, token_hash, token_user
 from infra.settings import Settings

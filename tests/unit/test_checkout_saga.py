@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from commands import pricing
 from commands.handling import Aggregate, fold, handle
 from commands.registry import DECIDERS
-from infra.payments.provider import PaymentResult
+from schemas.payments import PaymentResult
 from schemas.commands.cart import AddCartItem, RemoveOrderedItems
 from schemas.commands.catalog import CreateProduct, ReleaseStock, ReserveStock
 from schemas.commands.orders import (

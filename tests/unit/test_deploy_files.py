@@ -1,7 +1,7 @@
 """The production files parse, check the health of everything they run, and hold no secret.
 
-Docker Compose (`infra/deploy/docker-compose.yml`), the Kubernetes manifests
-(`infra/deploy/k8s/`) and Kong's `kong.yml`: a secret may appear only as a
+Docker Compose (`ops/deploy/docker-compose.yml`), the Kubernetes manifests
+(`ops/deploy/k8s/`) and Kong's `kong.yml`: a secret may appear only as a
 reference (`${VAR}` for Compose, a Secret reference on Kubernetes, a vault
 reference for Kong), never as a value.
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.routes import SERVICES
+from ops.routes import SERVICES
 from infra.settings import PROJECT_ROOT
 from streams.app import ROLES
 
-DEPLOY = PROJECT_ROOT / "infra" / "deploy"
+DEPLOY = PROJECT_ROOT / "ops" / "deploy"
 K8S = DEPLOY / "k8s"
 # One worker deployment per role.
 WORKERS = {f"worker-{role}" for role in ROLES}
@@ -38,7 +38,7 @@ def compose() -> dict:
 
 
 def manifests() -> list[dict]:
-    """The Kubernetes objects that `kubectl apply -k infra/deploy/k8s` applies."""
+    """The Kubernetes objects that `kubectl apply -k ops/deploy/k8s` applies."""
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     assert sorted(kustomization["resources"]) == sorted(
         p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")

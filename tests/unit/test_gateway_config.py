@@ -19,14 +19,14 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from api import health
 from api.app import SERVICE_ROUTERS
-from infra.gateway import haproxy_config
-from infra.kong import CONSUMER, jwt_credentials, kong_config, render
-from infra.routes import ROUTES, SERVICES, RateLimit, by_precedence, route_for
+from ops.gateway import haproxy_config
+from ops.kong import CONSUMER, jwt_credentials, kong_config, render
+from ops.routes import ROUTES, SERVICES, RateLimit, by_precedence, route_for
 from infra.security import TokenSigner
 from infra.settings import PROJECT_ROOT, Settings
-from infra.stack import installers
+from ops.stack import installers
 
-KONG_FILE = PROJECT_ROOT / "infra" / "deploy" / "kong.yml"
+KONG_FILE = PROJECT_ROOT / "ops" / "deploy" / "kong.yml"
 
 
 def default_client_limit() -> RateLimit:
@@ -133,8 +133,8 @@ def test_the_haproxy_config_follows_the_table() -> None:
 def test_the_committed_kong_yml_is_the_generated_one() -> None:
     generated = render(kong_config(default_client_limit()))
     assert KONG_FILE.read_text() == generated, (
-        "infra/deploy/kong.yml is stale: run "
-        "`shopstream gateway kong --output infra/deploy/kong.yml`")
+        "ops/deploy/kong.yml is stale: run "
+        "`shopstream gateway kong --output ops/deploy/kong.yml`")
 
 
 def test_the_kong_yml_follows_the_table() -> None:

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.payments.provider import PaymentAmountMismatch, PaymentMethod, PaymentResult
+from infra.payments.provider import PaymentAmountMismatch
+from schemas.payments import PaymentMethod, PaymentResult
 from infra.payments.sandbox import (
     SandboxPaymentProvider,
     decide_authorization,

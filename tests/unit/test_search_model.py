@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from api import cursors
 from infra import seed
-from projections.base import Record
+from schemas.records import Record
 from projections.search import (
     add_categories,
     changed_document,

@@ -27,7 +27,7 @@ PartsArg = Annotated[list[str] | None, typer.Argument(help="Parts to act on (def
 
 
 def _stack():
-    from infra.stack.manager import Stack
+    from ops.stack.manager import Stack
 
     return Stack()
 
@@ -43,8 +43,8 @@ def stack_up(
     record: Annotated[Path | None, typer.Option(help="Append the parts started to FILE.")] = None,
 ) -> None:
     """Install what is missing, start what is not running, wait until healthy."""
-    from infra.stack.manager import StackError
-    from infra.stack.installers import InstallError
+    from ops.stack.manager import StackError
+    from ops.stack.installers import InstallError
 
     stack = _stack()
     try:
@@ -110,7 +110,7 @@ def stack_logs(
     lines: Annotated[int, typer.Option("-n", help="How many lines from the end.")] = 50,
 ) -> None:
     """The end of a part's log."""
-    from infra.stack import process
+    from ops.stack import process
 
     stack = _stack()
     (selected,) = stack.select([part])
@@ -223,6 +223,8 @@ def _run_with_clients(work):
     """Run `work(clients)` on a fresh event loop with the stack's clients, then close them."""
     import asyncio
 
+    import infra.mail  # noqa: F401  (declares a table the CLI's work may use)
+    import projections.registry  # noqa: F401  (declares the read models' tables)
     from infra.bootstrap import build_clients
     from infra.database import create_tables
     from infra.settings import get_settings
@@ -381,7 +383,7 @@ def seed(
     """Create a demo catalog through the command path; running it again adds nothing."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from infra.seed import seed as run_seed
+    from ops.seed import seed as run_seed
     from infra.topics import ensure_topics
 
     with Progress(TextColumn("[bold]seeding"), BarColumn(), MofNCompleteColumn(),
@@ -445,14 +447,14 @@ def admin_create(
 
 
 gateway_app = typer.Typer(no_args_is_help=True,
-                          help="The gateways' configurations, generated from infra/routes.py.")
+                          help="The gateways' configurations, generated from ops/routes.py.")
 app.add_typer(gateway_app, name="gateway")
 
 
 @gateway_app.command("haproxy")
 def gateway_haproxy() -> None:
     """Print the local gateway's HAProxy configuration."""
-    from infra.gateway import haproxy_config
+    from ops.gateway import haproxy_config
     from infra.settings import get_settings
 
     print(haproxy_config(get_settings()), end="")
@@ -470,8 +472,8 @@ def gateway_kong(
         help="An origin allowed by CORS (repeatable; default: any).")] = None,
 ) -> None:
     """Kong's declarative configuration (kong.yml) for production."""
-    from infra.kong import jwt_credentials, kong_config, render
-    from infra.routes import RateLimit
+    from ops.kong import jwt_credentials, kong_config, render
+    from ops.routes import RateLimit
     from infra.settings import get_settings
 
     settings = get_settings()

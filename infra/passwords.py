@@ -1,6 +1,10 @@
-"""The password policy: long enough, not common, not the account's own address."""
+"""Passwords: the policy (long enough, not common, not the account's own address) and
+their hashing with argon2id."""
 
 from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -28,3 +32,21 @@ def password_problems(password: str, email: str = "") -> list[str]:
     if len(local_part) >= 4 and local_part in lowered:
         problems.append("must not contain the email address")
     return problems
+
+
+# OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verifying against this costs what a real verification costs, so an unknown
+# email answers in the same time as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False

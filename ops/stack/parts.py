@@ -22,7 +22,7 @@ from typing import ClassVar
 import httpx
 
 from infra.settings import Settings
-from infra.stack import installers
+from ops.stack import installers
 
 STACK_FILES = Path(__file__).resolve().parent
 
@@ -332,7 +332,7 @@ class MailSink(Part):
 
     def command(self, ctx: Context) -> list[str]:
         s = ctx.settings
-        return [sys.executable, "-m", "infra.mailsink", "--smtp-port", str(s.smtp_port),
+        return [sys.executable, "-m", "ops.stack.mailsink", "--smtp-port", str(s.smtp_port),
                 "--http-port", str(s.mail_api_port), "--folder", str(ctx.data("mailsink"))]
 
     def healthy(self, ctx: Context) -> bool:
@@ -414,7 +414,7 @@ class Worker(Part):
         return ctx.settings.worker_web_ports[ROLES.index(self.role)]
 
     def command(self, ctx: Context) -> list[str]:
-        return [sys.executable, "-m", "infra.cli", "worker", "--role", self.role]
+        return [sys.executable, "-m", "ops.cli", "worker", "--role", self.role]
 
     def healthy(self, ctx: Context) -> bool:
         return http_ok(f"http://127.0.0.1:{self.port(ctx)}/healthz")
@@ -433,7 +433,7 @@ class Api(Part):
         return ctx.settings.api_replica_ports[self.replica - 1]
 
     def command(self, ctx: Context) -> list[str]:
-        return [sys.executable, "-m", "infra.cli", "api", "--port", str(self.port(ctx))]
+        return [sys.executable, "-m", "ops.cli", "api", "--port", str(self.port(ctx))]
 
     def healthy(self, ctx: Context) -> bool:
         return http_ok(f"http://127.0.0.1:{self.port(ctx)}/healthz")
@@ -452,7 +452,7 @@ class Gateway(Part):
         return ctx.data("gateway") / "haproxy.cfg"
 
     def prepare(self, ctx: Context) -> None:
-        from infra.gateway import haproxy_config
+        from ops.gateway import haproxy_config
 
         self.config_file(ctx).write_text(haproxy_config(ctx.settings))
         installers.run_checked([installers.find_executable("haproxy") or "haproxy", "-c", "-q",

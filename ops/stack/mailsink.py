@@ -3,7 +3,7 @@
 Messages are stored as `.eml` files, so they survive a restart, and served over
 HTTP in MailHog's API shape (`/api/v2/messages`, `/api/v2/search?kind=to|from|
 containing&query=`, `DELETE /api/v1/messages`), which the docs and tests use.
-Run as `python -m infra.mailsink`.
+Run as `python -m ops.stack.mailsink`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The route table: which service answers which path, and the edge rules of each route.
 
 Both gateways are generated from this one table, so they cannot drift: the local
-HAProxy (`infra/gateway.py`) and the production Kong declarative config
-(`infra/kong.py`, committed as `infra/deploy/kong.yml`). Each route gives its
+HAProxy (`ops/gateway.py`) and the production Kong declarative config
+(`ops/kong.py`, committed as `ops/deploy/kong.yml`). Each route gives its
 service, its path prefixes, a per-client rate limit of its own (besides the
 gateway's limit for all routes), whether the gateway itself demands a valid access
 token (the API still verifies every token), and the largest request body it takes.

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.settings import PROJECT_ROOT, Settings, default_stack_dir, get_settings
-from infra.stack import process
-from infra.stack.parts import Context, Part, all_parts, tcp_open
+from ops.stack import process
+from ops.stack.parts import Context, Part, all_parts, tcp_open
 
 
 class StackError(RuntimeError):
