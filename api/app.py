@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -26,14 +26,11 @@ from api import (
     users,
 )
 from api.metrics import MetricsMiddleware
-from infra.bootstrap import build_clients
-from infra.command_bus import CommandBus
+from infra.container import Container
 from infra.database import create_tables
 from infra.log_ends import LogEnds
 from infra.oidc import OidcClient, PendingSignIns
 from infra.rate_limits import RateLimiter
-from infra.security import TokenSigner
-from infra.sessions import SessionStore
 from infra.settings import get_settings
 from infra.topics import ensure_topics
 from projections.checkpoints import Progress
@@ -51,7 +48,9 @@ SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
 }
 
 
-def create_app(services: list[str] | None = None) -> FastAPI:
+def create_app(build: Callable[[], Container], services: list[str] | None = None) -> FastAPI:
+    """The API; `build` makes the process's container of clients and adapters (the
+    composition root, `ops.bootstrap`, hands it in)."""
     settings = get_settings()
     services = services or settings.api_services or list(SERVICE_ROUTERS)
     unknown = sorted(set(services) - set(SERVICE_ROUTERS))
@@ -61,14 +60,14 @@ def create_app(services: list[str] | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        clients = build_clients(settings)
+        container = build()
+        clients = container.clients
         app.state.clients = clients
-        app.state.bus = CommandBus(clients)
-        app.state.signer = TokenSigner(settings)
-        app.state.sessions = SessionStore(clients.redis, settings.session_lifetime_s,
-                                          settings.remembered_session_lifetime_s)
+        app.state.bus = container.bus
+        app.state.signer = container.signer
+        app.state.sessions = container.sessions
         app.state.limits = RateLimiter(clients.redis)
-        app.state.oidc = OidcClient(settings)
+        app.state.oidc = OidcClient(settings, container.http)
         app.state.sign_ins = PendingSignIns(clients.redis, settings.oauth_state_ttl_s)
         app.state.projections = build_projections(clients)
         app.state.progress = Progress(clients.mysql)
@@ -77,10 +76,8 @@ def create_app(services: list[str] | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await app.state.bus.close()
             await app.state.log_ends.close()
-            await app.state.oidc.close()
-            await clients.close()
+            await container.close()
 
     async def _prepare(clients) -> None:
         # Best effort: a dependency that is down shows in /readyz, not as a crash.

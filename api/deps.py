@@ -9,7 +9,7 @@ from fastapi import Depends, Header, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.consistency import ReadYourWrites
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from infra.command_bus import CommandBus
 from infra.oidc import OidcClient, PendingSignIns
 from infra.rate_limits import RateLimiter

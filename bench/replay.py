@@ -22,7 +22,7 @@ import httpx
 
 from bench import cpu, load
 from bench.admin import create_admin, create_category, log_in, new_product
-from infra.bootstrap import build_clients
+from ops.bootstrap import build_clients
 from infra.settings import PROJECT_ROOT, Settings, get_settings
 from infra.topic_reader import TopicReader
 from projections import checkpoints

@@ -21,7 +21,7 @@ import time
 import httpx
 
 from bench import cpu, load
-from infra.bootstrap import build_clients
+from ops.bootstrap import build_clients
 from ops.seed import BRANDS, categories
 from infra.settings import PROJECT_ROOT, get_settings
 from infra.topic_reader import TopicReader

@@ -17,7 +17,7 @@ from uuid import UUID
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from schemas.envelope import CommandEnvelope
 from schemas.messages import Command
 from schemas.replies import Reply

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 
 
 async def _kafka(clients: Clients) -> None:

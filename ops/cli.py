@@ -175,7 +175,7 @@ def api(
         get_settings.cache_clear()
     settings = get_settings()
     configure_logging()
-    uvicorn.run("api.app:create_app", factory=True, host=host or settings.api_host,
+    uvicorn.run("ops.bootstrap:api", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, proxy_headers=True,
                 forwarded_allow_ips=settings.api_forwarded_allow_ips, access_log=False,
                 log_level="warning")
@@ -198,6 +198,7 @@ def worker(
     from infra.settings import get_settings
     from infra.topics import end_offsets, ensure_topics
     from schemas.topics import SERVICES
+    from ops.bootstrap import bootstrap
     from streams.app import ROLES, create_app
 
     if role not in ROLES:
@@ -215,7 +216,7 @@ def worker(
 
         ends = asyncio.run(end_offsets(settings, [t.name for s in SERVICES.values()
                                                   for t in (s.events, s.replies)]))
-    faust_app = create_app(settings, role, service, ends)  # type: ignore[arg-type]
+    faust_app = create_app(settings, role, bootstrap, service, ends)  # type: ignore[arg-type]
     faust.Worker(faust_app, loglevel="info").execute_from_commandline()
 
 
@@ -225,7 +226,7 @@ def _run_with_clients(work):
 
     import infra.mail  # noqa: F401  (declares a table the CLI's work may use)
     import projections.registry  # noqa: F401  (declares the read models' tables)
-    from infra.bootstrap import build_clients
+    from ops.bootstrap import build_clients
     from infra.database import create_tables
     from infra.settings import get_settings
 

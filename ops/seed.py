@@ -22,7 +22,7 @@ from uuid import UUID
 from sqlalchemy import select
 
 from api.catalog import slugify
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from infra.command_bus import CommandBus, CommandTimeout
 from projections.catalog import CatalogProjection
 from schemas.commands.catalog import CreateCategory, CreateProduct

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from projections.audit import AuditProjection
 from projections.base import Projection
 from projections.carts import CartsProjection

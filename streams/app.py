@@ -13,11 +13,13 @@ Nothing is created at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import faust
 from aiohttp.web import Response
 
+from infra.container import Container
 from infra.settings import Settings
 from schemas.topics import SERVICES
 from streams import faust_fixes
@@ -26,9 +28,12 @@ Role = Literal["commands", "projections", "notifications", "sagas"]
 ROLES: tuple[Role, ...] = ("commands", "projections", "notifications", "sagas")
 
 
-def create_app(settings: Settings, role: Role, services: list[str] | None = None,
+def create_app(settings: Settings, role: Role, build: Callable[[], Container],
+               services: list[str] | None = None,
                ends: dict[tuple[str, int], int] | None = None) -> faust.App:
-    """The app for `role`; `ends` are the topics' end offsets at start (commands role)."""
+    """The app for `role`; `build` makes the clients and adapters of a runner (from the
+    composition root, `ops.bootstrap`); `ends` are the topics' end offsets at start
+    (commands role)."""
     faust_fixes.apply()
     datadir = settings.stack_dir / "worker" / role
     datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
@@ -75,13 +80,13 @@ def create_app(settings: Settings, role: Role, services: list[str] | None = None
     elif role == "projections":
         from streams import projection_runner
 
-        projection_runner.register(app, settings, selected)
+        projection_runner.register(app, settings, build)
     elif role == "notifications":
         from streams import notifications
 
-        notifications.register(app, settings)
+        notifications.register(app, settings, build)
     elif role == "sagas":
         from streams import sagas
 
-        sagas.register(app, settings)
+        sagas.register(app, settings, build)
     return app

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from infra.topic_reader import TopicReader
 from projections.audit import AuditProjection, audit_row
 

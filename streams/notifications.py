@@ -43,9 +43,10 @@ import mode
 import structlog
 from sqlalchemy.exc import DBAPIError
 
-from infra.bootstrap import Clients, build_clients
+from infra.clients import Clients
+from infra.container import Container
 from infra.database import create_tables
-from infra.mail import Mailer, MailUnavailable, build_mailer, claim, mark
+from infra.mail import Mailer, MailUnavailable, claim, mark
 from infra.security import link_token
 from infra.settings import Settings
 from projections.users import UsersProjection
@@ -85,9 +86,11 @@ FindAddressee = Callable[[UUID], Awaitable[Addressee | None]]
 class Sender(mode.Service):
     """Makes and sends one event's email; builds its clients once, on first use."""
 
-    def __init__(self, settings: Settings, **kwargs) -> None:
+    def __init__(self, settings: Settings, build: Callable[[], Container], **kwargs) -> None:
         super().__init__(**kwargs)
         self.settings = settings
+        self._build = build
+        self._container: Container | None = None
         self._clients: Clients | None = None
         self._mailer: Mailer | None = None
         self._users: UsersProjection | None = None
@@ -96,22 +99,24 @@ class Sender(mode.Service):
     async def ready(self) -> tuple[Clients, Mailer, UsersProjection]:
         async with self._lock:
             if self._clients is None or self._mailer is None or self._users is None:
-                clients = build_clients(self.settings)
+                container = self._build()
+                clients = container.clients
                 try:
                     await create_tables(clients.mysql)
                     await asyncio.to_thread(load_templates)
                 except BaseException:
-                    await clients.close()
+                    await container.close()
                     raise
-                self._clients, self._mailer = clients, build_mailer(self.settings)
+                self._container = container
+                self._clients, self._mailer = clients, container.mailer
                 self._users = UsersProjection(clients.mysql, clients.keys)
             return self._clients, self._mailer, self._users
 
     async def on_stop(self) -> None:
         if self._mailer is not None:
             await self._mailer.close()
-        if self._clients is not None:
-            await self._clients.close()
+        if self._container is not None:
+            await self._container.close()
         self._clients = self._mailer = self._users = None
 
     async def unsealed(self, user_id: UUID, recipient: Recipient | None) -> Addressee | None:
@@ -196,7 +201,7 @@ def _agent(sender: Sender, find: FindAddressee,
     return follower("notification", handle, transient=(DBAPIError, OSError))
 
 
-def register(app: faust.App, settings: Settings) -> None:
+def register(app: faust.App, settings: Settings, build: Callable[[], Container]) -> None:
     """Add the notification agents, their recipients table and their sender to `app`."""
 
     def raw_topic(*names: str) -> faust.TopicT:
@@ -205,7 +210,7 @@ def register(app: faust.App, settings: Settings) -> None:
 
     recipients = app.Table("notification-recipients", key_type=str, value_type=Recipient,
                            default=None, partitions=settings.kafka_partitions)
-    sender = Sender(settings)
+    sender = Sender(settings, build)
     app.service(sender)
 
     def remember(envelope: EventEnvelope) -> None:

@@ -10,6 +10,7 @@ is exported to Prometheus on the worker's web port.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import faust
 import mode
@@ -17,7 +18,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from prometheus_client import Gauge, generate_latest
 
-from infra.bootstrap import Clients, build_clients
+from infra.clients import Clients
+from infra.container import Container
 from infra.database import create_tables
 from infra.settings import Settings
 from projections import checkpoints
@@ -64,10 +66,12 @@ class _SeekToCheckpoint(ConsumerRebalanceListener):
 
 
 class ProjectionService(mode.Service):
-    def __init__(self, settings: Settings, projection_name: str, **kwargs) -> None:
+    def __init__(self, settings: Settings, projection_name: str,
+                 build: Callable[[], Container], **kwargs) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.projection_name = projection_name
+        self.build = build
 
     @mode.Service.task
     async def _run(self) -> None:
@@ -85,7 +89,8 @@ class ProjectionService(mode.Service):
                 delay = min(delay * 2, 30.0)
 
     async def _project(self) -> None:
-        clients = build_clients(self.settings)
+        container = self.build()
+        clients = container.clients
         projection = build_projections(clients)[self.projection_name]
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
@@ -128,7 +133,7 @@ class ProjectionService(mode.Service):
                 self._export_lag(consumer, projection, positions)
         finally:
             await consumer.stop()
-            await clients.close()
+            await container.close()
 
     @staticmethod
     def _export_lag(consumer: AIOKafkaConsumer, projection: Projection,
@@ -141,11 +146,11 @@ class ProjectionService(mode.Service):
             LAG.labels(projection.name, topic, partition).set(max(highwater - offset, 0))
 
 
-def register(app: faust.App, settings: Settings, services: list[str]) -> None:
+def register(app: faust.App, settings: Settings, build: Callable[[], Container]) -> None:
     from projections.registry import NAMES
 
     for name in NAMES:
-        app.service(ProjectionService(settings, name))
+        app.service(ProjectionService(settings, name, build))
 
     @app.page("/metrics")
     async def metrics(web, request):

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from infra.topic_reader import TopicReader
 from projections.base import Projection
 from projections.registry import build_projections

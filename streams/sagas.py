@@ -14,17 +14,17 @@ for payments that the sandbox bank has paid or that ran out of time.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import faust
-import httpx
 import mode
 import structlog
 
-from infra.bootstrap import Clients, build_clients
+from infra.clients import Clients
+from infra.container import Container
 from infra.command_bus import post
-from infra.payments import build_providers
 from infra.payments.provider import PaymentProvider, PaymentProviderError
 from schemas.payments import PaymentMethod
 from infra.payments.sandbox import SandboxPaymentProvider
@@ -47,13 +47,14 @@ CLOCK_INTERVAL_S = 1.0
 class SagaRunner(mode.Service):
     """Carries out steps; builds its clients and providers once, on first use."""
 
-    def __init__(self, settings: Settings, **kwargs) -> None:
+    def __init__(self, settings: Settings, build: Callable[[], Container], **kwargs) -> None:
         super().__init__(**kwargs)
         self.settings = settings
+        self._build = build
+        self._container: Container | None = None
         self.policy = Policy(timedelta(seconds=settings.payment_timeout_s),
                              timedelta(seconds=settings.bank_transfer_timeout_s))
         self._clients: Clients | None = None
-        self._http: httpx.AsyncClient | None = None
         self._providers: dict[str, PaymentProvider] = {}
         self._payments: OrdersProjection | None = None
         self._lock = asyncio.Lock()
@@ -61,18 +62,16 @@ class SagaRunner(mode.Service):
     async def clients(self) -> Clients:
         async with self._lock:
             if self._clients is None:
-                self._http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0))
-                self._providers = build_providers(self.settings, self._http)
-                self._clients = build_clients(self.settings)
+                self._container = self._build()
+                self._providers = dict(self._container.payments)
+                self._clients = self._container.clients
                 self._payments = OrdersProjection(self._clients.mysql, self._clients.keys)
             return self._clients
 
     async def on_stop(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-        if self._clients is not None:
-            await self._clients.close()
-        self._clients = self._http = None
+        if self._container is not None:
+            await self._container.close()
+        self._container = self._clients = None
 
     async def follow(self, envelope: EventEnvelope) -> None:
         """Carry out every step that follows `envelope`, all acknowledged on return."""
@@ -143,9 +142,9 @@ class SagaRunner(mode.Service):
             await self.carry_out(step, None)
 
 
-def register(app: faust.App, settings: Settings) -> None:
+def register(app: faust.App, settings: Settings, build: Callable[[], Container]) -> None:
     """Add the saga agent and its clock to `app`."""
-    runner = SagaRunner(settings)
+    runner = SagaRunner(settings, build)
     app.service(runner)
     topics = app.topic(CATALOG.events.name, ORDERS.events.name, PAYMENTS.events.name,
                        key_type=bytes, value_type=bytes, key_serializer="raw",

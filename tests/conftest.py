@@ -9,7 +9,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from infra.bootstrap import Clients, build_clients
+from infra.clients import Clients
+from ops.bootstrap import build_clients
 from infra.settings import Settings
 from ops.stack.manager import Stack
 

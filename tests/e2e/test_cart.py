@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from tests.support import log_in, make_product, shopstream, sign_up, unique_email
 
 

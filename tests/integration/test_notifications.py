@@ -22,7 +22,7 @@ import pytest
 from aiokafka import TopicPartition
 from sqlalchemy import select
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from infra.mail import SesMailer, notifications_sent
 from infra.security import token_hash, token_user
 from infra.settings import Settings

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from sqlalchemy import select
 
 from commands.orders import payment_id_for
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from infra.mail import notifications_sent
 from infra.settings import Settings
 from ops.stack.manager import Stack

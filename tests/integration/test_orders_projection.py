@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from commands import pricing
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from schemas.records import Record
 from projections.orders import OrdersProjection
 from projections.registry import build_projections

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from infra.command_bus import CommandBus
 from projections.orders import OrdersProjection
 from schemas.commands.payments import RequestPayment

@@ -7,7 +7,7 @@ import uuid
 import httpx
 from sqlalchemy import delete, select
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from infra.topic_reader import TopicReader
 from projections import checkpoints
 from projections.audit import AuditProjection

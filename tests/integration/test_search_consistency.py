@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from schemas.records import Record
 from projections.search import SearchProjection
 from schemas.envelope import EventEnvelope

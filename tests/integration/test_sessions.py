@@ -8,7 +8,7 @@ import uuid
 from hypothesis import HealthCheck, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from infra.bootstrap import build_clients
+from ops.bootstrap import build_clients
 from infra.sessions import SessionStore
 from infra.settings import Settings
 

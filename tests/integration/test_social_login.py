@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import httpx
 import pytest
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from infra.oidc import OidcClient, PendingSignIns, SignInRefused
 from infra.settings import Settings
 from schemas.topics import USERS

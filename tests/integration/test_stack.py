@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import text
 
-from infra.bootstrap import Clients
+from infra.clients import Clients
 from infra.settings import Settings
 from ops.stack.manager import Stack
 
