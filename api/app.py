@@ -34,7 +34,7 @@ from infra.rate_limits import RateLimiter
 from infra.settings import get_settings
 from infra.topics import ensure_topics
 from projections.checkpoints import Progress
-from projections.registry import build_projections
+from projections.registry import build_views
 
 # Each service's routers (`ops/routes.py` names the services). A process serves the
 # services of `SHOPSTREAM_API_SERVICES` (all when empty), always with the operations routes.
@@ -69,7 +69,7 @@ def create_app(build: Callable[[], Container], services: list[str] | None = None
         app.state.limits = RateLimiter(clients.redis)
         app.state.oidc = OidcClient(settings, container.http)
         app.state.sign_ins = PendingSignIns(clients.redis, settings.oauth_state_ttl_s)
-        app.state.projections = build_projections(clients)
+        app.state.views = build_views(clients)
         app.state.progress = Progress(clients.mysql)
         app.state.log_ends = LogEnds(settings)
         await _prepare(clients)

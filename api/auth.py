@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response
 from pydantic import BaseModel, EmailStr, Field
 
+from api import reads
 from api.commands import execute
 from api.consistency import ReadYourWrites
 from api.users import NewPasswordText
@@ -24,11 +25,11 @@ from api.deps import (
     ClientsDep,
     CurrentUser,
     LimitsDep,
-    ProjectionsDep,
     Seen,
     SessionsDep,
     SettingsDep,
     SignerDep,
+    UsersViewDep,
 )
 from infra.passwords import hash_password, verify_password
 from infra.security import (
@@ -39,8 +40,8 @@ from infra.security import (
     token_user,
 )
 from infra.sessions import SessionStore
+from projections.users_views import UsersView
 from schemas.commands.users import RequestPasswordReset, ResetPassword, VerifyEmail
-from schemas.topics import USERS
 
 router = APIRouter(tags=["authentication"])
 
@@ -96,7 +97,7 @@ def _client_ip(request: Request) -> str:
              responses={401: {"description": "Wrong email or password"},
                         429: {"description": "Too many failed attempts"}})
 async def login(credentials: Credentials, request: Request, settings: SettingsDep,
-                projections: ProjectionsDep, signer: SignerDep, sessions: SessionsDep,
+                users: UsersViewDep, signer: SignerDep, sessions: SessionsDep,
                 limits: LimitsDep, seen: Seen) -> Tokens:
     """Sign in. An unknown email and a wrong password get the same answer, in the same time."""
     key = email_key(settings, credentials.email)
@@ -106,7 +107,7 @@ async def login(credentials: Credentials, request: Request, settings: SettingsDe
         if (wait := await limits.blocked_for(limit_key, limit)) is not None:
             raise HTTPException(429, "Too many failed sign-in attempts; try again later.",
                                 headers={"Retry-After": str(wait)})
-    user = await find_by_email(projections, seen, key)
+    user = await reads.account_by_email(users, seen, key)
     if not verify_password(user["password_hash"] if user else None, credentials.password):
         for limit_key in (account, address):
             await limits.hit(limit_key, settings.login_failure_window_s)
@@ -115,14 +116,6 @@ async def login(credentials: Credentials, request: Request, settings: SettingsDe
     await limits.clear(account)
     return await start_session(request, sessions, signer, seen, user["id"], user["roles"],
                                remember=credentials.remember_me)
-
-
-async def find_by_email(projections, seen: ReadYourWrites, key: str) -> dict | None:
-    """The account of an email key; a miss waits for the users model to reach the end of
-    its topic (the account's partition follows from its id, which is not known yet)."""
-    users = projections["users"]
-    return await seen.found(users, lambda: users.find_by_email_key(key),
-                            topic=USERS.events.name, key=None)
 
 
 async def start_session(request: Request, sessions: SessionStore, signer: TokenSigner,
@@ -144,12 +137,12 @@ async def start_session(request: Request, sessions: SessionStore, signer: TokenS
 @router.post("/v1/auth/refresh", response_model=Tokens,
              responses={401: {"description": "Unknown, expired or reused refresh token"}})
 async def refresh(body: RefreshRequest, sessions: SessionsDep, signer: SignerDep,
-                  projections: ProjectionsDep) -> Tokens:
+                  users: UsersViewDep) -> Tokens:
     """A new token pair. The old refresh token stops working; using it again ends the session."""
     rotated = await sessions.rotate(body.refresh_token)
     if rotated is None:
         raise HTTPException(401, "The refresh token is not valid.", headers=_UNAUTHORIZED)
-    user = await projections["users"].find(rotated.user_id)  # type: ignore[attr-defined]
+    user = await users.find(rotated.user_id)
     if user is None:
         raise HTTPException(401, "The account does not exist.", headers=_UNAUTHORIZED)
     return Tokens(access_token=signer.issue(rotated.user_id, user["roles"], rotated.session_id),
@@ -204,18 +197,18 @@ async def verify_email(body: LinkToken, bus: BusDep) -> Response:
 
 @router.post("/v1/auth/password-reset", status_code=202)
 async def request_password_reset(body: ResetRequest, settings: SettingsDep, bus: BusDep,
-                                 projections: ProjectionsDep, limits: LimitsDep, seen: Seen,
+                                 users: UsersViewDep, limits: LimitsDep, seen: Seen,
                                  background: BackgroundTasks) -> Response:
     """Email a reset link valid 30 minutes. The answer is the same whether the account exists."""
     # After the answer: an existing account must not answer slower than a missing one.
     background.add_task(_send_reset_link, email_key(settings, body.email), settings, bus,
-                        projections, limits, seen)
+                        users, limits, seen)
     return Response(status_code=202)
 
 
-async def _send_reset_link(key: str, settings, bus, projections, limits,
+async def _send_reset_link(key: str, settings, bus, users: UsersView, limits,
                            seen: ReadYourWrites) -> None:
-    user = await find_by_email(projections, seen, key)
+    user = await reads.account_by_email(users, seen, key)
     limit_key = f"reset:{key}"
     if user is not None and await limits.blocked_for(
             limit_key, settings.resets_per_account_per_hour) is None:

@@ -15,12 +15,14 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import reads
 from api.commands import command_id, execute
 from api.consistency import ReadYourWrites
-from api.deps import BusDep, CurrentUser, IdempotencyKey, ProjectionsDep, Seen
+from api.deps import BusDep, CartsViewDep, CatalogViewDep, CurrentUser, IdempotencyKey, Seen
 from schemas.commands.cart import AddCartItem, RemoveCartItem, SetCartItemQuantity
+from projections.carts_views import CartsView
+from projections.catalog_views import CatalogView, ProductRow
 from schemas.money import Money
-from schemas.topics import CATALOG
 
 router = APIRouter(tags=["cart"])
 
@@ -59,21 +61,9 @@ class LineChange(BaseModel):
 CURRENCY = "EUR"
 
 
-async def cart_lines(projections, seen: ReadYourWrites, user_id: str
-                     ) -> tuple[dict, list[tuple[str, int, dict | None]]]:
-    """The stored cart, once it shows the caller's writes, and its lines in the order they
-    were added: (product id, quantity, the product as the catalog shows it now, or None
-    once it is no longer sold)."""
-    await seen.wait(projections["carts"])
-    stored = await projections["carts"].find(user_id) or {"items": {}, "updated_at": None}
-    wanted = sorted(stored["items"].items(), key=lambda kv: kv[1].get("added_at") or "")
-    products = await projections["catalog"].products([product_id for product_id, _ in wanted])
-    return stored, [(product_id, line["quantity"], products.get(product_id))
-                    for product_id, line in wanted]
-
-
-async def _view(projections, seen: ReadYourWrites, user_id: str) -> Cart:
-    stored, lines = await cart_lines(projections, seen, user_id)
+async def _view(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,
+                user_id: str) -> Cart:
+    stored, lines = await reads.cart_lines(carts, catalog, seen, user_id)
     items = []
     for product_id, quantity, product in lines:
         if product is None:
@@ -87,13 +77,11 @@ async def _view(projections, seen: ReadYourWrites, user_id: str) -> Cart:
     subtotal = sum(line.line_total.amount for line in items)
     return Cart(id=user_id, items=items, item_count=sum(line.quantity for line in items),
                 subtotal=Money(amount=subtotal, currency=CURRENCY), currency=CURRENCY,
-                updated_at=stored["updated_at"])
+                updated_at=stored["updated_at"] if stored else None)
 
 
-async def _product(projections, seen: ReadYourWrites, product_id: UUID) -> dict:
-    catalog, key = projections["catalog"], str(product_id)
-    product = await seen.found(catalog, lambda: catalog.product(key),
-                               topic=CATALOG.events.name, key=key)
+async def _product(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID) -> ProductRow:
+    product = await reads.product(catalog, seen, product_id)
     if product is None:
         raise HTTPException(404, f"There is no product {product_id}.")
     if product["currency"] != CURRENCY:
@@ -103,51 +91,54 @@ async def _product(projections, seen: ReadYourWrites, product_id: UUID) -> dict:
 
 
 @router.get("/v1/cart", response_model=Cart)
-async def get_cart(user: CurrentUser, projections: ProjectionsDep, seen: Seen) -> Cart:
+async def get_cart(user: CurrentUser, carts: CartsViewDep, catalog: CatalogViewDep,
+                   seen: Seen) -> Cart:
     """The cart with unit prices, line totals, the item count and the subtotal."""
-    return await _view(projections, seen, user.user_id)
+    return await _view(carts, catalog, seen, user.user_id)
 
 
 @router.post("/v1/cart/items", response_model=Cart,
              responses={404: {"description": "No such product"},
                         409: {"description": "More than in stock"}})
-async def add_item(line: NewLine, user: CurrentUser, bus: BusDep, projections: ProjectionsDep,
-                   seen: Seen, idempotency_key: IdempotencyKey = None) -> Cart:
+async def add_item(line: NewLine, user: CurrentUser, bus: BusDep, carts: CartsViewDep,
+                   catalog: CatalogViewDep, seen: Seen,
+                   idempotency_key: IdempotencyKey = None) -> Cart:
     """Add a product, or more of one already in the cart."""
-    product = await _product(projections, seen, line.product_id)
-    await seen.wait(projections["carts"])
-    current = await projections["carts"].find(user.user_id) or {"items": {}}
-    in_cart = current["items"].get(str(line.product_id), {}).get("quantity", 0)
+    product = await _product(catalog, seen, line.product_id)
+    await seen.wait(carts)
+    current = await carts.find(user.user_id)
+    held = current["items"].get(str(line.product_id)) if current else None
+    in_cart = held["quantity"] if held else 0
     if in_cart + line.quantity > product["stock"]:
         raise HTTPException(409, f"Only {product['stock']} of {product['name']} in stock.")
     await execute(bus, AddCartItem(cart_id=UUID(user.user_id), product_id=line.product_id,
                                    quantity=line.quantity),
                   actor=user.user_id, seen=seen,
                   command_id=command_id(f"POST /v1/cart/items\n{user.user_id}", idempotency_key))
-    return await _view(projections, seen, user.user_id)
+    return await _view(carts, catalog, seen, user.user_id)
 
 
 @router.patch("/v1/cart/items/{product_id}", response_model=Cart,
               responses={404: {"description": "Not in the cart"},
                          409: {"description": "More than in stock"}})
 async def change_item(product_id: UUID, change: LineChange, user: CurrentUser, bus: BusDep,
-                      projections: ProjectionsDep, seen: Seen) -> Cart:
+                      carts: CartsViewDep, catalog: CatalogViewDep, seen: Seen) -> Cart:
     """Set a line's quantity; 0 removes it."""
     if change.quantity > 0:
-        product = await _product(projections, seen, product_id)
+        product = await _product(catalog, seen, product_id)
         if change.quantity > product["stock"]:
             raise HTTPException(409, f"Only {product['stock']} of {product['name']} in stock.")
     await execute(bus, SetCartItemQuantity(cart_id=UUID(user.user_id), product_id=product_id,
                                            quantity=change.quantity),
                   actor=user.user_id, seen=seen, command_id=uuid.uuid4())
-    return await _view(projections, seen, user.user_id)
+    return await _view(carts, catalog, seen, user.user_id)
 
 
 @router.delete("/v1/cart/items/{product_id}", response_model=Cart,
                responses={404: {"description": "Not in the cart"}})
 async def remove_item(product_id: UUID, user: CurrentUser, bus: BusDep,
-                      projections: ProjectionsDep, seen: Seen) -> Cart:
+                      carts: CartsViewDep, catalog: CatalogViewDep, seen: Seen) -> Cart:
     """Take a product out of the cart."""
     await execute(bus, RemoveCartItem(cart_id=UUID(user.user_id), product_id=product_id),
                   actor=user.user_id, seen=seen, command_id=uuid.uuid4())
-    return await _view(projections, seen, user.user_id)
+    return await _view(carts, catalog, seen, user.user_id)

@@ -13,17 +13,16 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import cursors
+from api import cursors, reads
 from api.commands import command_id, derived_id, execute
 from api.consistency import ReadYourWrites
-from api.deps import Admin, BusDep, IdempotencyKey, ProjectionsDep, Seen
-from schemas.times import utc
-from projections.search import SearchProjection
+from api.deps import Admin, BusDep, CatalogViewDep, IdempotencyKey, SearchViewDep, Seen
+from projections.catalog_views import CatalogView, CategoryRow, ProductRow
+from projections.search_views import SearchView
 from projections.search_queries import Page, ProductQuery
 from schemas.commands.catalog import ChangeProduct, CreateCategory, CreateProduct, SetStock
 from schemas.events.catalog import Image, Name, Slug
 from schemas.money import Money
-from schemas.topics import CATALOG
 
 router = APIRouter(tags=["catalog"])
 
@@ -107,7 +106,7 @@ def summary(document: dict[str, Any]) -> ProductSummary:
                           image=Image(**images[0]) if images else None, category=category)
 
 
-async def search_page(search: SearchProjection, query: ProductQuery) -> Page:
+async def search_page(search: SearchView, query: ProductQuery) -> Page:
     """Run a product query; 503 while the search model is being built."""
     try:
         return await search.search(query)
@@ -122,7 +121,7 @@ async def search_page(search: SearchProjection, query: ProductQuery) -> Page:
                                        "msg": "The cursor does not fit this sort."}]) from error
 
 
-async def subtree_ids(search: SearchProjection, slug: str) -> tuple[str, ...]:
+async def subtree_ids(search: SearchView, slug: str) -> tuple[str, ...]:
     """The ids of the category with this slug and its descendants; 404 if there is none."""
     try:
         categories = await search.subtree(slug)
@@ -163,7 +162,7 @@ class ProductChanges(BaseModel):
     stock: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
 
 
-async def _product_view(catalog, row: dict) -> Product:
+async def _product_view(catalog: CatalogView, row: ProductRow) -> Product:
     category = await catalog.category(row["category_id"])
     return Product(
         id=row["id"], sku=row["sku"], name=row["name"], slug=row["slug"],
@@ -172,38 +171,32 @@ async def _product_view(catalog, row: dict) -> Product:
         if category else None,
         price=Money(amount=row["price_amount"], currency=row["currency"]),
         images=row["images"], specifications=row["specifications"],
-        stock=Stock(available=row["stock"]), created_at=utc(row["created_at"]),
-        updated_at=utc(row["updated_at"]))
+        stock=Stock(available=row["stock"]), created_at=row["created_at"],
+        updated_at=row["updated_at"])
 
 
-async def _require_category(catalog, seen: ReadYourWrites, category_id: UUID | None
-                            ) -> dict | None:
+async def _require_category(catalog: CatalogView, seen: ReadYourWrites,
+                            category_id: UUID | None) -> CategoryRow | None:
     """The category, or 422 if an id is given that names none."""
     if category_id is None:
         return None
-    category = await _catalog_row(catalog, seen, catalog.category, str(category_id))
+    category = await reads.category(catalog, seen, category_id)
     if category is None:
         raise HTTPException(422, f"There is no category {category_id}.")
     return category
 
 
-async def _catalog_row(catalog, seen: ReadYourWrites, lookup, key: str) -> dict | None:
-    """A category or product row by id, waiting for its partition before a miss."""
-    return await seen.found(catalog, lambda: lookup(key), topic=CATALOG.events.name, key=key)
-
-
-async def _shown(catalog, seen: ReadYourWrites, product_id: UUID) -> Product:
+async def _shown(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID) -> Product:
     """The product as the catalog view shows it, or 404."""
-    row = await _catalog_row(catalog, seen, catalog.product, str(product_id))
+    row = await reads.product(catalog, seen, product_id)
     if row is None:
         raise HTTPException(404, f"There is no product {product_id}.")
     return await _product_view(catalog, row)
 
 
 @router.get("/v1/categories", response_model=list[Category])
-async def categories(projections: ProjectionsDep, seen: Seen) -> list[Category]:
+async def categories(catalog: CatalogViewDep, seen: Seen) -> list[Category]:
     """Every category as a tree."""
-    catalog = projections["catalog"]
     await seen.wait(catalog)
     rows = await catalog.categories()  # type: ignore[attr-defined]
     nodes = {r["id"]: Category(id=r["id"], slug=r["slug"], name=r["name"],
@@ -219,7 +212,7 @@ async def categories(projections: ProjectionsDep, seen: Seen) -> list[Category]:
 @router.get("/v1/categories/{slug}/products", response_model=ProductList,
             responses={404: {"description": "No such category"}})
 async def category_products(
-    slug: Annotated[str, Path(max_length=120)], projections: ProjectionsDep, seen: Seen,
+    slug: Annotated[str, Path(max_length=120)], search: SearchViewDep, seen: Seen,
     sort: CategorySort = "newest", limit: Limit = 20, cursor: Cursor = None,
 ) -> ProductList:
     """The products of a category and of all its subcategories, a page at a time.
@@ -229,8 +222,6 @@ async def category_products(
     """
     query_print = cursors.fingerprint("category", slug, sort)
     after = cursors.decode(cursor, query_print)
-    search = projections["catalog-search"]
-    assert isinstance(search, SearchProjection)
     await seen.wait(search)
     page = await search_page(search, ProductQuery(
         category_ids=await subtree_ids(search, slug), sort=sort, limit=limit, after=after))
@@ -241,17 +232,17 @@ async def category_products(
 
 @router.get("/v1/products/{product_id}", response_model=Product,
             responses={404: {"description": "No such product"}})
-async def product(product_id: UUID, projections: ProjectionsDep, seen: Seen) -> Product:
+async def product(product_id: UUID, catalog: CatalogViewDep, seen: Seen) -> Product:
     """A product page: description, images, specifications, price and stock."""
-    return await _shown(projections["catalog"], seen, product_id)
+    return await _shown(catalog, seen, product_id)
 
 
 @router.post("/v1/admin/categories", status_code=201, response_model=Category)
 async def create_category(form: NewCategory, admin: Admin, bus: BusDep,
-                          projections: ProjectionsDep, seen: Seen,
+                          catalog: CatalogViewDep, seen: Seen,
                           idempotency_key: IdempotencyKey = None) -> Category:
     """Create a category, optionally under a parent."""
-    await _require_category(projections["catalog"], seen, form.parent_id)
+    await _require_category(catalog, seen, form.parent_id)
     command = command_id(f"POST /v1/admin/categories\n{admin.user_id}", idempotency_key)
     category_id = derived_id(command, "category")
     slug = form.slug or slugify(form.name)
@@ -263,10 +254,9 @@ async def create_category(form: NewCategory, admin: Admin, bus: BusDep,
 
 @router.post("/v1/admin/products", status_code=201, response_model=Product)
 async def create_product(form: NewProduct, admin: Admin, bus: BusDep,
-                         projections: ProjectionsDep, seen: Seen,
+                         catalog: CatalogViewDep, seen: Seen,
                          idempotency_key: IdempotencyKey = None) -> Product:
     """Create a product in a category, with its price and stock."""
-    catalog = projections["catalog"]
     category = await _require_category(catalog, seen, form.category_id)
     assert category is not None
     command = command_id(f"POST /v1/admin/products\n{admin.user_id}", idempotency_key)
@@ -292,10 +282,9 @@ async def create_product(form: NewProduct, admin: Admin, bus: BusDep,
 
 @router.patch("/v1/admin/products/{product_id}", response_model=Product)
 async def change_product(product_id: UUID, changes: ProductChanges, admin: Admin,
-                         bus: BusDep, projections: ProjectionsDep, seen: Seen,
+                         bus: BusDep, catalog: CatalogViewDep, seen: Seen,
                          idempotency_key: IdempotencyKey = None) -> Product:
     """Change a product's details, price or stock; absent fields stay as they are."""
-    catalog = projections["catalog"]
     await _require_category(catalog, seen, changes.category_id)
     scope = f"PATCH /v1/admin/products/{product_id}\n{admin.user_id}"
     command = command_id(scope, idempotency_key)

@@ -17,13 +17,24 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.cart import cart_lines
 from api.commands import command_id, derived_id, execute
 from api.consistency import ReadYourWrites
-from api.deps import BusDep, ClientsDep, CurrentUser, IdempotencyKey, ProjectionsDep, Seen
-from api.orders import OrderAccepted, find_order
+from api import reads
+from api.deps import (
+    BusDep,
+    CartsViewDep,
+    CatalogViewDep,
+    ClientsDep,
+    CurrentUser,
+    IdempotencyKey,
+    OrdersViewDep,
+    Seen,
+)
+from api.orders import OrderAccepted
 from api.users import Address
 from commands import pricing
+from projections.carts_views import CartsView
+from projections.catalog_views import CatalogView
 from schemas.commands.orders import PlaceOrder
 from schemas.events.orders import OrderLine
 from schemas.payments import PaymentMethodType
@@ -65,9 +76,10 @@ class CheckoutForm(BaseModel):
     payment_method: PaymentChoice
 
 
-async def _priced_cart(projections, seen: ReadYourWrites, user_id: str) -> list[OrderLine]:
+async def _priced_cart(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,
+                       user_id: str) -> list[OrderLine]:
     """The cart's lines at today's prices; 409 if it is empty or a line cannot be had."""
-    _, wanted = await cart_lines(projections, seen, user_id)
+    _, wanted = await reads.cart_lines(carts, catalog, seen, user_id)
     if not wanted:
         raise HTTPException(409, "The cart is empty.")
     lines, gone = [], []
@@ -93,7 +105,8 @@ async def _priced_cart(projections, seen: ReadYourWrites, user_id: str) -> list[
              responses={409: {"description": "The cart is empty, or stock is gone"},
                         422: {"description": "Invalid address or payment method"}})
 async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bus: BusDep,
-                   projections: ProjectionsDep, clients: ClientsDep, seen: Seen,
+                   carts: CartsViewDep, catalog: CatalogViewDep, orders: OrdersViewDep,
+                   clients: ClientsDep, seen: Seen,
                    idempotency_key: IdempotencyKey = None) -> OrderAccepted:
     """Order what is in the cart, to be sent to `shipping_address` and paid by
     `payment_method`.
@@ -107,10 +120,10 @@ async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bu
     response.headers["Location"] = f"/v1/orders/{order_id}"
     if idempotency_key is not None:
         # A repeat: the first order may have emptied the cart since.
-        placed = await find_order(projections, seen, order_id)
+        placed = await reads.order(orders, seen, order_id)
         if placed is not None:
             return OrderAccepted(order_id=order_id, status=placed["status"])
-    lines = await _priced_cart(projections, seen, user.user_id)
+    lines = await _priced_cart(carts, catalog, seen, user.user_id)
     keys, method = clients.keys, form.payment_method
     await execute(bus, PlaceOrder(
         order_id=order_id, user_id=UUID(user.user_id), lines=lines,

@@ -25,8 +25,8 @@ from fastapi import HTTPException, Response
 
 from infra.log_ends import LogEnds
 from infra.sessions import SessionStore
-from projections.base import Projection
 from projections.checkpoints import Progress
+from projections.views import View
 from schemas.replies import Position
 
 HEADER = "X-Consistency-Token"
@@ -90,30 +90,30 @@ class ReadYourWrites:
         if own:
             await self._sessions.remember_writes(session_id, own)
 
-    async def wait(self, projection: Projection) -> None:
-        """Wait until `projection` shows every write this request must see."""
+    async def wait(self, view: View) -> None:
+        """Wait until `view`'s model shows every write this request must see."""
         if not self._session_loaded:
             assert self._session_id is not None
             self._positions.extend(await self._sessions.writes(self._session_id))
             self._session_loaded = True
         needed = {tp: offset for tp, offset in _needed(self._positions).items()
-                  if tp[0] in projection.topics}
-        await self._reach(projection, needed)
+                  if tp[0] in view.topics}
+        await self._reach(view, needed)
 
-    async def found(self, projection: Projection, lookup: Callable[[], Awaitable[T | None]], *,
+    async def found(self, view: View, lookup: Callable[[], Awaitable[T | None]], *,
                     topic: str, key: str | None) -> T | None:
-        """`lookup()` on the read model, once the model shows this request's writes; on a
-        miss, again once the model has reached the end of `key`'s partition of `topic`
-        (every partition when the key does not name one)."""
-        await self.wait(projection)
+        """`lookup()` on a view, once its model shows this request's writes; on a miss,
+        again once the model has reached the end of `key`'s partition of `topic` (every
+        partition when the key does not name one)."""
+        await self.wait(view)
         row = await lookup()
         if row is None:
-            await self._reach(projection, await self._ends.of(topic, key))
+            await self._reach(view, await self._ends.of(topic, key))
             row = await lookup()
         return row
 
-    async def _reach(self, projection: Projection, needed: dict[tuple[str, int], int]) -> None:
-        if needed and not await self._progress.reach(projection.name, needed, self._wait_s):
-            raise HTTPException(503, f"The {projection.name} view has not caught up with "
+    async def _reach(self, view: View, needed: dict[tuple[str, int], int]) -> None:
+        if needed and not await self._progress.reach(view.model, needed, self._wait_s):
+            raise HTTPException(503, f"The {view.model} view has not caught up with "
                                      "recent writes yet; retry shortly.",
                                 headers={"Retry-After": "1"})

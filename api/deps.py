@@ -16,7 +16,12 @@ from infra.rate_limits import RateLimiter
 from infra.security import AccessClaims, TokenSigner
 from infra.sessions import SessionStore
 from infra.settings import Settings
-from projections.base import Projection
+from projections.audit_views import AuditView
+from projections.carts_views import CartsView
+from projections.catalog_views import CatalogView
+from projections.orders_views import OrdersView
+from projections.search_views import SearchView
+from projections.users_views import UsersView
 
 
 def _clients(request: Request) -> Clients:
@@ -39,8 +44,28 @@ def _sessions(request: Request) -> SessionStore:
     return request.app.state.sessions
 
 
-def _projections(request: Request) -> dict[str, Projection]:
-    return request.app.state.projections
+def _users(request: Request) -> UsersView:
+    return request.app.state.views.users
+
+
+def _catalog(request: Request) -> CatalogView:
+    return request.app.state.views.catalog
+
+
+def _search(request: Request) -> SearchView:
+    return request.app.state.views.search
+
+
+def _carts(request: Request) -> CartsView:
+    return request.app.state.views.carts
+
+
+def _orders(request: Request) -> OrdersView:
+    return request.app.state.views.orders
+
+
+def _audit(request: Request) -> AuditView:
+    return request.app.state.views.audit
 
 
 def _limits(request: Request) -> RateLimiter:
@@ -60,7 +85,12 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 BusDep = Annotated[CommandBus, Depends(_bus)]
 SignerDep = Annotated[TokenSigner, Depends(_signer)]
 SessionsDep = Annotated[SessionStore, Depends(_sessions)]
-ProjectionsDep = Annotated[dict[str, Projection], Depends(_projections)]
+UsersViewDep = Annotated[UsersView, Depends(_users)]
+CatalogViewDep = Annotated[CatalogView, Depends(_catalog)]
+SearchViewDep = Annotated[SearchView, Depends(_search)]
+CartsViewDep = Annotated[CartsView, Depends(_carts)]
+OrdersViewDep = Annotated[OrdersView, Depends(_orders)]
+AuditViewDep = Annotated[AuditView, Depends(_audit)]
 LimitsDep = Annotated[RateLimiter, Depends(_limits)]
 OidcDep = Annotated[OidcClient, Depends(_oidc)]
 PendingSignInsDep = Annotated[PendingSignIns, Depends(_sign_ins)]

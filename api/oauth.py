@@ -23,7 +23,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from api.auth import Tokens, find_by_email, start_session
+from api import reads
+from api.auth import Tokens, start_session
 from api.consistency import ReadYourWrites
 from api.commands import command_id, execute
 from api.deps import (
@@ -31,15 +32,16 @@ from api.deps import (
     ClientsDep,
     OidcDep,
     PendingSignInsDep,
-    ProjectionsDep,
     Seen,
     SessionsDep,
     SettingsDep,
     SignerDep,
+    UsersViewDep,
 )
 from api.users import register
 from infra.oidc import Identity, ProviderUnavailable, SignInRefused
 from infra.security import email_key, identity_key
+from projections.users_views import UsersView
 from schemas.commands.users import LinkSocialIdentity
 
 router = APIRouter(tags=["authentication"])
@@ -91,7 +93,7 @@ async def authorize(provider: str, oidc: OidcDep, sign_ins: PendingSignInsDep,
                        502: {"description": "The identity provider cannot be reached"}})
 async def callback(provider: str, request: Request, response: Response, settings: SettingsDep,
                    oidc: OidcDep, sign_ins: PendingSignInsDep, bus: BusDep,
-                   clients: ClientsDep, projections: ProjectionsDep, sessions: SessionsDep,
+                   clients: ClientsDep, users: UsersViewDep, sessions: SessionsDep,
                    signer: SignerDep, seen: Seen,
                    state: Annotated[str | None, Query(max_length=200)] = None,
                    code: Annotated[str | None, Query(max_length=2048)] = None,
@@ -111,15 +113,14 @@ async def callback(provider: str, request: Request, response: Response, settings
     except SignInRefused:
         raise HTTPException(400, "The identity provider's answer could not be verified; "
                                  "start again.") from None
-    user_id, roles = await _account(identity, seen, settings, bus, clients, projections)
+    user_id, roles = await _account(identity, seen, settings, bus, clients, users)
     response.headers["Cache-Control"] = "no-store"
     return await start_session(request, sessions, signer, seen, user_id, roles)
 
 
 async def _account(identity: Identity, seen: ReadYourWrites, settings, bus, clients,
-                   projections) -> tuple[str, list[str]]:
+                   users: UsersView) -> tuple[str, list[str]]:
     """The account this identity signs in to, linked (and made) if need be: (id, roles)."""
-    users = projections["users"]
     subject_key = identity_key(settings, identity.provider, identity.subject)
     user = await users.find_by_identity(identity.provider, subject_key)
     if user is not None:
@@ -131,7 +132,7 @@ async def _account(identity: Identity, seen: ReadYourWrites, settings, bus, clie
         email = _EMAIL.validate_python(identity.email)
     except ValidationError:
         raise HTTPException(400, "The identity provider's email address is not valid.") from None
-    user = await find_by_email(projections, seen, email_key(settings, email))
+    user = await reads.account_by_email(users, seen, email_key(settings, email))
     if user is not None:
         if not identity.email_verified:
             raise HTTPException(409, "An account with this email address exists, and the "

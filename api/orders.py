@@ -7,8 +7,8 @@ user's is a 404, as if it did not exist); an admin sees any.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException
@@ -18,11 +18,11 @@ from api import cursors
 from api.catalog import Cursor, Limit
 from api.commands import command_id, execute
 from api.consistency import ReadYourWrites
-from api.deps import Admin, BusDep, CurrentUser, IdempotencyKey, Principal, ProjectionsDep, Seen
+from api import reads
+from api.deps import Admin, BusDep, CurrentUser, IdempotencyKey, OrdersViewDep, Principal, Seen
 from api.users import Address
-from schemas.times import utc
+from projections.orders_views import OrderRow, OrdersView, PaymentRow, ReceiptRow
 from schemas.commands.orders import CancelOrder, RecordFulfilment
-from schemas.topics import ORDERS
 from schemas.events.orders import (
     CancelledBy,
     Carrier,
@@ -123,13 +123,16 @@ class Fulfilment(BaseModel):
     tracking_number: TrackingNumber | None = None
 
 
-def amounts(row: dict[str, Any]) -> dict[str, Money]:
+def amounts(row: OrderRow | ReceiptRow) -> dict[str, Money]:
     """subtotal, shipping, tax and total of an order or receipt row."""
     return {name: Money(amount=row[f"{name}_amount"], currency=row["currency"])
             for name in ("subtotal", "shipping", "tax", "total")}
 
 
-def owned(row: dict | None, user: Principal, what: str) -> dict:
+Owned = TypeVar("Owned", OrderRow, PaymentRow)
+
+
+def owned(row: Owned | None, user: Principal, what: str) -> Owned:
     """The row if `user` may see it: their own, or any for an admin. Otherwise 404,
     the same as for one that does not exist."""
     if row is None or (row["user_id"] != user.user_id and not user.is_admin):
@@ -137,26 +140,18 @@ def owned(row: dict | None, user: Principal, what: str) -> dict:
     return row
 
 
-async def find_order(projections, seen: ReadYourWrites, order_id: UUID) -> dict | None:
-    """The order row once the read model shows the caller's writes; a miss waits for the
-    order's partition first."""
-    orders, key = projections["orders"], str(order_id)
-    return await seen.found(orders, lambda: orders.order(key), topic=ORDERS.events.name,
-                            key=key)
+async def visible_order(orders: OrdersView, seen: ReadYourWrites, user: Principal,
+                        order_id: UUID) -> OrderRow:
+    """The order, once the model shows the caller's writes; 404 if it is not the user's."""
+    return owned(await reads.order(orders, seen, order_id), user, f"order {order_id}")
 
 
-async def visible_order(projections, seen: ReadYourWrites, user: Principal,
-                        order_id: UUID) -> dict:
-    """The order row, as `find_order`; 404 if it is not the user's."""
-    return owned(await find_order(projections, seen, order_id), user, f"order {order_id}")
-
-
-def _tracking(row: dict) -> Tracking:
+def _tracking(row: OrderRow) -> Tracking:
     return Tracking(carrier=row["carrier"], tracking_number=row["tracking_number"],
                     history=row["tracking"])
 
 
-async def _order_view(orders, row: dict) -> Order:
+async def _order_view(orders: OrdersView, row: OrderRow) -> Order:
     payment = await orders.payment(row["payment_id"])
     return Order(
         id=row["id"], status=row["status"], items=row["lines"], **amounts(row),
@@ -164,15 +159,15 @@ async def _order_view(orders, row: dict) -> Order:
         payment=PaymentSummary(id=row["payment_id"], method=row["payment_method"],
                                status=payment["status"] if payment else None),
         tracking=_tracking(row), cancel_reason=row["cancel_reason"],
-        cancelled_by=row["cancelled_by"], created_at=utc(row["created_at"]),
-        confirmed_at=utc(row["confirmed_at"]), updated_at=utc(row["updated_at"]))
+        cancelled_by=row["cancelled_by"], created_at=row["created_at"],
+        confirmed_at=row["confirmed_at"], updated_at=row["updated_at"])
 
 
-def _summary(row: dict) -> OrderSummary:
+def _summary(row: OrderRow) -> OrderSummary:
     return OrderSummary(id=row["id"], status=row["status"],
                         item_count=sum(line["quantity"] for line in row["lines"]),
-                        total=amounts(row)["total"], created_at=utc(row["created_at"]),
-                        confirmed_at=utc(row["confirmed_at"]))
+                        total=amounts(row)["total"], created_at=row["created_at"],
+                        confirmed_at=row["confirmed_at"])
 
 
 def _after(values: tuple | None) -> tuple[datetime, str] | None:
@@ -184,21 +179,20 @@ def _after(values: tuple | None) -> tuple[datetime, str] | None:
         after = datetime.fromisoformat(created_at), str(order_id)
     except (ValueError, TypeError) as error:
         raise cursors.invalid() from error
-    if after[0].tzinfo is not None:
-        raise cursors.invalid()
+    if after[0].tzinfo is None:  # a cursor issued before times were aware
+        after = after[0].replace(tzinfo=UTC), after[1]
     return after
 
 
 @router.get("/v1/orders", response_model=OrderList,
             responses={422: {"description": "Invalid limit or cursor"}})
-async def list_orders(user: CurrentUser, projections: ProjectionsDep, seen: Seen,
+async def list_orders(user: CurrentUser, orders: OrdersViewDep, seen: Seen,
                       limit: Limit = 20, cursor: Cursor = None) -> OrderList:
     """The signed-in user's orders, newest first, a page at a time."""
     query_print = cursors.fingerprint("orders", user.user_id)
     after = _after(cursors.decode(cursor, query_print))
-    orders = projections["orders"]
     await seen.wait(orders)
-    rows = await orders.orders_of(user.user_id, limit + 1, after)  # type: ignore[attr-defined]
+    rows = await orders.orders_of(user.user_id, limit + 1, after)
     page = rows[:limit]
     last = page[-1] if page else None
     return OrderList(
@@ -209,34 +203,34 @@ async def list_orders(user: CurrentUser, projections: ProjectionsDep, seen: Seen
 
 @router.get("/v1/orders/{order_id}", response_model=Order,
             responses={404: {"description": "No such order of yours"}})
-async def get_order(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
+async def get_order(order_id: UUID, user: CurrentUser, orders: OrdersViewDep,
                     seen: Seen) -> Order:
     """An order: its lines and amounts, where it goes, its payment and its tracking."""
-    row = await visible_order(projections, seen, user, order_id)
-    return await _order_view(projections["orders"], row)
+    row = await visible_order(orders, seen, user, order_id)
+    return await _order_view(orders, row)
 
 
 @router.get("/v1/orders/{order_id}/tracking", response_model=OrderTracking,
             responses={404: {"description": "No such order of yours"}})
-async def get_tracking(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
+async def get_tracking(order_id: UUID, user: CurrentUser, orders: OrdersViewDep,
                        seen: Seen) -> OrderTracking:
     """Where the order is: its status, the carrier and tracking number, each step so far."""
-    row = await visible_order(projections, seen, user, order_id)
+    row = await visible_order(orders, seen, user, order_id)
     return OrderTracking(status=row["status"], **_tracking(row).model_dump())
 
 
 @router.get("/v1/orders/{order_id}/receipt", response_model=Receipt,
             responses={404: {"description": "No such order of yours, or not paid yet"}})
-async def get_receipt(order_id: UUID, user: CurrentUser, projections: ProjectionsDep,
+async def get_receipt(order_id: UUID, user: CurrentUser, orders: OrdersViewDep,
                       seen: Seen) -> Receipt:
     """The order's numbered receipt, issued once it is paid."""
-    await visible_order(projections, seen, user, order_id)
-    row = await projections["orders"].receipt_for_order(str(order_id))  # type: ignore[attr-defined]
+    await visible_order(orders, seen, user, order_id)
+    row = await orders.receipt_for_order(str(order_id))
     if row is None:
         raise HTTPException(404, f"Order {order_id} has no receipt yet: it is issued once "
                                  "the order is paid.")
     return Receipt(receipt_number=row["receipt_number"], order_id=row["order_id"],
-                   payment_id=row["payment_id"], issued_at=utc(row["issued_at"]),
+                   payment_id=row["payment_id"], issued_at=row["issued_at"],
                    items=row["lines"], **amounts(row), payment_method=row["payment_method"],
                    card_last4=row["card_last4"])
 
@@ -245,10 +239,10 @@ async def get_receipt(order_id: UUID, user: CurrentUser, projections: Projection
              responses={404: {"description": "No such order of yours"},
                         409: {"description": "Shipped already, or cancelled"}})
 async def cancel_order(order_id: UUID, user: CurrentUser, bus: BusDep,
-                       projections: ProjectionsDep, seen: Seen,
+                       orders: OrdersViewDep, seen: Seen,
                        idempotency_key: IdempotencyKey = None) -> OrderAccepted:
     """Cancel an order before it ships: its stock goes back, its payment is undone."""
-    row = await visible_order(projections, seen, user, order_id)
+    row = await visible_order(orders, seen, user, order_id)
     by_owner = row["user_id"] == user.user_id
     await execute(bus, CancelOrder(
         order_id=order_id, cancelled_by="customer" if by_owner else "admin",

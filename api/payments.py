@@ -17,14 +17,13 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
 from api.commands import command_id, execute
-from api.deps import BusDep, CurrentUser, ProjectionsDep, Seen, SettingsDep
+from api import reads
+from api.deps import BusDep, CurrentUser, OrdersViewDep, Seen, SettingsDep
 from api.orders import PaymentStatus, owned
 from infra.payments.webhooks import WebhookSignatureError, verify_signature
-from schemas.times import utc
 from schemas.commands.payments import FailPayment, SettlePayment
 from schemas.payments import PaymentMethodType
 from schemas.money import Money
-from schemas.topics import PAYMENTS
 
 router = APIRouter(tags=["payments"])
 
@@ -51,18 +50,15 @@ class WebhookAnswer(BaseModel):
 
 @router.get("/v1/payments/{payment_id}", response_model=Payment,
             responses={404: {"description": "No such payment of yours"}})
-async def get_payment(payment_id: UUID, user: CurrentUser, projections: ProjectionsDep,
+async def get_payment(payment_id: UUID, user: CurrentUser, orders: OrdersViewDep,
                       seen: Seen) -> Payment:
     """A payment: its method, amount and status, and why it failed if it did."""
-    orders, key = projections["orders"], str(payment_id)
-    row = owned(await seen.found(orders, lambda: orders.payment(key), topic=PAYMENTS.events.name,
-                                 key=key),
-                user, f"payment {payment_id}")
+    row = owned(await reads.payment(orders, seen, payment_id), user, f"payment {payment_id}")
     return Payment(id=row["id"], order_id=row["order_id"], method=row["method"],
                    status=row["status"], amount=Money(amount=row["amount"],
                                                       currency=row["currency"]),
                    failure_reason=row["failure_reason"], card_last4=row["card_last4"],
-                   created_at=utc(row["created_at"]), updated_at=utc(row["updated_at"]))
+                   created_at=row["created_at"], updated_at=row["updated_at"])
 
 
 def stripe_command(event: dict[str, Any]) -> SettlePayment | FailPayment | None:
@@ -86,7 +82,7 @@ def stripe_command(event: dict[str, Any]) -> SettlePayment | FailPayment | None:
 @router.post("/v1/payments/webhooks/{provider}", response_model=WebhookAnswer,
              responses={400: {"description": "No valid signature, or not an event"},
                         404: {"description": "No such provider"}})
-async def webhook(provider: str, request: Request, bus: BusDep, projections: ProjectionsDep,
+async def webhook(provider: str, request: Request, bus: BusDep, orders: OrdersViewDep,
                   settings: SettingsDep, seen: Seen) -> WebhookAnswer:
     """A payment provider's notice (Stripe: `Stripe-Signature`, signed with the endpoint's
     secret). `payment_intent.succeeded` settles the payment, `payment_intent.payment_failed`
@@ -107,8 +103,7 @@ async def webhook(provider: str, request: Request, bus: BusDep, projections: Pro
     if command is None:
         return WebhookAnswer(outcome="ignored")
     # The order's id, for the correlation id every event of its checkout carries.
-    payments = projections["orders"]
-    payment = await payments.payment(str(command.payment_id))  # type: ignore[attr-defined]
+    payment = await orders.payment(str(command.payment_id))
     try:
         reply = await execute(
             bus, command, actor=f"provider:{provider}", seen=seen,

@@ -11,8 +11,7 @@ from pydantic import BaseModel, Field
 
 from api import cursors
 from api.catalog import Cursor, Limit, ProductSummary, search_page, subtree_ids, summary
-from api.deps import ProjectionsDep, Seen
-from projections.search import SearchProjection
+from api.deps import SearchViewDep, Seen
 from projections.search_queries import ProductQuery, Sort
 
 router = APIRouter(tags=["search"])
@@ -56,7 +55,7 @@ Price = Annotated[int | None, Query(ge=0, le=10**12, description="Minor units (c
             responses={404: {"description": "No such category"},
                        422: {"description": "Invalid filters, sort, limit or cursor"}})
 async def search(
-    projections: ProjectionsDep, seen: Seen,
+    products: SearchViewDep, seen: Seen,
     q: Annotated[str | None, Query(max_length=200, description="Words to look for.")] = None,
     category: Annotated[str | None, Query(
         max_length=120, description="A category slug: that category and its subcategories.")
@@ -78,8 +77,6 @@ async def search(
     text = " ".join((q or "").split()) or None
     query_print = cursors.fingerprint("search", text, category, min_price, max_price, sort)
     after = cursors.decode(cursor, query_print)
-    products = projections["catalog-search"]
-    assert isinstance(products, SearchProjection)
     await seen.wait(products)
     category_ids = await subtree_ids(products, category) if category is not None else None
     page = await search_page(products, ProductQuery(
@@ -93,13 +90,11 @@ async def search(
 
 @router.get("/v1/search/suggest", response_model=Suggestions)
 async def suggest(
-    projections: ProjectionsDep, seen: Seen,
+    products: SearchViewDep, seen: Seen,
     q: Annotated[str, Query(min_length=1, max_length=100,
                             description="What the shopper has typed so far.")],
 ) -> Suggestions:
     """Autocomplete: up to ten product names that complete what was typed."""
-    products = projections["catalog-search"]
-    assert isinstance(products, SearchProjection)
     await seen.wait(products)
     prefix = " ".join(q.split())
     if not prefix:

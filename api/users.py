@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from api import reads
 from api.commands import command_id, derived_id, execute
 from api.consistency import ReadYourWrites
 from api.deps import (
@@ -26,10 +27,10 @@ from api.deps import (
     ClientsDep,
     CurrentUser,
     IdempotencyKey,
-    ProjectionsDep,
     Seen,
     SessionsDep,
     SettingsDep,
+    UsersViewDep,
 )
 from infra.passwords import hash_password, password_problems, verify_password
 from infra.security import (
@@ -38,9 +39,8 @@ from infra.security import (
     normalise_email,
     token_hash,
 )
-from schemas.times import utc
+from projections.users_views import UsersView
 from schemas.commands.users import ChangePassword, ChangeProfile, ClaimEmail, RegisterUser
-from schemas.topics import USERS
 
 router = APIRouter(tags=["users"])
 
@@ -186,15 +186,15 @@ async def sign_up(form: SignUp, response: Response, bus: BusDep, clients: Client
 
 
 @router.get("/v1/users/me", response_model=Profile)
-async def me(user: CurrentUser, projections: ProjectionsDep, seen: Seen) -> Profile:
+async def me(user: CurrentUser, users: UsersViewDep, seen: Seen) -> Profile:
     """The signed-in user's profile."""
-    return await _profile(projections["users"], seen, user.user_id)
+    return await _profile(users, seen, user.user_id)
 
 
 @router.patch("/v1/users/me", response_model=Profile,
               responses={422: {"description": "Invalid, unknown or protected fields"}})
 async def change_profile(changes: ProfileChanges, user: CurrentUser, bus: BusDep,
-                         clients: ClientsDep, projections: ProjectionsDep, seen: Seen,
+                         clients: ClientsDep, users: UsersViewDep, seen: Seen,
                          idempotency_key: IdempotencyKey = None) -> Profile:
     """Change the name, phone or addresses; absent fields stay as they are."""
     subject = user.user_id
@@ -209,16 +209,16 @@ async def change_profile(changes: ProfileChanges, user: CurrentUser, bus: BusDep
     await execute(bus, ChangeProfile(user_id=UUID(subject), **sealed), actor=subject,
                   command_id=command_id(f"PATCH /v1/users/me\n{subject}", idempotency_key),
                   seen=seen)
-    return await _profile(projections["users"], seen, subject)
+    return await _profile(users, seen, subject)
 
 
 @router.post("/v1/users/me/password", status_code=204,
              responses={422: {"description": "Wrong current password or weak new one"}})
 async def change_password(body: PasswordChange, user: CurrentUser, bus: BusDep,
-                          clients: ClientsDep, projections: ProjectionsDep,
+                          clients: ClientsDep, users: UsersViewDep,
                           sessions: SessionsDep, seen: Seen) -> Response:
     """Change the password; every other session of the account ends."""
-    row = await _account(projections["users"], seen, user.user_id)
+    row = await reads.account(users, seen, user.user_id)
     if row is None or not verify_password(row["password_hash"], body.current_password):
         raise HTTPException(422, "The current password is wrong.")
     sealed = await clients.keys.seal(user.user_id, hash_password(body.new_password))
@@ -228,18 +228,11 @@ async def change_password(body: PasswordChange, user: CurrentUser, bus: BusDep,
     return Response(status_code=204)
 
 
-async def _account(users, seen: ReadYourWrites, user_id: str) -> dict | None:
-    """The user's row once the model shows the caller's writes; a miss waits for the
-    user's partition first."""
-    return await seen.found(users, lambda: users.find(user_id), topic=USERS.events.name,
-                            key=user_id)
-
-
-async def _profile(users, seen: ReadYourWrites, user_id: str) -> Profile:
-    row = await _account(users, seen, user_id)
+async def _profile(users: UsersView, seen: ReadYourWrites, user_id: str) -> Profile:
+    row = await reads.account(users, seen, user_id)
     if row is None:
         raise HTTPException(404, "This account does not exist (any more).")
     return Profile(id=row["id"], email=row["email"] or "", full_name=row["full_name"] or "",
                    email_verified=row["email_verified"], phone=row["phone"],
                    addresses=row["addresses"], roles=row["roles"],
-                   created_at=utc(row["created_at"]))
+                   created_at=row["created_at"])

@@ -27,6 +27,7 @@ from infra.settings import PROJECT_ROOT, get_settings
 from infra.topic_reader import TopicReader
 from projections import checkpoints
 from projections.search import ALIAS, SearchProjection
+from projections.search_views import SearchView
 from projections.search_queries import ProductQuery, search_body
 
 
@@ -144,7 +145,7 @@ async def main(args: argparse.Namespace) -> None:
         # The same bodies straight to Elasticsearch: its share of the latency.
         bodies = []
         for params in mix:
-            subtree = (await projection.subtree(params["category"])
+            subtree = (await SearchView(es_clients.elasticsearch).subtree(params["category"])
                        if "category" in params else None)
             bodies.append(search_body(ProductQuery(
                 text=params["q"], category_ids=tuple(c["id"] for c in subtree)

@@ -315,9 +315,9 @@ def _print_trail(what: str, aggregate_id: str, query, payloads: bool) -> None:
     """The audit trail `query(audit projection)` reads, as a timeline: one line an event."""
     import json
 
-    from projections.audit import AuditProjection
+    from projections.audit_views import AuditView
 
-    events = _run_with_clients(lambda clients: query(AuditProjection(clients.mysql)))
+    events = _run_with_clients(lambda clients: query(AuditView(clients.mysql)))
     if not events:
         console.print(f"[yellow]no events of {what} {escape(aggregate_id)}[/yellow]")
         raise typer.Exit(1)

@@ -8,18 +8,7 @@ read here.
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    and_,
-    or_,
-    select,
-)
+from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table
 from sqlalchemy.dialects.mysql import DATETIME
 
 from schemas.records import Record
@@ -68,31 +57,3 @@ class AuditProjection(MySQLProjection):
     async def writes_for(self, record: Record) -> list[Write]:
         return [insert_row(self.tables["audit_events"], **audit_row(record))]
 
-    async def order_trail(self, order_id: str) -> list[dict]:
-        """Every event of an order, of its payment and of its checkout (whose events carry
-        the order id as their correlation id), in the order they happened."""
-        table = self.tables["audit_events"]
-        payments = await self._values(
-            select(table.c.payload["payment_id"].as_string())
-            .where(table.c.aggregate_id == order_id, table.c.type == "OrderPlaced"))
-        return await self._trail(or_(table.c.correlation_id == order_id,
-                                     table.c.aggregate_id.in_([order_id, *payments])))
-
-    async def payment_trail(self, payment_id: str) -> list[dict]:
-        """Every event of a payment and the receipt issued for it, in the order they happened."""
-        table = self.tables["audit_events"]
-        checkouts = await self._values(select(table.c.correlation_id).distinct()
-                                       .where(table.c.aggregate_id == payment_id))
-        receipt = and_(table.c.correlation_id.in_(checkouts), table.c.type == "ReceiptIssued",
-                       table.c.payload["payment_id"].as_string() == payment_id)
-        return await self._trail(or_(table.c.aggregate_id == payment_id, receipt))
-
-    async def _values(self, query) -> list:
-        async with self.engine.connect() as connection:
-            return [value for value in (await connection.execute(query)).scalars()
-                    if value is not None]
-
-    async def _trail(self, condition) -> list[dict]:
-        table = self.tables["audit_events"]
-        return await self.rows(select(table).where(condition).order_by(
-            table.c.occurred_at, table.c.topic, table.c.partition, table.c.offset))

@@ -133,17 +133,17 @@ class CartsProjection(Projection):
         await self._cache_if_newer(keys=[cache_key(document["_id"])],
                                    args=[document["version"], _as_json(document), CACHE_TTL_S])
 
-    async def find(self, cart_id: str) -> dict[str, Any] | None:
-        """The cart, from the cache or else from MongoDB (then cached); None if it never was."""
-        cached = await self.redis.get(cache_key(cart_id))
-        if cached is not None:
-            return json.loads(cached)
+    async def document(self, cart_id: str) -> dict[str, Any] | None:
+        """The live cart's MongoDB document, its time in UTC, or None."""
         document = await self.db[await self.collection_name()].find_one({"_id": cart_id})
-        if document is None:
-            return None
-        document["updated_at"] = document["updated_at"].replace(tzinfo=UTC)
-        await self.cache(document)
-        return json.loads(_as_json(document))
+        if document is not None:
+            document["updated_at"] = document["updated_at"].replace(tzinfo=UTC)
+        return document
+
+    @staticmethod
+    def as_json(document: dict[str, Any]) -> str:
+        """The cart as the cache holds it."""
+        return _as_json(document)
 
     def shadow(self, suffix: str) -> CartsProjection:
         return CartsProjection(self.db.client, self.db.name, self.redis,

@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    select,
-)
+from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, Text
 from sqlalchemy.dialects.mysql import DATETIME
 
 from schemas.records import Record
@@ -100,23 +90,3 @@ class CatalogProjection(MySQLProjection):
                                    stock=event.available)]
         return []
 
-    async def categories(self) -> list[dict]:
-        table = self.tables["categories"]
-        async with self.engine.connect() as connection:
-            rows = await connection.execute(select(table).order_by(table.c.name))
-            return [dict(r._mapping) for r in rows]
-
-    async def category(self, category_id: str) -> dict | None:
-        return await self.row("categories", self.tables["categories"].c.id == category_id)
-
-    async def product(self, product_id: str) -> dict | None:
-        return await self.row("products", self.tables["products"].c.id == product_id)
-
-    async def products(self, product_ids: list[str]) -> dict[str, dict]:
-        """The given products by id; missing ones are left out."""
-        if not product_ids:
-            return {}
-        table = self.tables["products"]
-        async with self.engine.connect() as connection:
-            rows = await connection.execute(select(table).where(table.c.id.in_(product_ids)))
-            return {r.id: dict(r._mapping) for r in rows}

@@ -127,18 +127,6 @@ class MySQLProjection(Projection):
             for table in self.tables.values():
                 await connection.execute(text(f"DROP TABLE IF EXISTS `{table.name}`"))
 
-    async def row(self, table: str, condition) -> dict | None:
-        """The one row of `table` matching `condition`, or None."""
-        async with self.engine.connect() as connection:
-            found = (await connection.execute(
-                select(self.tables[table]).where(condition))).first()
-        return dict(found._mapping) if found else None
-
-    async def rows(self, query) -> list[dict]:
-        """Every row a query of this projection's tables returns."""
-        async with self.engine.connect() as connection:
-            return [dict(found._mapping) for found in await connection.execute(query)]
-
     async def snapshot(self) -> dict[str, dict]:
         rows: dict[str, dict] = {}
         async with self.engine.connect() as connection:

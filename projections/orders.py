@@ -21,9 +21,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    or_,
-    select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.mysql import DATETIME
@@ -242,32 +239,3 @@ class OrdersProjection(MySQLProjection):
                                               .values(shipping_address=None))
         return result.rowcount > 0
 
-    async def order(self, order_id: str) -> dict | None:
-        return await self.row("orders", self.tables["orders"].c.id == order_id)
-
-    async def orders_of(self, user_id: str, limit: int,
-                        after: tuple[datetime, str] | None = None) -> list[dict]:
-        """A user's orders, newest first: up to `limit` after the (created_at, id) given."""
-        table = self.tables["orders"]
-        query = (select(table).where(table.c.user_id == user_id)
-                 .order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit))
-        if after is not None:
-            query = query.where(tuple_(table.c.created_at, table.c.id) < tuple_(*after))
-        return await self.rows(query)
-
-    async def payment(self, payment_id: str) -> dict | None:
-        return await self.row("payments", self.tables["payments"].c.id == payment_id)
-
-    async def receipt_for_order(self, order_id: str) -> dict | None:
-        return await self.row("receipts", self.tables["receipts"].c.order_id == order_id)
-
-    async def due_payments(self, now: datetime, limit: int = 100) -> list[dict]:
-        """Pending payments whose money is due (`settles_at`) or whose time ran out
-        (`expires_at`) by `now`, the longest overdue first."""
-        table = self.tables["payments"]
-        moment = _naive(now) if now.tzinfo is not None else now
-        return await self.rows(
-            select(table)
-            .where(table.c.status == "pending",
-                   or_(table.c.settles_at <= moment, table.c.expires_at <= moment))
-            .order_by(table.c.expires_at, table.c.id).limit(limit))

@@ -1,6 +1,9 @@
-"""Every projection by name: what `shopstream replay` and the runners know about."""
+"""Every projection by name (what `shopstream replay` and the runners know about), and
+every read view (what the API reads through)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from infra.clients import Clients
 from projections.audit import AuditProjection
@@ -10,6 +13,12 @@ from projections.catalog import CatalogProjection
 from projections.orders import OrdersProjection
 from projections.search import SearchProjection
 from projections.users import UsersProjection
+from projections.audit_views import AuditView
+from projections.carts_views import CartsView
+from projections.catalog_views import CatalogView
+from projections.orders_views import OrdersView
+from projections.search_views import SearchView
+from projections.users_views import UsersView
 
 NAMES = ("users", "catalog", "catalog-search", "carts", "orders", "audit")
 
@@ -24,3 +33,26 @@ def build_projections(clients: Clients) -> dict[str, Projection]:
         AuditProjection(clients.mysql),
     ]
     return {p.name: p for p in projections}
+
+
+@dataclass(frozen=True)
+class Views:
+    """Every read view, each typed: what the API reads through."""
+
+    users: UsersView
+    catalog: CatalogView
+    search: SearchView
+    carts: CartsView
+    orders: OrdersView
+    audit: AuditView
+
+
+def build_views(clients: Clients) -> Views:
+    return Views(
+        users=UsersView(clients.mysql),
+        catalog=CatalogView(clients.mysql),
+        search=SearchView(clients.elasticsearch),
+        carts=CartsView(clients.mongo, clients.settings.mongodb_database, clients.redis),
+        orders=OrdersView(clients.mysql),
+        audit=AuditView(clients.mysql),
+    )

@@ -26,7 +26,6 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 from elasticsearch.helpers import async_bulk, async_scan
 
-from projections import search_queries
 from projections.base import Projection
 from schemas.records import Record
 from schemas.events.catalog import (
@@ -399,21 +398,3 @@ class SearchProjection(Projection):
                                         size=1000):
                 documents[prefix + hit["_id"]] = hit["_source"]
         return documents
-
-    # Reads -------------------------------------------------------------------------------
-
-    async def subtree(self, slug: str) -> list[dict[str, Any]]:
-        """The categories with this slug and all their descendants ([] if none)."""
-        response = await self.es.search(
-            index=self.categories_index, size=search_queries.MAX_SUBTREE,
-            query={"term": {"ancestor_slugs": slug}}, source=["id", "slug", "name"])
-        return [hit["_source"] for hit in response["hits"]["hits"]]
-
-    async def search(self, query: search_queries.ProductQuery) -> search_queries.Page:
-        response = await self.es.search(index=self.index, **search_queries.search_body(query))
-        return search_queries.page(response, query)
-
-    async def complete(self, prefix: str, size: int) -> list[str]:
-        response = await self.es.search(index=self.index,
-                                        **search_queries.completion_body(prefix, size))
-        return search_queries.completions(response, size)

@@ -18,7 +18,6 @@ from sqlalchemy import (
     String,
     Table,
     delete,
-    select,
     update,
 )
 from sqlalchemy.dialects.mysql import DATETIME
@@ -113,21 +112,6 @@ class UsersProjection(MySQLProjection):
                                    password_hash=await self.keys.unseal(subject,
                                                                         event.password_hash))]
         return []
-
-    async def find(self, user_id: str) -> dict | None:
-        return await self.row("users", self.tables["users"].c.id == user_id)
-
-    async def find_by_email_key(self, email_key: str) -> dict | None:
-        return await self.row("users", self.tables["users"].c.email_key == email_key)
-
-    async def find_by_identity(self, provider: str, subject_key: str) -> dict | None:
-        """The user an identity provider's account is linked to."""
-        identities = self.tables["user_identities"]
-        linked = (select(identities.c.user_id)
-                  .where(identities.c.provider == provider,
-                         identities.c.subject_key == subject_key)
-                  .scalar_subquery())
-        return await self.row("users", self.tables["users"].c.id == linked)
 
     async def forget(self, user_id: str) -> bool:
         """Remove the user's personal data from this model; returns whether the user exists."""

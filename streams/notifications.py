@@ -49,7 +49,7 @@ from infra.database import create_tables
 from infra.mail import Mailer, MailUnavailable, claim, mark
 from infra.security import link_token
 from infra.settings import Settings
-from projections.users import UsersProjection
+from projections.users_views import UsersView
 from schemas.envelope import EventEnvelope
 from schemas.events.users import ProfileChanged, UserRegistered
 from schemas.topics import ORDERS, PAYMENTS, USERS
@@ -93,10 +93,10 @@ class Sender(mode.Service):
         self._container: Container | None = None
         self._clients: Clients | None = None
         self._mailer: Mailer | None = None
-        self._users: UsersProjection | None = None
+        self._users: UsersView | None = None
         self._lock = asyncio.Lock()
 
-    async def ready(self) -> tuple[Clients, Mailer, UsersProjection]:
+    async def ready(self) -> tuple[Clients, Mailer, UsersView]:
         async with self._lock:
             if self._clients is None or self._mailer is None or self._users is None:
                 container = self._build()
@@ -109,7 +109,7 @@ class Sender(mode.Service):
                     raise
                 self._container = container
                 self._clients, self._mailer = clients, container.mailer
-                self._users = UsersProjection(clients.mysql, clients.keys)
+                self._users = UsersView(clients.mysql)
             return self._clients, self._mailer, self._users
 
     async def on_stop(self) -> None:

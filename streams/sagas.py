@@ -29,7 +29,7 @@ from infra.payments.provider import PaymentProvider, PaymentProviderError
 from schemas.payments import PaymentMethod
 from infra.payments.sandbox import SandboxPaymentProvider
 from infra.settings import Settings
-from projections.orders import OrdersProjection
+from projections.orders_views import OrdersView
 from schemas.envelope import EventEnvelope
 from schemas.messages import Command
 from schemas.topics import CATALOG, ORDERS, PAYMENTS
@@ -56,7 +56,7 @@ class SagaRunner(mode.Service):
                              timedelta(seconds=settings.bank_transfer_timeout_s))
         self._clients: Clients | None = None
         self._providers: dict[str, PaymentProvider] = {}
-        self._payments: OrdersProjection | None = None
+        self._payments: OrdersView | None = None
         self._lock = asyncio.Lock()
 
     async def clients(self) -> Clients:
@@ -65,7 +65,7 @@ class SagaRunner(mode.Service):
                 self._container = self._build()
                 self._providers = dict(self._container.payments)
                 self._clients = self._container.clients
-                self._payments = OrdersProjection(self._clients.mysql, self._clients.keys)
+                self._payments = OrdersView(self._clients.mysql)
             return self._clients
 
     async def on_stop(self) -> None:

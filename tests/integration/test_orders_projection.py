@@ -17,6 +17,7 @@ from commands import pricing
 from infra.clients import Clients
 from schemas.records import Record
 from projections.orders import OrdersProjection
+from projections.orders_views import OrdersView
 from projections.registry import build_projections
 from schemas.envelope import EventEnvelope
 from schemas.events.orders import (
@@ -137,7 +138,7 @@ async def test_an_order_from_checkout_to_delivery_with_its_payment_and_receipt(
 
     await shadow.apply(log.records)
 
-    order = await shadow.order(str(order_id))
+    order = await OrdersView.of(shadow).order(str(order_id))
     assert order is not None
     assert order["user_id"] == str(user_id) and order["status"] == "delivered"
     assert order["lines"] == [line.model_dump(mode="json") for line in lines]
@@ -157,7 +158,7 @@ async def test_an_order_from_checkout_to_delivery_with_its_payment_and_receipt(
     assert order["version"] == log.versions[str(order_id)]
     assert order["cancel_reason"] is None and order["cancelled_by"] is None
 
-    payment = await shadow.payment(str(payment_id))
+    payment = await OrdersView.of(shadow).payment(str(payment_id))
     assert payment is not None
     assert (payment["order_id"], payment["user_id"], payment["method"], payment["status"],
             payment["amount"], payment["currency"], payment["provider_reference"],
@@ -165,7 +166,7 @@ async def test_an_order_from_checkout_to_delivery_with_its_payment_and_receipt(
                                        "EUR", "pi_123", "4242")
     assert payment["expires_at"] == (START + timedelta(minutes=15)).replace(tzinfo=None)
 
-    receipt = await shadow.receipt_for_order(str(order_id))
+    receipt = await OrdersView.of(shadow).receipt_for_order(str(order_id))
     assert receipt is not None
     assert (receipt["receipt_number"], receipt["payment_id"], receipt["user_id"],
             receipt["total_amount"], receipt["tax_amount"], receipt["card_last4"]) == (
@@ -212,25 +213,25 @@ async def test_cancellation_failures_refunds_and_a_forgotten_address(
 
     await shadow.apply(log.records)
 
-    declined_order = await shadow.order(str(declined))
+    declined_order = await OrdersView.of(shadow).order(str(declined))
     assert declined_order["shipping_address"] is None
     assert (declined_order["status"], declined_order["cancel_reason"],
             declined_order["cancelled_by"]) == ("cancelled", "The payment failed.", "payment")
-    failed = await shadow.payment(str(declined_payment))
+    failed = await OrdersView.of(shadow).payment(str(declined_payment))
     assert (failed["status"], failed["failure_reason"]) == ("failed", "Your card was declined.")
 
-    refunding = await shadow.payment(str(refunded_payment))
+    refunding = await OrdersView.of(shadow).payment(str(refunded_payment))
     assert refunding["status"] == "captured"
     assert refunding["refund_failure_reason"] == "The provider is down."
     assert refunding["version"] == refund_failed.envelope.aggregate_version
-    assert (await shadow.order(str(refunded)))["cancelled_by"] == "customer"
+    assert (await OrdersView.of(shadow).order(str(refunded)))["cancelled_by"] == "customer"
 
     log.append(PaymentRefunded(**common, amount=totals.total, refund_reference="re_1"),
                refunded_payment, minutes=9, correlation_id=refunded)
     await shadow.apply(log.records)
-    refunded_row = await shadow.payment(str(refunded_payment))
+    refunded_row = await OrdersView.of(shadow).payment(str(refunded_payment))
     assert (refunded_row["status"], refunded_row["refund_reference"]) == ("refunded", "re_1")
-    assert await shadow.receipt_for_order(str(refunded)) is None
+    assert await OrdersView.of(shadow).receipt_for_order(str(refunded)) is None
 
 
 async def test_a_users_orders_page_newest_first(shadow: OrdersProjection,
@@ -241,12 +242,12 @@ async def test_a_users_orders_page_newest_first(shadow: OrdersProjection,
     await checkout(log, clients, other, minutes=2)
     await shadow.apply(log.records)
 
-    first = await shadow.orders_of(str(user_id), 3)
-    rest = await shadow.orders_of(str(user_id), 3,
+    first = await OrdersView.of(shadow).orders_of(str(user_id), 3)
+    rest = await OrdersView.of(shadow).orders_of(str(user_id), 3,
                                   after=(first[-1]["created_at"], first[-1]["id"]))
 
     assert [row["id"] for row in first + rest] == [str(o) for o in reversed(mine)]
-    assert await shadow.orders_of(str(uuid.uuid4()), 3) == []
+    assert await OrdersView.of(shadow).orders_of(str(uuid.uuid4()), 3) == []
 
 
 async def test_due_payments_are_pending_ones_to_settle_or_expire(
@@ -269,13 +270,13 @@ async def test_due_payments_are_pending_ones_to_settle_or_expire(
     def ids(rows: list[dict]) -> set[str]:
         return {row["id"] for row in rows}
 
-    assert await shadow.due_payments(START + timedelta(minutes=1)) == []
-    assert ids(await shadow.due_payments(START + timedelta(minutes=2))) == {str(settling)}
-    assert ids(await shadow.due_payments(START + timedelta(minutes=15))) == {
+    assert await OrdersView.of(shadow).due_payments(START + timedelta(minutes=1)) == []
+    assert ids(await OrdersView.of(shadow).due_payments(START + timedelta(minutes=2))) == {str(settling)}
+    assert ids(await OrdersView.of(shadow).due_payments(START + timedelta(minutes=15))) == {
         str(settling), str(expiring)}
-    assert len(await shadow.due_payments(START + timedelta(minutes=15), limit=1)) == 1
+    assert len(await OrdersView.of(shadow).due_payments(START + timedelta(minutes=15), limit=1)) == 1
     # Naive times are taken as UTC, as the model stores them.
-    assert ids(await shadow.due_payments((START + timedelta(minutes=2)).replace(
+    assert ids(await OrdersView.of(shadow).due_payments((START + timedelta(minutes=2)).replace(
         tzinfo=None))) == {str(settling)}
 
 
@@ -289,8 +290,8 @@ async def test_a_shadow_leaves_the_live_model_alone_and_replay_rebuilds_it(
     log = Log()
     order_id, _, _, _ = await checkout(log, clients, uuid.uuid4(), minutes=0)
     await shadow.apply(log.records)
-    assert await shadow.order(str(order_id)) is not None
-    assert await live.order(str(order_id)) is None
+    assert await OrdersView.of(shadow).order(str(order_id)) is not None
+    assert await OrdersView.of(live).order(str(order_id)) is None
 
     # Once to be sure the live model is complete (a worker of older code may not run it).
     shopstream("replay", "orders")

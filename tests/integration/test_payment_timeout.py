@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from infra.clients import Clients
 from infra.command_bus import CommandBus
-from projections.orders import OrdersProjection
+from projections.orders_views import OrdersView
 from schemas.commands.payments import RequestPayment
 from schemas.money import Money
 from streams.checkout_saga import TIMED_OUT
@@ -29,7 +29,7 @@ async def test_a_bank_transfer_not_paid_by_its_deadline_fails_with_the_timeout(
     finally:
         await bus.close()
     assert reply.status == "accepted"
-    payments = OrdersProjection(clients.mysql, clients.keys)
+    payments = OrdersView(clients.mysql)
 
     async def failed():
         payment = await payments.payment(str(payment_id))

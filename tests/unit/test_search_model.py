@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api import cursors
-from infra import seed
+from ops import seed
 from schemas.records import Record
 from projections.search import (
     add_categories,

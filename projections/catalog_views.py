@@ -1,0 +1,59 @@
+"""Reads of the catalog model: categories and products by id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypedDict
+
+from sqlalchemy import select
+
+from projections.catalog import CatalogProjection
+from projections.views import MySQLView
+
+
+class CategoryRow(TypedDict):
+    id: str
+    slug: str
+    name: str
+    parent_id: str | None
+    created_at: datetime
+    version: int
+
+
+class ProductRow(TypedDict):
+    id: str
+    sku: str
+    name: str
+    slug: str
+    description: str
+    category_id: str
+    price_amount: int
+    currency: str
+    images: list[Any]
+    specifications: dict[str, str]
+    stock: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CatalogView(MySQLView):
+    projection = CatalogProjection
+
+    async def categories(self) -> list[CategoryRow]:
+        table = self.tables["categories"]
+        return await self._all(select(table).order_by(table.c.name))
+
+    async def category(self, category_id: str) -> CategoryRow | None:
+        return await self._one("categories", self.tables["categories"].c.id == category_id)
+
+    async def product(self, product_id: str) -> ProductRow | None:
+        return await self._one("products", self.tables["products"].c.id == product_id)
+
+    async def products(self, product_ids: list[str]) -> dict[str, ProductRow]:
+        """The given products by id; missing ones are left out."""
+        if not product_ids:
+            return {}
+        table = self.tables["products"]
+        return {row["id"]: row
+                for row in await self._all(select(table).where(table.c.id.in_(product_ids)))}

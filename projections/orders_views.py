@@ -1,0 +1,110 @@
+"""Reads of the orders model: orders, a user's order history, payments and receipts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+from sqlalchemy import select
+
+from sqlalchemy import or_, tuple_
+
+from projections.orders import OrdersProjection
+from projections.views import MySQLView
+
+
+class OrderRow(TypedDict):
+    id: str
+    user_id: str
+    status: str
+    lines: list[Any]
+    subtotal_amount: int
+    shipping_amount: int
+    tax_amount: int
+    total_amount: int
+    currency: str
+    shipping_address: dict[str, Any] | None
+    payment_id: str
+    payment_method: str
+    cancel_reason: str | None
+    cancelled_by: str | None
+    carrier: str | None
+    tracking_number: str | None
+    tracking: list[Any]
+    created_at: datetime
+    confirmed_at: datetime | None
+    paid_at: datetime | None
+    updated_at: datetime
+    version: int
+
+
+class PaymentRow(TypedDict):
+    id: str
+    order_id: str
+    user_id: str
+    method: str
+    status: str
+    amount: int
+    currency: str
+    failure_reason: str | None
+    refund_failure_reason: str | None
+    provider_reference: str | None
+    refund_reference: str | None
+    card_last4: str | None
+    settles_at: datetime | None
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ReceiptRow(TypedDict):
+    receipt_number: str
+    order_id: str
+    payment_id: str
+    user_id: str
+    issued_at: datetime
+    lines: list[Any]
+    subtotal_amount: int
+    shipping_amount: int
+    tax_amount: int
+    total_amount: int
+    currency: str
+    payment_method: str
+    card_last4: str | None
+
+
+class OrdersView(MySQLView):
+    projection = OrdersProjection
+
+    async def order(self, order_id: str) -> OrderRow | None:
+        return await self._one("orders", self.tables["orders"].c.id == order_id)
+
+    async def orders_of(self, user_id: str, limit: int,
+                        after: tuple[datetime, str] | None = None) -> list[OrderRow]:
+        """A user's orders, newest first: up to `limit` after the (created_at, id) given."""
+        table = self.tables["orders"]
+        query = (select(table).where(table.c.user_id == user_id)
+                 .order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit))
+        if after is not None:
+            created_at = after[0].astimezone(UTC).replace(tzinfo=None)
+            query = query.where(tuple_(table.c.created_at, table.c.id) < tuple_(created_at,
+                                                                                after[1]))
+        return await self._all(query)
+
+    async def payment(self, payment_id: str) -> PaymentRow | None:
+        return await self._one("payments", self.tables["payments"].c.id == payment_id)
+
+    async def receipt_for_order(self, order_id: str) -> ReceiptRow | None:
+        return await self._one("receipts", self.tables["receipts"].c.order_id == order_id)
+
+    async def due_payments(self, now: datetime, limit: int = 100) -> list[PaymentRow]:
+        """Pending payments whose money is due (`settles_at`) or whose time ran out
+        (`expires_at`) by `now`, the longest overdue first."""
+        table = self.tables["payments"]
+        moment = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo is not None else now
+        return await self._all(
+            select(table)
+            .where(table.c.status == "pending",
+                   or_(table.c.settles_at <= moment, table.c.expires_at <= moment))
+            .order_by(table.c.expires_at, table.c.id).limit(limit))
