@@ -17,7 +17,22 @@ from infra.command_bus import CommandBus, CommandTimeout
 from schemas.messages import Command
 from schemas.replies import Reply
 
-_STATUS = {"conflict": 409, "invalid": 422, "not_found": 404, "bad_request": 400}
+class Refused(Exception):
+    """A command the domain refused: `kind` says how (conflict, invalid, not_found,
+    bad_request), `detail` why, in words fit for the client. One handler
+    (`api/problems.py`) answers it as problem+json; the CLI prints it."""
+
+    STATUS = {"conflict": 409, "invalid": 422, "not_found": 404, "bad_request": 400}
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind, self.detail = kind, detail
+
+    @property
+    def status(self) -> int:
+        return self.STATUS.get(self.kind, 409)
+
+
 _NAMESPACE = uuid.UUID("7d4e3c52-3f3b-4b0e-9a54-6f0a1c1e9b11")
 
 
@@ -50,8 +65,7 @@ async def execute(bus: CommandBus, command: Command, *, actor: str | None, comma
         raise HTTPException(504, "The request was not confirmed in time. Retry it with the "
                                  "same Idempotency-Key to learn its outcome.") from None
     if reply.status == "rejected":
-        raise HTTPException(_STATUS.get(reply.kind or "conflict", 409),
-                            reply.detail or "The request was refused.")
+        raise Refused(reply.kind or "conflict", reply.detail or "The request was refused.")
     if seen is not None:
         await seen.wrote(reply.positions)
     return reply

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -24,76 +25,32 @@ from projections.search_views import SearchView
 from projections.users_views import UsersView
 
 
-def _clients(request: Request) -> Clients:
-    return request.app.state.clients
+def _state(*path: str) -> Callable[[Request], object]:
+    """The dependency that hands a route what the app's lifespan put on its state
+    (`api/app.py`): a client, an adapter, or one of the read views."""
+    def found(request: Request) -> object:
+        value = request.app.state
+        for name in path:
+            value = getattr(value, name)
+        return value
+
+    return found
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def _bus(request: Request) -> CommandBus:
-    return request.app.state.bus
-
-
-def _signer(request: Request) -> TokenSigner:
-    return request.app.state.signer
-
-
-def _sessions(request: Request) -> SessionStore:
-    return request.app.state.sessions
-
-
-def _users(request: Request) -> UsersView:
-    return request.app.state.views.users
-
-
-def _catalog(request: Request) -> CatalogView:
-    return request.app.state.views.catalog
-
-
-def _search(request: Request) -> SearchView:
-    return request.app.state.views.search
-
-
-def _carts(request: Request) -> CartsView:
-    return request.app.state.views.carts
-
-
-def _orders(request: Request) -> OrdersView:
-    return request.app.state.views.orders
-
-
-def _audit(request: Request) -> AuditView:
-    return request.app.state.views.audit
-
-
-def _limits(request: Request) -> RateLimiter:
-    return request.app.state.limits
-
-
-def _oidc(request: Request) -> OidcClient:
-    return request.app.state.oidc
-
-
-def _sign_ins(request: Request) -> PendingSignIns:
-    return request.app.state.sign_ins
-
-
-ClientsDep = Annotated[Clients, Depends(_clients)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
-BusDep = Annotated[CommandBus, Depends(_bus)]
-SignerDep = Annotated[TokenSigner, Depends(_signer)]
-SessionsDep = Annotated[SessionStore, Depends(_sessions)]
-UsersViewDep = Annotated[UsersView, Depends(_users)]
-CatalogViewDep = Annotated[CatalogView, Depends(_catalog)]
-SearchViewDep = Annotated[SearchView, Depends(_search)]
-CartsViewDep = Annotated[CartsView, Depends(_carts)]
-OrdersViewDep = Annotated[OrdersView, Depends(_orders)]
-AuditViewDep = Annotated[AuditView, Depends(_audit)]
-LimitsDep = Annotated[RateLimiter, Depends(_limits)]
-OidcDep = Annotated[OidcClient, Depends(_oidc)]
-PendingSignInsDep = Annotated[PendingSignIns, Depends(_sign_ins)]
+ClientsDep = Annotated[Clients, Depends(_state("clients"))]
+SettingsDep = Annotated[Settings, Depends(_state("settings"))]
+BusDep = Annotated[CommandBus, Depends(_state("bus"))]
+SignerDep = Annotated[TokenSigner, Depends(_state("signer"))]
+SessionsDep = Annotated[SessionStore, Depends(_state("sessions"))]
+UsersViewDep = Annotated[UsersView, Depends(_state("views", "users"))]
+CatalogViewDep = Annotated[CatalogView, Depends(_state("views", "catalog"))]
+SearchViewDep = Annotated[SearchView, Depends(_state("views", "search"))]
+CartsViewDep = Annotated[CartsView, Depends(_state("views", "carts"))]
+OrdersViewDep = Annotated[OrdersView, Depends(_state("views", "orders"))]
+AuditViewDep = Annotated[AuditView, Depends(_state("views", "audit"))]
+LimitsDep = Annotated[RateLimiter, Depends(_state("limits"))]
+OidcDep = Annotated[OidcClient, Depends(_state("oidc"))]
+PendingSignInsDep = Annotated[PendingSignIns, Depends(_state("sign_ins"))]
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,

@@ -38,7 +38,7 @@ from api.deps import (
     SignerDep,
     UsersViewDep,
 )
-from api.users import register
+from api.registration import register
 from infra.oidc import Identity, ProviderUnavailable, SignInRefused
 from infra.security import email_key, identity_key
 from projections.users_views import UsersView

@@ -16,7 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from api.commands import command_id, execute
+from api.commands import Refused, command_id, execute
 from api import reads
 from api.deps import BusDep, CurrentUser, OrdersViewDep, Seen, SettingsDep
 from api.orders import PaymentStatus, owned
@@ -109,9 +109,7 @@ async def webhook(provider: str, request: Request, bus: BusDep, orders: OrdersVi
             bus, command, actor=f"provider:{provider}", seen=seen,
             command_id=command_id(f"POST /v1/payments/webhooks/{provider}", event_id),
             correlation_id=UUID(payment["order_id"]) if payment else None)
-    except HTTPException as error:
-        if error.status_code >= 500:
-            raise  # the provider retries later
+    except Refused as refusal:
         # The notice does not apply (already settled, failed or unknown): retrying won't help.
-        return WebhookAnswer(outcome=f"refused: {error.detail}")
+        return WebhookAnswer(outcome=f"refused: {refusal.detail}")
     return WebhookAnswer(outcome=reply.status)

@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.commands import Refused
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -20,6 +22,10 @@ def problem(status: int, detail: str, *, headers: dict[str, str] | None = None,
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(Refused)
+    async def refused(request: Request, error: Refused) -> JSONResponse:
+        return problem(error.status, error.detail)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return problem(error.status_code, str(error.detail), headers=error.headers)

@@ -7,7 +7,9 @@ it waits until its model has reached the end of the key's partition
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 from uuid import UUID
 
 from api.consistency import ReadYourWrites
@@ -15,14 +17,22 @@ from projections.carts_views import CartRow, CartsView
 from projections.catalog_views import CatalogView, CategoryRow, ProductRow
 from projections.orders_views import OrderRow, OrdersView, PaymentRow
 from projections.users_views import UserRow, UsersView
-from schemas.topics import CATALOG, ORDERS, PAYMENTS, USERS
+from projections.views import View
+from schemas.topics import CATALOG, ORDERS, PAYMENTS, USERS, Topic
+
+T = TypeVar("T")
 
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
 
+async def _by_key(view: View, lookup: Callable[[str], Awaitable[T | None]], seen: ReadYourWrites,
+                  topic: Topic, key: UUID | str) -> T | None:
+    key = str(key)
+    return await seen.found(view, lambda: lookup(key), topic=topic.name, key=key)
+
+
 async def account(users: UsersView, seen: ReadYourWrites, user_id: str) -> UserRow | None:
-    return await seen.found(users, lambda: users.find(user_id), topic=USERS.events.name,
-                            key=user_id)
+    return await _by_key(users, users.find, seen, USERS.events, user_id)
 
 
 async def account_by_email(users: UsersView, seen: ReadYourWrites, email_key: str
@@ -35,29 +45,21 @@ async def account_by_email(users: UsersView, seen: ReadYourWrites, email_key: st
 
 async def category(catalog: CatalogView, seen: ReadYourWrites, category_id: UUID
                    ) -> CategoryRow | None:
-    key = str(category_id)
-    return await seen.found(catalog, lambda: catalog.category(key), topic=CATALOG.events.name,
-                            key=key)
+    return await _by_key(catalog, catalog.category, seen, CATALOG.events, category_id)
 
 
 async def product(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID
                   ) -> ProductRow | None:
-    key = str(product_id)
-    return await seen.found(catalog, lambda: catalog.product(key), topic=CATALOG.events.name,
-                            key=key)
+    return await _by_key(catalog, catalog.product, seen, CATALOG.events, product_id)
 
 
 async def order(orders: OrdersView, seen: ReadYourWrites, order_id: UUID) -> OrderRow | None:
-    key = str(order_id)
-    return await seen.found(orders, lambda: orders.order(key), topic=ORDERS.events.name,
-                            key=key)
+    return await _by_key(orders, orders.order, seen, ORDERS.events, order_id)
 
 
 async def payment(orders: OrdersView, seen: ReadYourWrites, payment_id: UUID
                   ) -> PaymentRow | None:
-    key = str(payment_id)
-    return await seen.found(orders, lambda: orders.payment(key), topic=PAYMENTS.events.name,
-                            key=key)
+    return await _by_key(orders, orders.payment, seen, PAYMENTS.events, payment_id)
 
 
 CartLines = list[tuple[str, int, ProductRow | None]]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 import uuid
-from typing import Annotated, Protocol
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Response
@@ -19,8 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from api import reads
-from api.commands import command_id, derived_id, execute
+from api import reads, registration
+from api.commands import command_id, execute
 from api.consistency import ReadYourWrites
 from api.deps import (
     BusDep,
@@ -33,14 +33,9 @@ from api.deps import (
     UsersViewDep,
 )
 from infra.passwords import hash_password, password_problems, verify_password
-from infra.security import (
-    email_key,
-    link_token,
-    normalise_email,
-    token_hash,
-)
+from infra.security import normalise_email
 from projections.users_views import UsersView
-from schemas.commands.users import ChangePassword, ChangeProfile, ClaimEmail, RegisterUser
+from schemas.commands.users import ChangePassword, ChangeProfile
 
 router = APIRouter(tags=["users"])
 
@@ -121,56 +116,6 @@ class Profile(NewUser):
     created_at: datetime
 
 
-class Applicant(Protocol):
-    """Who an account is made for: a sign-up form, or what an identity provider vouches for."""
-
-    @property
-    def email(self) -> str: ...
-
-    @property
-    def full_name(self) -> str: ...
-
-    @property
-    def password(self) -> str | None:
-        """None: the account signs in through an identity provider only."""
-
-
-async def register(bus, keys, settings, form: Applicant, *, roles: list[str],
-                   idempotency_key: str | None, actor: str | None,
-                   seen: ReadYourWrites | None = None, email_verified: bool = False) -> UUID:
-    """Claim the address, then create the account: two commands, both retry-safe.
-
-    The account comes with an email verification link (sent by the notifications
-    worker), unless `email_verified`: an identity provider vouched for the address.
-    """
-    key = email_key(settings, form.email)
-    claim_id = command_id(f"POST /v1/users\n{key}", idempotency_key)
-    user_id = derived_id(claim_id, "user")
-    subject = str(user_id)
-    sealed = {
-        "email": await keys.seal(subject, normalise_email(form.email)),
-        "full_name": await keys.seal(subject, form.full_name),
-        "password_hash": (await keys.seal(subject, hash_password(form.password))
-                          if form.password is not None else None),
-    }
-    await execute(bus, ClaimEmail(email_key=key, user_id=user_id, roles=roles, **sealed),
-                  actor=actor, command_id=claim_id, seen=seen)
-    verification = {}
-    if not email_verified:
-        request_id = derived_id(claim_id, "verification")
-        verification = dict(
-            verification_request_id=request_id,
-            verification_token_hash=token_hash(link_token(settings, "verify", user_id,
-                                                          request_id)),
-            verification_expires_at=datetime.now(UTC) + timedelta(
-                seconds=settings.verification_link_ttl_s))
-    await execute(bus, RegisterUser(
-        user_id=user_id, email_key=key, roles=roles, **sealed, email_verified=email_verified,
-        **verification),
-        actor=actor, command_id=derived_id(claim_id, "register"), seen=seen)
-    return user_id
-
-
 @router.post("/v1/users", status_code=201, response_model=NewUser,
              responses={409: {"description": "The email address is taken"},
                         422: {"description": "Weak password or invalid email"}})
@@ -178,7 +123,7 @@ async def sign_up(form: SignUp, response: Response, bus: BusDep, clients: Client
                   settings: SettingsDep, seen: Seen,
                   idempotency_key: IdempotencyKey = None) -> NewUser:
     """Create an account with an email address and a password."""
-    user_id = await register(bus, clients.keys, settings, form, roles=["customer"],
+    user_id = await registration.register(bus, clients.keys, settings, form, roles=["customer"],
                              idempotency_key=idempotency_key, actor=None, seen=seen)
     response.headers["Location"] = "/v1/users/me"
     return NewUser(id=user_id, email=normalise_email(form.email), full_name=form.full_name,

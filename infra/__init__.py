@@ -1,1 +1,3 @@
-"""Settings, clients, the local stack manager and deployment files."""
+"""Adapters: settings, the clients of one process, crypto and keys, sessions, passwords,
+mail transports, payment providers, OIDC, topics. They import nothing of ours but
+`schemas`."""

@@ -220,23 +220,21 @@ def worker(
     faust.Worker(faust_app, loglevel="info").execute_from_commandline()
 
 
-def _run_with_clients(work):
-    """Run `work(clients)` on a fresh event loop with the stack's clients, then close them."""
+def _run(work):
+    """Run `work(container)` on a fresh event loop with the stack's clients and adapters
+    (from the composition root), then close them."""
     import asyncio
 
-    import infra.mail  # noqa: F401  (declares a table the CLI's work may use)
-    import projections.registry  # noqa: F401  (declares the read models' tables)
-    from ops.bootstrap import build_clients
     from infra.database import create_tables
-    from infra.settings import get_settings
+    from ops.bootstrap import bootstrap
 
     async def run():
-        clients = build_clients(get_settings())
+        container = bootstrap()
         try:
-            await create_tables(clients.mysql)
-            return await work(clients)
+            await create_tables(container.clients.mysql)
+            return await work(container)
         finally:
-            await clients.close()
+            await container.close()
 
     return asyncio.run(run())
 
@@ -264,7 +262,7 @@ def replay(
             bar.update(task, completed=done, total=total,
                        rate=f"{done / elapsed:,.0f}" if elapsed > 0 else "")
 
-        result = _run_with_clients(lambda clients: run_replay(clients, projection, progress))
+        result = _run(lambda container: run_replay(container.clients, projection, progress))
     console.print(f"{result.projection}: {result.events:,} events replayed in "
                   f"{result.seconds:.1f}s, {result.caught_up:,} caught up after the swap")
 
@@ -288,7 +286,7 @@ def projections() -> None:
         return rows
 
     table = Table("projection", "topics", "offsets", "lag")
-    for name, topics, events, lag in _run_with_clients(work):
+    for name, topics, events, lag in _run(lambda container: work(container.clients)):
         table.add_row(name, topics, f"{events:,}", f"{lag:,}")
     console.print(table)
 
@@ -302,7 +300,7 @@ def audit_verify() -> None:
     """Re-read every event topic and report any difference with the audit trail."""
     from streams.audit import verify
 
-    seen, differences = _run_with_clients(verify)
+    seen, differences = _run(lambda container: verify(container.clients))
     for difference in differences:
         console.print(f"[red]difference[/red] {escape(str(difference))}")
     if differences:
@@ -317,7 +315,7 @@ def _print_trail(what: str, aggregate_id: str, query, payloads: bool) -> None:
 
     from projections.audit_views import AuditView
 
-    events = _run_with_clients(lambda clients: query(AuditView(clients.mysql)))
+    events = _run(lambda container: query(AuditView(container.clients.mysql)))
     if not events:
         console.print(f"[yellow]no events of {what} {escape(aggregate_id)}[/yellow]")
         raise typer.Exit(1)
@@ -365,7 +363,7 @@ def forget(
                     for projection in build_projections(clients).values()]
         return had_key, any(scrubbed)
 
-    had_key, scrubbed = _run_with_clients(work)
+    had_key, scrubbed = _run(lambda container: work(container.clients))
     if not (had_key or scrubbed):
         console.print(f"[yellow]nothing known about {escape(subject)}[/yellow]")
         raise typer.Exit(1)
@@ -391,13 +389,13 @@ def seed(
                   console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("seed", total=None)
 
-        async def work(clients):
-            await ensure_topics(clients.settings)
-            return await run_seed(clients, products, categories, concurrency,
-                                  lambda done, total: bar.update(task, completed=done,
-                                                                 total=total))
+        async def work(container):
+            await ensure_topics(container.settings)
+            return await run_seed(container.clients, container.bus, products, categories,
+                                  concurrency, lambda done, total: bar.update(
+                                      task, completed=done, total=total))
 
-        result = _run_with_clients(work)
+        result = _run(work)
     console.print(result.summary(), highlight=False, soft_wrap=True)
     if result.outcomes["rejected"] or result.outcomes["timeout"]:
         raise typer.Exit(1)
@@ -415,11 +413,11 @@ def admin_create(
     full_name: Annotated[str, typer.Option(help="Their name.")] = "Administrator",
 ) -> None:
     """Create an account with the admin role (409 if the address is taken)."""
-    from fastapi import HTTPException
     from pydantic import ValidationError
 
-    from api.users import SignUp, register
-    from infra.command_bus import CommandBus
+    from api.commands import Refused
+    from api.registration import register
+    from api.users import SignUp
     from infra.topics import ensure_topics
 
     try:
@@ -428,21 +426,17 @@ def admin_create(
         console.print(f"[red]error:[/red] {escape(str(error.errors()[0]['msg']))}")
         raise typer.Exit(2) from None
 
-    async def work(clients) -> str:
-        bus = CommandBus(clients)
-        try:
-            await ensure_topics(clients.settings)
-            user_id = await register(bus, clients.keys, clients.settings, form,
-                                     roles=["admin", "customer"], idempotency_key=None,
-                                     actor="cli")
-            return str(user_id)
-        finally:
-            await bus.close()
+    async def work(container) -> str:
+        await ensure_topics(container.settings)
+        user_id = await register(container.bus, container.clients.keys, container.settings,
+                                 form, roles=["admin", "customer"], idempotency_key=None,
+                                 actor="cli")
+        return str(user_id)
 
     try:
-        user_id = _run_with_clients(work)
-    except HTTPException as error:
-        console.print(f"[red]error:[/red] {escape(str(error.detail))}")
+        user_id = _run(work)
+    except Refused as refusal:
+        console.print(f"[red]error:[/red] {escape(refusal.detail)}")
         raise typer.Exit(1) from None
     console.print(f"admin {user_id} created for {email}")
 

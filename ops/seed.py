@@ -475,7 +475,8 @@ async def _send_all(bus: CommandBus, commands: Iterable[tuple[UUID, Command]], c
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def seed(clients: Clients, products: int, category_limit: int | None = None,
+async def seed(clients: Clients, bus: CommandBus, products: int,
+               category_limit: int | None = None,
                concurrency: int = 256,
                progress: Callable[[int, int], None] = lambda done, total: None) -> SeedResult:
     """Create the demo catalog's first `category_limit` categories and `products` products."""
@@ -483,30 +484,26 @@ async def seed(clients: Clients, products: int, category_limit: int | None = Non
     tree = categories(category_limit)
     homes = _with_products(tree)
     outcomes: Counter = Counter()
-    bus = CommandBus(clients)
-    try:
-        known_categories = await _existing(clients, "categories", [c.category_id for c in tree])
-        missing = [c for c in tree if str(c.category_id) not in known_categories]
-        known_products = await _existing(
-            clients, "products", [uuid.uuid5(NAMESPACE, f"product/{i}") for i in range(products)])
-        wanted = [i for i in range(products)
-                  if str(uuid.uuid5(NAMESPACE, f"product/{i}")) not in known_products]
-        total = len(missing) + len(wanted)
-        done = 0
+    known_categories = await _existing(clients, "categories", [c.category_id for c in tree])
+    missing = [c for c in tree if str(c.category_id) not in known_categories]
+    known_products = await _existing(
+        clients, "products", [uuid.uuid5(NAMESPACE, f"product/{i}") for i in range(products)])
+    wanted = [i for i in range(products)
+              if str(uuid.uuid5(NAMESPACE, f"product/{i}")) not in known_products]
+    total = len(missing) + len(wanted)
+    done = 0
 
-        def step(n: int) -> None:
-            nonlocal done
-            done += n
-            progress(done, total)
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
 
-        progress(0, total)
-        for depth in sorted({c.depth for c in missing}):  # parents first
-            await _send_all(bus, (c.command() for c in missing if c.depth == depth),
-                            concurrency, outcomes, step)
-        whole_tree = categories()
-        await _send_all(bus, (product(i, homes, whole_tree) for i in wanted), concurrency,
-                        outcomes, step)
-    finally:
-        await bus.close()
+    progress(0, total)
+    for depth in sorted({c.depth for c in missing}):  # parents first
+        await _send_all(bus, (c.command() for c in missing if c.depth == depth),
+                        concurrency, outcomes, step)
+    whole_tree = categories()
+    await _send_all(bus, (product(i, homes, whole_tree) for i in wanted), concurrency,
+                    outcomes, step)
     return SeedResult(len(tree), len(missing), products, len(wanted), outcomes,
                       time.monotonic() - started)

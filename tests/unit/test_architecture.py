@@ -138,3 +138,14 @@ def test_the_graph_is_what_design_md_says() -> None:
             assert "everything" in stated
         else:
             assert {p for p in OURS if f"`{p}`" in stated} == allowed, row
+
+
+def test_the_readme_layout_names_every_folder_and_only_those() -> None:
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[:layout.index("\n## ")]
+    named = {line.split("`")[1].rstrip("/") for line in layout.splitlines()
+             if line.startswith("| `")}
+    folders = {path.name for path in ROOT.iterdir() if path.is_dir()
+               and ((path / "__init__.py").exists() or path.name in ("tests", "bench"))}
+    assert named == folders
