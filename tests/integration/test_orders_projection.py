@@ -152,9 +152,9 @@ async def test_an_order_from_checkout_to_delivery_with_its_payment_and_receipt(
         {"status": "packed", "at": (START + timedelta(minutes=60)).isoformat()},
         {"status": "shipped", "at": (START + timedelta(minutes=120)).isoformat()},
         {"status": "delivered", "at": (START + timedelta(minutes=1440)).isoformat()}]
-    assert order["created_at"] == START.replace(tzinfo=None)
-    assert order["confirmed_at"] == order["paid_at"] == (START + timedelta(minutes=1)).replace(
-        tzinfo=None)
+    # The view gives times back in UTC, aware.
+    assert order["created_at"] == START
+    assert order["confirmed_at"] == order["paid_at"] == START + timedelta(minutes=1)
     assert order["version"] == log.versions[str(order_id)]
     assert order["cancel_reason"] is None and order["cancelled_by"] is None
 
@@ -164,7 +164,7 @@ async def test_an_order_from_checkout_to_delivery_with_its_payment_and_receipt(
             payment["amount"], payment["currency"], payment["provider_reference"],
             payment["card_last4"]) == (str(order_id), str(user_id), "card", "captured", 5997,
                                        "EUR", "pi_123", "4242")
-    assert payment["expires_at"] == (START + timedelta(minutes=15)).replace(tzinfo=None)
+    assert payment["expires_at"] == START + timedelta(minutes=15)
 
     receipt = await OrdersView.of(shadow).receipt_for_order(str(order_id))
     assert receipt is not None
@@ -271,12 +271,13 @@ async def test_due_payments_are_pending_ones_to_settle_or_expire(
         return {row["id"] for row in rows}
 
     assert await OrdersView.of(shadow).due_payments(START + timedelta(minutes=1)) == []
-    assert ids(await OrdersView.of(shadow).due_payments(START + timedelta(minutes=2))) == {str(settling)}
-    assert ids(await OrdersView.of(shadow).due_payments(START + timedelta(minutes=15))) == {
+    view = OrdersView.of(shadow)
+    assert ids(await view.due_payments(START + timedelta(minutes=2))) == {str(settling)}
+    assert ids(await view.due_payments(START + timedelta(minutes=15))) == {
         str(settling), str(expiring)}
-    assert len(await OrdersView.of(shadow).due_payments(START + timedelta(minutes=15), limit=1)) == 1
+    assert len(await view.due_payments(START + timedelta(minutes=15), limit=1)) == 1
     # Naive times are taken as UTC, as the model stores them.
-    assert ids(await OrdersView.of(shadow).due_payments((START + timedelta(minutes=2)).replace(
+    assert ids(await view.due_payments((START + timedelta(minutes=2)).replace(
         tzinfo=None))) == {str(settling)}
 
 
