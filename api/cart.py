@@ -19,7 +19,7 @@ from api import consistency
 from api.commands import command_id, execute
 from api.deps import BusDep, ClientsDep, ConsistencyToken, CurrentUser, IdempotencyKey, ProjectionsDep
 from schemas.commands.cart import AddCartItem, RemoveCartItem, SetCartItemQuantity
-from schemas.money import Money
+from schemas.money import CURRENCY, Money
 
 router = APIRouter(tags=["cart"])
 
@@ -53,9 +53,6 @@ class LineChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     quantity: Annotated[int, Field(ge=0, le=99, description="0 removes the line.")]
-
-
-CURRENCY = "EUR"
 
 
 async def cart_lines(projections, user_id: str) -> tuple[dict, list[tuple[str, int, dict | None]]]:
