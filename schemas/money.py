@@ -8,7 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # The one currency the shop sells in: every price, cart and order is in it.
 CURRENCY: Final = "EUR"
-MAX_AMOUNT: Final = 10**12
+# The dearest unit price a client may set (1,000,000.00): a full cart of it, 50 lines
+# of 99, stays far below MAX_AMOUNT.
+MAX_PRICE: Final = 10**8
+# The largest amount a message carries. Events once allowed unit prices up to 10**12,
+# so this leaves room for a full cart of those: no total of a stored price overflows.
+MAX_AMOUNT: Final = 10**16
 
 Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT, description="Integer minor units (cents).")]
 
@@ -25,7 +30,8 @@ class Money(BaseModel):
 
 
 class Price(Money):
-    """Money as a client sends it: in the shop's currency only."""
+    """Money as a client sends it: in the shop's currency only, up to MAX_PRICE."""
 
+    amount: Annotated[Amount, Field(le=MAX_PRICE)]
     currency: Annotated[Literal[CURRENCY], Field(
         description=f"The shop's currency, {CURRENCY}.")] = CURRENCY

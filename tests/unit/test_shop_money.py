@@ -1,22 +1,25 @@
-"""The shop sells in one currency: the deciders refuse money in any other.
+"""The shop's money: one currency, which the deciders hold to, and totals that never overflow.
 
-The API's request models refuse it first; these rules hold whoever sends the
-command. Products written before the rule, in another currency, still load.
+The API's request models refuse another currency first; these rules hold whoever
+sends the command. Products written before the rules, in another currency or at
+a price no client may set today, still load and still add up.
 """
 
 from __future__ import annotations
 
 from functools import reduce
+from uuid import uuid4
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commands import catalog, orders
+from commands import catalog, orders, pricing
+from commands.cart import MAX_LINES, MAX_QUANTITY
 from commands.decisions import Rejected
 from schemas.commands.catalog import ChangeProduct, CreateProduct
 from schemas.events.catalog import ProductCreated
-from schemas.money import CURRENCY, Money
+from schemas.money import CURRENCY, MAX_AMOUNT, MAX_PRICE, Money
 from tests.unit.checkout import place_order
 from tests.unit.test_catalog_decider import PRODUCT, PRODUCT_ID
 
@@ -67,3 +70,16 @@ def test_an_order_with_a_line_in_another_currency_is_refused() -> None:
 
     assert refused.value.reason == "foreign_currency"
 
+
+
+# The dearest unit price events carried before MAX_PRICE bounded what clients set.
+OLD_MAX_PRICE = 10**12
+
+
+@pytest.mark.parametrize("unit_price", [MAX_PRICE, OLD_MAX_PRICE])
+def test_a_full_cart_at_the_dearest_price_ever_stored_adds_up(unit_price: int) -> None:
+    lines = [pricing.line(pricing.Item(product_id=uuid4(), sku=f"DEAR-{n}", name="Dear",
+                                       unit_price=unit_price, quantity=MAX_QUANTITY))
+             for n in range(MAX_LINES)]
+
+    assert pricing.totals(lines).total.amount <= MAX_AMOUNT
