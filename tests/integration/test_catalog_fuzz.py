@@ -35,6 +35,7 @@ async def fuzz(settings: Settings, admin: dict, category_id: str, product_id: st
         f"http://127.0.0.1:{settings.api_replica_ports[0]}/openapi.json",
         "--include-path-regex", r"^/v1/admin/(categories|products)",
         "--checks", "not_a_server_error", "--max-examples", "25",
+        "--phases", "examples,coverage,fuzzing",
         "--header", f"X-Forwarded-For: {address}",
         "--header", f"Authorization: {admin['Authorization']}", "--no-color"],
         capture_output=True, text=True, timeout=900, env=environment)
@@ -80,7 +81,7 @@ async def test_fuzzed_admin_catalog_routes_store_only_what_a_client_may_send(
     assert {e.aggregate_id: problems(e.payload) for e in stored if problems(e.payload)} == {}
 
     _, auth = await shopper(gateway, "fuzz-cart")
-    for product_id in sorted({e.aggregate_id for e in stored})[:20]:
+    for product_id in sorted({e.aggregate_id for e in stored})[:10]:
         added = await gateway.post("/v1/cart/items", headers=auth,
                                    json={"product_id": product_id, "quantity": 1})
         assert added.status_code < 500, added.text
