@@ -19,7 +19,7 @@ from api.commands import command_id, execute
 from api.consistency import ReadYourWrites
 from api.deps import BusDep, CurrentUser, IdempotencyKey, ProjectionsDep, Seen
 from schemas.commands.cart import AddCartItem, RemoveCartItem, SetCartItemQuantity
-from schemas.money import Money
+from schemas.money import CURRENCY, Money
 from schemas.topics import CATALOG
 
 router = APIRouter(tags=["cart"])
@@ -54,9 +54,6 @@ class LineChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     quantity: Annotated[int, Field(ge=0, le=99, description="0 removes the line.")]
-
-
-CURRENCY = "EUR"
 
 
 async def cart_lines(projections, seen: ReadYourWrites, user_id: str

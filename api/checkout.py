@@ -26,6 +26,7 @@ from api.users import Address
 from commands import pricing
 from schemas.commands.orders import PlaceOrder
 from schemas.events.orders import OrderLine, PaymentMethodType
+from schemas.values import Line
 
 router = APIRouter(tags=["orders"])
 
@@ -39,7 +40,7 @@ class PaymentChoice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: PaymentMethodType
-    token: Annotated[str, Field(min_length=1, max_length=200, description=(
+    token: Annotated[Line, Field(description=(
         "The payment network's token; required for card and wallet, ignored otherwise. "
         "Sandbox: card `tok_visa` succeeds, `tok_chargeDeclined` is declined; wallet "
         "`wallet_ok` succeeds, `wallet_declined` fails."))] | None = None

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
+from commands.decisions import Rejected
 from schemas.events.orders import OrderLine, Totals
-from schemas.money import Money
+from schemas.money import CURRENCY, Money
 
-CURRENCY = "EUR"
 # Standard delivery, free from FREE_SHIPPING_FROM (on the subtotal).
 SHIPPING_FEE = 490
 FREE_SHIPPING_FROM = 5000
@@ -31,6 +31,14 @@ class Item:
     name: str
     unit_price: int
     quantity: int
+
+
+def require_shop_currency(*amounts: Money | None) -> None:
+    """Refuse money in another currency than the shop's: no cart or order could add it up."""
+    for money in amounts:
+        if money is not None and money.currency != CURRENCY:
+            raise Rejected("foreign_currency", f"The shop sells in {CURRENCY}, not in "
+                                               f"{money.currency}.", "invalid")
 
 
 def line(item: Item, currency: str = CURRENCY) -> OrderLine:
