@@ -53,6 +53,23 @@ async def call(target: str, send: Callable[[], Awaitable[httpx.Response]]) -> An
                   body if isinstance(body, dict) else {})
 
 
+class Shopper:
+    """Opens the product page and searches for it, in turns, until told to stop."""
+
+    def __init__(self, http: httpx.AsyncClient, product: dict) -> None:
+        self.http, self.product = http, product
+        self.answers: list[Answer] = []
+        self.stop = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self.stop.is_set():
+            self.answers.append(await call("product", lambda: self.http.get(
+                f"/v1/products/{self.product['id']}")))
+            self.answers.append(await call("search", lambda: self.http.get(
+                "/v1/search", params={"q": self.product["word"]})))
+            await asyncio.sleep(0.1)
+
+
 def statuses(answers: list[Answer]) -> Counter:
     return Counter(a.status for a in answers)
 

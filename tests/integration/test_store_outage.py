@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import httpx
 import pytest
 
 from infra.stack.manager import Stack
-from tests.outages import Answer, call, recovered_at, statuses, stopped
-from tests.support import eventually
+from tests.outages import Shopper, recovered_at, statuses, stopped
 
 WARM_UP_S = 2
 OUTAGE_S = 20
@@ -26,51 +24,14 @@ STEADY_S = 5
 READS = ("product", "search")
 
 
-@pytest.fixture(scope="module")
-async def product(gateway: httpx.AsyncClient, admin: dict, category: dict) -> dict:
-    """A product a shopper can open and find by a word of its name."""
-    word = f"zephyr{uuid.uuid4().hex[:8]}"
-    created = await gateway.post("/v1/admin/products", headers=admin, json={
-        "sku": f"STORE-{word}", "name": f"Kettle {word}", "category_id": category["id"],
-        "price": {"amount": 2500, "currency": "EUR"}, "stock": 5})
-    assert created.status_code == 201, created.text
-    found = created.json() | {"word": word}
-
-    async def readable() -> bool:
-        page = await gateway.get(f"/v1/products/{found['id']}")
-        results = await gateway.get("/v1/search", params={"q": word})
-        return page.status_code == 200 and results.status_code == 200 and any(
-            item["id"] == found["id"] for item in results.json()["items"])
-
-    await eventually(readable, timeout_s=30, interval_s=0.5)
-    return found
-
-
-class Shopper:
-    """Opens the product page and searches for it, in turns, until told to stop."""
-
-    def __init__(self, http: httpx.AsyncClient, product: dict) -> None:
-        self.http, self.product = http, product
-        self.answers: list[Answer] = []
-        self.stop = asyncio.Event()
-
-    async def run(self) -> None:
-        while not self.stop.is_set():
-            self.answers.append(await call("product", lambda: self.http.get(
-                f"/v1/products/{self.product['id']}")))
-            self.answers.append(await call("search", lambda: self.http.get(
-                "/v1/search", params={"q": self.product["word"]})))
-            await asyncio.sleep(0.1)
-
-
 @pytest.mark.destructive
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(("part", "store"), [("mysql", "MySQL"),
                                              ("elasticsearch", "Elasticsearch")])
 async def test_reads_answer_503_naming_a_stopped_store_and_200_within_30_s_of_its_return(
-        stack: Stack, gateway: httpx.AsyncClient, product: dict, part: str, store: str
+        stack: Stack, gateway: httpx.AsyncClient, findable_product: dict, part: str, store: str
 ) -> None:
-    shopper = Shopper(gateway, product)
+    shopper = Shopper(gateway, findable_product)
     reading = asyncio.create_task(shopper.run())
     try:
         await asyncio.sleep(WARM_UP_S)
