@@ -54,7 +54,7 @@ class Clients:
                 ))
             return self._producer
 
-    async def retire_producer(self, producer: AIOKafkaProducer) -> None:
+    def retire_producer(self, producer: AIOKafkaProducer) -> None:
         """Replace `producer` after a send through it failed or was not acknowledged in time.
 
         An idempotent producer retries a batch forever while the broker is down, and
@@ -63,10 +63,9 @@ class Clients:
         which fails at once while Kafka is unreachable and works when it is back. The
         old one stops in the background: it first delivers what it holds, if it can.
         """
-        async with self._producer_lock:
-            if self._producer is not producer:
-                return  # already replaced by a concurrent caller
-            self._producer = None
+        if self._producer is not producer:
+            return  # already replaced after a concurrent caller's failure
+        self._producer = None
         task = asyncio.create_task(producer.stop(), name="kafka-producer-retired")
         self._retired.add(task)
         task.add_done_callback(self._forget_retired)

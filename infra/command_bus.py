@@ -45,7 +45,7 @@ async def post(clients: Clients, command: Command, *, command_id: UUID, actor: s
         await producer.send_and_wait(SERVICES[command.service].commands.name,
                                      envelope.to_bytes(), key=command.aggregate_key.encode())
     except (KafkaError, asyncio.CancelledError):  # cancelled: not acknowledged in time
-        await clients.retire_producer(producer)
+        clients.retire_producer(producer)
         raise
     return envelope
 
