@@ -42,6 +42,7 @@ from infra.security import (
 from infra.sessions import SessionStore
 from projections.users_views import UsersView
 from schemas.commands.users import RequestPasswordReset, ResetPassword, VerifyEmail
+from schemas.values import Token
 
 router = APIRouter(tags=["authentication"])
 
@@ -61,11 +62,11 @@ class Tokens(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=200)]
+    refresh_token: Token
 
 
 class LinkToken(BaseModel):
-    token: Annotated[str, Field(min_length=1, max_length=200)]
+    token: Token
 
 
 class ResetRequest(BaseModel):

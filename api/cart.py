@@ -22,7 +22,7 @@ from api.deps import BusDep, CartsViewDep, CatalogViewDep, CurrentUser, Idempote
 from schemas.commands.cart import AddCartItem, RemoveCartItem, SetCartItemQuantity
 from projections.carts_views import CartsView
 from projections.catalog_views import CatalogView, ProductRow
-from schemas.money import Money
+from schemas.money import CURRENCY, Money
 
 router = APIRouter(tags=["cart"])
 
@@ -56,9 +56,6 @@ class LineChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     quantity: Annotated[int, Field(ge=0, le=99, description="0 removes the line.")]
-
-
-CURRENCY = "EUR"
 
 
 async def _view(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,

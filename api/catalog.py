@@ -21,8 +21,9 @@ from projections.catalog_views import CatalogView, CategoryRow, ProductRow
 from projections.search_views import SearchView
 from projections.search_queries import Page, ProductQuery
 from schemas.commands.catalog import ChangeProduct, CreateCategory, CreateProduct, SetStock
-from schemas.events.catalog import Image, Name, Slug
-from schemas.money import Money
+from schemas.events.catalog import Image, Slug
+from schemas.money import Money, Price
+from schemas.values import Caption, Label, Name, Sku, Text, Url, Value
 
 router = APIRouter(tags=["catalog"])
 
@@ -133,19 +134,30 @@ async def subtree_ids(search: SearchView, slug: str) -> tuple[str, ...]:
     return tuple(sorted(c["id"] for c in categories))
 
 
+class NewImage(Image):
+    """An image as an admin gives it: a web link and its alternative text."""
+
+    url: Url
+    alt: Caption = ""
+
+
+Images = Annotated[list[NewImage], Field(max_length=20)]
+Specifications = Annotated[dict[Label, Value], Field(max_length=50)]
+StockLevel = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
 class NewProduct(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sku: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+    sku: Sku
     name: Name
     slug: Slug | None = None
-    description: Annotated[str, Field(max_length=20_000)] = ""
+    description: Text = ""
     category_id: UUID
-    price: Money
-    images: Annotated[list[Image], Field(max_length=20)] = []
-    specifications: Annotated[dict[str, Annotated[str, Field(max_length=500)]],
-                              Field(max_length=50)] = {}
-    stock: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    price: Price
+    images: Images = []
+    specifications: Specifications = {}
+    stock: StockLevel = 0
 
 
 class ProductChanges(BaseModel):
@@ -153,13 +165,12 @@ class ProductChanges(BaseModel):
 
     name: Name | None = None
     slug: Slug | None = None
-    description: Annotated[str, Field(max_length=20_000)] | None = None
+    description: Text | None = None
     category_id: UUID | None = None
-    price: Money | None = None
-    images: Annotated[list[Image], Field(max_length=20)] | None = None
-    specifications: Annotated[dict[str, Annotated[str, Field(max_length=500)]],
-                              Field(max_length=50)] | None = None
-    stock: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    price: Price | None = None
+    images: Images | None = None
+    specifications: Specifications | None = None
+    stock: StockLevel | None = None
 
 
 async def _product_view(catalog: CatalogView, row: ProductRow) -> Product:

@@ -32,12 +32,13 @@ from api.deps import (
 )
 from api.orders import OrderAccepted
 from api.users import Address
-from commands import pricing
 from projections.carts_views import CartsView
 from projections.catalog_views import CatalogView
 from schemas.commands.orders import PlaceOrder
 from schemas.events.orders import OrderLine
+from schemas.money import CURRENCY
 from schemas.payments import PaymentMethodType
+from schemas.values import Line
 
 router = APIRouter(tags=["orders"])
 
@@ -51,7 +52,7 @@ class PaymentChoice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: PaymentMethodType
-    token: Annotated[str, Field(min_length=1, max_length=200, description=(
+    token: Annotated[Line, Field(description=(
         "The payment network's token; required for card and wallet, ignored otherwise. "
         "Sandbox: card `tok_visa` succeeds, `tok_chargeDeclined` is declined; wallet "
         "`wallet_ok` succeeds, `wallet_declined` fails."))] | None = None
@@ -89,13 +90,13 @@ async def _priced_cart(carts: CartsView, catalog: CatalogView, seen: ReadYourWri
         elif quantity > product["stock"]:
             gone.append(f"only {product['stock']} of {product['name']} in stock, "
                         f"{quantity} in the cart")
-        elif product["currency"] != pricing.CURRENCY:
+        elif product["currency"] != CURRENCY:
             gone.append(f"{product['name']} is priced in {product['currency']}, the cart "
-                        f"in {pricing.CURRENCY}")
+                        f"in {CURRENCY}")
         else:
-            lines.append(pricing.line(pricing.Item(
+            lines.append(OrderLine.priced(
                 product_id=UUID(product_id), sku=product["sku"], name=product["name"],
-                unit_price=product["price_amount"], quantity=quantity)))
+                unit_price=product["price_amount"], quantity=quantity))
     if gone:
         raise HTTPException(409, "Stock gone: " + "; ".join(gone) + ".")
     return lines

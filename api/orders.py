@@ -20,18 +20,17 @@ from api.commands import command_id, execute
 from api.consistency import ReadYourWrites
 from api import reads
 from api.deps import Admin, BusDep, CurrentUser, IdempotencyKey, OrdersViewDep, Principal, Seen
-from api.users import Address
+from api.users import ShownAddress
 from projections.orders_views import OrderRow, OrdersView, PaymentRow, ReceiptRow
 from schemas.commands.orders import CancelOrder, RecordFulfilment
 from schemas.events.orders import (
     CancelledBy,
-    Carrier,
     FulfilmentStatus,
     OrderLine,
     PaymentMethodType,
-    TrackingNumber,
 )
 from schemas.money import Money
+from schemas.values import Label
 
 router = APIRouter(tags=["orders"])
 
@@ -75,7 +74,7 @@ class Order(BaseModel):
     shipping: Money
     tax: Money = Field(description="The VAT contained in the total (prices include VAT).")
     total: Money
-    shipping_address: Address | None = Field(
+    shipping_address: ShownAddress | None = Field(
         description="null once the customer's personal data was erased.")
     payment: PaymentSummary
     tracking: Tracking
@@ -119,8 +118,8 @@ class Fulfilment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: FulfilmentStatus
-    carrier: Carrier | None = None
-    tracking_number: TrackingNumber | None = None
+    carrier: Label | None = None
+    tracking_number: Label | None = None
 
 
 def amounts(row: OrderRow | ReceiptRow) -> dict[str, Money]:

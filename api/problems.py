@@ -1,17 +1,28 @@
-"""Every error answers as `application/problem+json` (RFC 9457)."""
+"""Every error answers as `application/problem+json` (RFC 9457).
+
+A server the request needs being unavailable (Kafka, MySQL, MongoDB, Redis,
+Elasticsearch) is 503 naming it, with `Retry-After`: `infra/dependencies.py` says
+which errors of the client libraries mean that.
+"""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.commands import Refused
+from infra.dependencies import CLIENT_ERRORS, DependencyUnavailable, unavailable
 
 PROBLEM_JSON = "application/problem+json"
+# Seconds a client should wait before retrying a request a dependency's outage refused.
+RETRY_AFTER_S = 2
+
+log = structlog.get_logger(__name__)
 
 
 def problem(status: int, detail: str, *, headers: dict[str, str] | None = None,
@@ -38,3 +49,23 @@ def install(app: FastAPI) -> None:
             for e in error.errors()
         ]
         return problem(422, "The request is not valid.", errors=errors)
+
+    @app.exception_handler(DependencyUnavailable)
+    async def dependency_unavailable(request: Request, error: DependencyUnavailable
+                                     ) -> JSONResponse:
+        return _unavailable(request, error)
+
+    async def client_error(request: Request, error: Exception) -> JSONResponse:
+        outage = unavailable(error)
+        if outage is None:
+            raise error  # not an outage: a bug, answered 500 and logged with its trace
+        return _unavailable(request, outage)
+
+    for error_type in CLIENT_ERRORS:
+        app.add_exception_handler(error_type, client_error)
+
+
+def _unavailable(request: Request, error: DependencyUnavailable) -> JSONResponse:
+    log.warning("request.dependency_unavailable", path=request.url.path, error=str(error))
+    return problem(503, f"{error.dependency} is unavailable; retry shortly.",
+                   headers={"Retry-After": str(RETRY_AFTER_S)})

@@ -36,6 +36,7 @@ from infra.passwords import hash_password, password_problems, verify_password
 from infra.security import normalise_email
 from projections.users_views import UsersView
 from schemas.commands.users import ChangePassword, ChangeProfile
+from schemas.values import Country, Line, Name, OptionalLine, Phone, PostalCode
 
 router = APIRouter(tags=["users"])
 
@@ -43,15 +44,12 @@ router = APIRouter(tags=["users"])
 class SignUp(BaseModel):
     email: EmailStr
     password: Annotated[str, Field(min_length=1, max_length=1024)]
-    full_name: Annotated[str, Field(min_length=1, max_length=200)]
+    full_name: Name
 
     @field_validator("full_name")
     @classmethod
     def _name(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("must not be blank")
-        return value
+        return " ".join(value.split())
 
     @model_validator(mode="after")
     def _password(self) -> SignUp:
@@ -61,18 +59,28 @@ class SignUp(BaseModel):
         return self
 
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+class ShownAddress(BaseModel):
+    """An address as it was stored: shown as it is, even if kept before today's rules."""
+
+    full_name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    postal_code: str
+    country: str
 
 
-class Address(BaseModel):
+class Address(ShownAddress):
+    """An address as a client sends it."""
+
     model_config = ConfigDict(extra="forbid")
 
-    full_name: Text
-    line1: Text
-    line2: Annotated[str, Field(max_length=200)] | None = None
-    city: Text
-    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
-    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+    full_name: Name
+    line1: Line
+    line2: OptionalLine | None = None
+    city: Line
+    postal_code: PostalCode
+    country: Annotated[Country, Field(description="ISO 3166-1 alpha-2")]
 
 
 class ProfileChanges(BaseModel):
@@ -80,8 +88,8 @@ class ProfileChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    full_name: Text | None = None
-    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,20}$")] | None = None
+    full_name: Name | None = None
+    phone: Phone | None = None
     addresses: Annotated[list[Address], Field(max_length=10)] | None = None
 
 
@@ -111,7 +119,7 @@ class NewUser(BaseModel):
 
 class Profile(NewUser):
     phone: str | None
-    addresses: list[Address]
+    addresses: list[ShownAddress]
     roles: list[str]
     created_at: datetime
 

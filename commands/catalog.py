@@ -17,6 +17,7 @@ from types import MappingProxyType
 from uuid import UUID
 
 from commands.decisions import Rejected
+from commands.pricing import require_shop_currency
 from schemas.commands.catalog import (
     ChangeProduct,
     CreateCategory,
@@ -99,12 +100,14 @@ def _(command: CreateCategory, state: State) -> list[Event]:
 def _(command: CreateProduct, state: State) -> list[Event]:
     if state is not None:
         raise Rejected("product_exists", f"The product {command.product_id} exists already.")
+    require_shop_currency(command.price)
     return [ProductCreated(**command.model_dump())]
 
 
 @_decide.register
 def _(command: ChangeProduct, state: State) -> list[Event]:
     product = _product(state, command.product_id)
+    require_shop_currency(command.price)
     current = _comparable(product)
     changes = {
         field: value

@@ -95,6 +95,8 @@ def _(command: PlaceOrder, state: State) -> list[Event]:
         raise Rejected("order_exists", f"The order {command.order_id} exists already.")
     if len({line.product_id for line in command.lines}) != len(command.lines):
         raise Rejected("duplicate_lines", "Each product may appear in one line only.", "invalid")
+    pricing.require_shop_currency(*(money for line in command.lines
+                                    for money in (line.unit_price, line.line_total)))
     return [OrderPlaced(**command.model_dump(), totals=pricing.totals(command.lines),
                         payment_id=payment_id_for(command.order_id))]
 

@@ -8,13 +8,11 @@ are integer minor units; the one rounding (of the VAT) is half up, to the cent.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from uuid import UUID
 
+from commands.decisions import Rejected
 from schemas.events.orders import OrderLine, Totals
-from schemas.money import Money
+from schemas.money import CURRENCY, Money
 
-CURRENCY = "EUR"
 # Standard delivery, free from FREE_SHIPPING_FROM (on the subtotal).
 SHIPPING_FEE = 490
 FREE_SHIPPING_FROM = 5000
@@ -22,22 +20,12 @@ FREE_SHIPPING_FROM = 5000
 VAT_RATE_BP = 2000
 
 
-@dataclass(frozen=True)
-class Item:
-    """A cart line as priced now by the catalog."""
-
-    product_id: UUID
-    sku: str
-    name: str
-    unit_price: int
-    quantity: int
-
-
-def line(item: Item, currency: str = CURRENCY) -> OrderLine:
-    return OrderLine(product_id=item.product_id, sku=item.sku, name=item.name,
-                     unit_price=Money(amount=item.unit_price, currency=currency),
-                     quantity=item.quantity,
-                     line_total=Money(amount=item.unit_price * item.quantity, currency=currency))
+def require_shop_currency(*amounts: Money | None) -> None:
+    """Refuse money in another currency than the shop's: no cart or order could add it up."""
+    for money in amounts:
+        if money is not None and money.currency != CURRENCY:
+            raise Rejected("foreign_currency", f"The shop sells in {CURRENCY}, not in "
+                                               f"{money.currency}.", "invalid")
 
 
 def shipping_for(subtotal: int) -> int:

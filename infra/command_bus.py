@@ -4,6 +4,11 @@ Commands go to the service's commands topic keyed by the aggregate; answers
 come back on the service's replies topic, read by every sender from its end
 with `read_committed`, so an answer is seen only once the events it announces
 are committed.
+
+A command not appended to Kafka before its deadline (the broker unreachable) is
+`DependencyUnavailable`; one appended but not answered in time is `CommandTimeout`.
+The producer of a failed append, and a replies reader that stopped, are replaced
+by the next command, so a process serves again by itself once Kafka is back.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from uuid import UUID
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from infra.clients import Clients
+from infra.dependencies import DependencyUnavailable
 from schemas.envelope import CommandEnvelope
 from schemas.messages import Command
 from schemas.replies import Reply
@@ -34,8 +41,12 @@ async def post(clients: Clients, command: Command, *, command_id: UUID, actor: s
                                     correlation_id=correlation_id, actor=actor,
                                     issued_at=issued_at or datetime.now(UTC))
     producer = await clients.producer()
-    await producer.send_and_wait(SERVICES[command.service].commands.name, envelope.to_bytes(),
-                                 key=command.aggregate_key.encode())
+    try:
+        await producer.send_and_wait(SERVICES[command.service].commands.name,
+                                     envelope.to_bytes(), key=command.aggregate_key.encode())
+    except (KafkaError, asyncio.CancelledError):  # cancelled: not acknowledged in time
+        clients.retire_producer(producer)
+        raise
     return envelope
 
 
@@ -53,29 +64,52 @@ class CommandBus:
         self._started = asyncio.Lock()
 
     async def _start(self) -> None:
+        """Start reading replies, or start again if the reader stopped on an error."""
         async with self._started:
-            if self._consumer is not None:
+            if self._task is not None and not self._task.done():
                 return
+            await self._stop_reading()
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._settings.kafka_bootstrap,
                 isolation_level="read_committed",
                 enable_auto_commit=False,
                 group_id=None,
             )
-            await consumer.start()
-            partitions = []
-            for service in SERVICES.values():
-                topic = service.replies.name
-                for partition in consumer.partitions_for_topic(topic) or await self._partitions(
-                        consumer, topic):
-                    partitions.append(TopicPartition(topic, partition))
-            consumer.assign(partitions)
-            await consumer.seek_to_end(*partitions)
-            # Resolve the end positions now, so no answer sent after this point is missed.
-            for tp in partitions:
-                await consumer.position(tp)
+            try:
+                await consumer.start()
+                await self._assign_ends(consumer)
+            except BaseException:
+                await consumer.stop()
+                raise
             self._consumer = consumer
-            self._task = asyncio.create_task(self._read_replies(), name="command-bus-replies")
+            self._task = asyncio.create_task(self._read_replies(consumer),
+                                             name="command-bus-replies")
+
+    async def _assign_ends(self, consumer: AIOKafkaConsumer) -> None:
+        partitions = []
+        for service in SERVICES.values():
+            topic = service.replies.name
+            for partition in consumer.partitions_for_topic(topic) or await self._partitions(
+                    consumer, topic):
+                partitions.append(TopicPartition(topic, partition))
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        # Resolve the end positions now, so no answer sent after this point is missed.
+        for tp in partitions:
+            await consumer.position(tp)
+
+    async def _stop_reading(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and task.done():
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("command_bus.replies_reader_failed", error=repr(task.exception()))
+        elif task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
 
     async def _partitions(self, consumer: AIOKafkaConsumer, topic: str) -> set[int]:
         await consumer._client.force_metadata_update()
@@ -84,10 +118,9 @@ class CommandBus:
             raise RuntimeError(f"the topic {topic} does not exist; start a worker first")
         return partitions
 
-    async def _read_replies(self) -> None:
-        assert self._consumer is not None
+    async def _read_replies(self, consumer: AIOKafkaConsumer) -> None:
         while True:
-            batches = await self._consumer.getmany(timeout_ms=1000)
+            batches = await consumer.getmany(timeout_ms=1000)
             for records in batches.values():
                 for record in records:
                     if record.value is None:
@@ -102,25 +135,32 @@ class CommandBus:
                    timeout_s: float | None = None) -> Reply:
         """Send `command` and return its answer (accepted, duplicate or rejected).
 
-        `issued_at` becomes the time of the events the command causes.
+        `issued_at` becomes the time of the events the command causes. Everything,
+        from reaching Kafka to the answer, happens within `timeout_s` (by default
+        the setting `command_timeout_s`).
         """
-        await self._start()
+        deadline = asyncio.get_running_loop().time() + (timeout_s or
+                                                         self._settings.command_timeout_s)
         command_id = command_id or uuid.uuid4()
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._waiting[command_id] = future
         try:
-            await post(self._clients, command, command_id=command_id, actor=actor,
-                       correlation_id=correlation_id, issued_at=issued_at)
-            return await asyncio.wait_for(future, timeout_s or self._settings.command_timeout_s)
-        except TimeoutError:
-            raise CommandTimeout(f"no answer to {command.type_name()} {command_id}") from None
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._start()
+                    await post(self._clients, command, command_id=command_id, actor=actor,
+                               correlation_id=correlation_id, issued_at=issued_at)
+            except TimeoutError:
+                raise DependencyUnavailable("Kafka", "the command was not appended in time"
+                                            ) from None
+            try:
+                async with asyncio.timeout_at(deadline):
+                    return await future
+            except TimeoutError:
+                raise CommandTimeout(f"no answer to {command.type_name()} {command_id}"
+                                     ) from None
         finally:
             self._waiting.pop(command_id, None)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await self._stop_reading()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events.catalog import Name
 from schemas.messages import Event
-from schemas.money import Money
+from schemas.money import CURRENCY, Money
 from schemas.payments import PaymentMethodType
 from schemas.personal import Sealed
 
@@ -37,6 +37,14 @@ class OrderLine(BaseModel):
     unit_price: Money
     quantity: Annotated[int, Field(ge=1, le=99)]
     line_total: Money
+
+    @classmethod
+    def priced(cls, product_id: UUID, sku: str, name: str, unit_price: int,
+               quantity: int) -> OrderLine:
+        """A line at `unit_price` minor units in the shop's currency: its total follows."""
+        return cls(product_id=product_id, sku=sku, name=name,
+                   unit_price=Money(amount=unit_price, currency=CURRENCY), quantity=quantity,
+                   line_total=Money(amount=unit_price * quantity, currency=CURRENCY))
 
 
 class Totals(BaseModel):

@@ -21,6 +21,7 @@ from projections.orders_views import OrdersView
 from projections.registry import build_projections
 from schemas.envelope import EventEnvelope
 from schemas.events.orders import (
+    OrderLine,
     FulfilmentRecorded,
     OrderAwaitingPayment,
     OrderCancelled,
@@ -83,8 +84,8 @@ async def shadow(clients: Clients):
 
 
 def priced(*quantities: int) -> list:
-    return [pricing.line(pricing.Item(product_id=uuid.uuid4(), sku=f"SKU-{n}",
-                                      name=f"Lamp {n}", unit_price=1999, quantity=quantity))
+    return [OrderLine.priced(product_id=uuid.uuid4(), sku=f"SKU-{n}", name=f"Lamp {n}",
+                             unit_price=1999, quantity=quantity)
             for n, quantity in enumerate(quantities)]
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from commands import pricing
 from commands.handling import Aggregate, Decision, handle
 from commands.orders import payment_id_for
 from schemas.commands.orders import PlaceOrder
@@ -38,7 +37,7 @@ CATALOG = {TEA: ("TEA-001", "Green tea", 450), CUPS: ("CUP-002", "Two cups", 120
 
 def lines(*quantities: tuple[UUID, int]) -> list[OrderLine]:
     """Order lines priced from CATALOG: `lines((TEA, 2))` is two green teas."""
-    return [pricing.line(pricing.Item(product, *CATALOG[product], quantity))
+    return [OrderLine.priced(product, *CATALOG[product], quantity)
             for product, quantity in quantities]
 
 

@@ -11,14 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from commands import pricing
-from commands.pricing import FREE_SHIPPING_FROM, SHIPPING_FEE, Item, line, totals, vat_contained
+from commands.pricing import FREE_SHIPPING_FROM, SHIPPING_FEE, totals, vat_contained
+from schemas.events.orders import OrderLine
 
 TEA = UUID("00000000-0000-4000-8000-00000000b001")
 
 
-def item(unit_price: int, quantity: int, n: int = 1) -> Item:
-    return Item(product_id=UUID(int=n), sku=f"SKU-{n}", name=f"Product {n}",
-                unit_price=unit_price, quantity=quantity)
+def item(unit_price: int, quantity: int, n: int = 1) -> OrderLine:
+    return OrderLine.priced(product_id=UUID(int=n), sku=f"SKU-{n}", name=f"Product {n}",
+                            unit_price=unit_price, quantity=quantity)
 
 
 def exact_vat(gross: int, rate_bp: int = pricing.VAT_RATE_BP) -> int:
@@ -28,8 +29,8 @@ def exact_vat(gross: int, rate_bp: int = pricing.VAT_RATE_BP) -> int:
 
 
 def test_a_line_costs_its_unit_price_times_its_quantity_in_euros():
-    priced = line(Item(product_id=TEA, sku="TEA-001", name="Green tea", unit_price=450,
-                       quantity=3))
+    priced = OrderLine.priced(product_id=TEA, sku="TEA-001", name="Green tea", unit_price=450,
+                              quantity=3)
 
     assert priced.line_total.amount == 1350
     assert priced.unit_price.amount == 450
@@ -42,11 +43,11 @@ def test_a_line_costs_its_unit_price_times_its_quantity_in_euros():
     (1, SHIPPING_FEE), (4999, SHIPPING_FEE), (5000, 0), (5001, 0), (123_456, 0)])
 def test_shipping_is_free_from_fifty_euros_of_goods(subtotal, shipping):
     assert FREE_SHIPPING_FROM == 5000 and SHIPPING_FEE == 490
-    assert totals([line(item(subtotal, 1))]).shipping.amount == shipping
+    assert totals([item(subtotal, 1)]).shipping.amount == shipping
 
 
 def test_an_order_just_under_fifty_euros_pays_shipping_and_its_total_includes_it():
-    order = totals([line(item(2000, 2, 1)), line(item(999, 1, 2))])       # 49.99
+    order = totals([item(2000, 2, 1), item(999, 1, 2)])       # 49.99
 
     assert (order.subtotal.amount, order.shipping.amount, order.total.amount) == (
         4999, 490, 5489)
@@ -54,7 +55,7 @@ def test_an_order_just_under_fifty_euros_pays_shipping_and_its_total_includes_it
 
 
 def test_the_vat_is_contained_in_the_total_not_added_to_it():
-    order = totals([line(item(6000, 1))])                # 60.00, free shipping
+    order = totals([item(6000, 1)])                # 60.00, free shipping
 
     assert order.total.amount == 6000
     assert order.tax.amount == 1000                      # 20 % VAT inside 60.00 is 10.00
@@ -75,7 +76,7 @@ def test_another_rate_is_honoured():
 
 priced_lines = st.lists(
     st.tuples(st.integers(0, 1_000_000), st.integers(1, 99)), min_size=1, max_size=50,
-).map(lambda pairs: [line(item(price, quantity, n)) for n, (price, quantity)
+).map(lambda pairs: [item(price, quantity, n) for n, (price, quantity)
                      in enumerate(pairs, start=1)])
 
 

@@ -1,0 +1,93 @@
+"""What the outage tests share: a part of the stack stopped for a while, and a record of
+every answer the clients got, with when it was sent and how long it took."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+
+from ops.stack.manager import Stack
+
+
+@dataclass(frozen=True)
+class Answer:
+    target: str
+    sent_at: float
+    took_s: float
+    status: int | None  # None: no HTTP answer at all
+    retry_after: str | None = None
+    content_type: str = ""
+    detail: str = ""
+    body: dict = field(default_factory=dict)
+
+    @property
+    def done_at(self) -> float:
+        return self.sent_at + self.took_s
+
+    def is_unavailable(self, dependency: str) -> bool:
+        """A 503 that says `dependency` is unavailable, as problem+json with Retry-After."""
+        return (self.status == 503 and self.retry_after is not None
+                and self.content_type.startswith("application/problem+json")
+                and dependency in self.detail)
+
+
+async def call(target: str, send: Callable[[], Awaitable[httpx.Response]]) -> Answer:
+    """Send one request and record its answer (a transport error is an answer too)."""
+    sent_at = time.monotonic()
+    try:
+        response = await send()
+    except httpx.TransportError as error:
+        return Answer(target, sent_at, time.monotonic() - sent_at, None, detail=repr(error))
+    took_s = time.monotonic() - sent_at
+    content_type = response.headers.get("content-type", "")
+    body = response.json() if "json" in content_type else {}
+    return Answer(target, sent_at, took_s, response.status_code,
+                  response.headers.get("retry-after"), content_type,
+                  str(body.get("detail", "")) if isinstance(body, dict) else "",
+                  body if isinstance(body, dict) else {})
+
+
+class Shopper:
+    """Opens the product page and searches for it, in turns, until told to stop."""
+
+    def __init__(self, http: httpx.AsyncClient, product: dict) -> None:
+        self.http, self.product = http, product
+        self.answers: list[Answer] = []
+        self.stop = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self.stop.is_set():
+            self.answers.append(await call("product", lambda: self.http.get(
+                f"/v1/products/{self.product['id']}")))
+            self.answers.append(await call("search", lambda: self.http.get(
+                "/v1/search", params={"q": self.product["word"]})))
+            await asyncio.sleep(0.1)
+
+
+def statuses(answers: list[Answer]) -> Counter:
+    return Counter(a.status for a in answers)
+
+
+def recovered_at(answers: list[Answer], target: str, since: float, status: int) -> float | None:
+    """When `target` first answered `status`, among the requests sent after `since`."""
+    return min((a.done_at for a in answers
+                if a.target == target and a.sent_at >= since and a.status == status),
+               default=None)
+
+
+@asynccontextmanager
+async def stopped(stack: Stack, name: str) -> AsyncIterator[None]:
+    """Stop one part of the stack; start it again and wait for its health on the way out,
+    whatever happened inside."""
+    parts = stack.select([name])
+    try:
+        await asyncio.to_thread(stack.down, parts)
+        yield
+    finally:
+        await asyncio.to_thread(stack.up, parts)
