@@ -70,8 +70,9 @@ def create_app(settings: Settings, role: Role, build: Callable[[], Container],
     async def healthz(web, request) -> Response:
         return web.json({"status": "ok", "role": role})
 
+    # `services` (none: all) chooses among the command processors only.
     subscriptions = [s for s in SYSTEM[role].subscriptions
-                     if services is None or not isinstance(s.handler, Decide)
+                     if not services or not isinstance(s.handler, Decide)
                      or s.handler.service in services]
     for kind, register in _RUNNERS.items():
         found = [s for s in subscriptions if isinstance(s.handler, kind)]
