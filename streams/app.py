@@ -1,4 +1,5 @@
-"""Builds the Faust application a worker process runs, for one role.
+"""Builds the Faust application a worker process runs, for one role, from the role's
+subscriptions in `streams/system.py` (which topics go to which handler):
 
 - `commands`: the command processors, the single writers of every aggregate,
   with `exactly_once` transactions (events, replies and offsets commit together).
@@ -14,18 +15,16 @@ Nothing is created at import time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 import faust
 from aiohttp.web import Response
 
 from infra.container import Container
 from infra.settings import Settings
-from schemas.topics import SERVICES
 from streams import faust_fixes
+from streams.system import ROLES, SYSTEM, Decide, Mail, Project, React, Role, Subscription
 
-Role = Literal["commands", "projections", "notifications", "sagas"]
-ROLES: tuple[Role, ...] = ("commands", "projections", "notifications", "sagas")
+__all__ = ["ROLES", "Role", "create_app"]
 
 
 def create_app(settings: Settings, role: Role, build: Callable[[], Container],
@@ -42,7 +41,7 @@ def create_app(settings: Settings, role: Role, build: Callable[[], Container],
         broker=f"kafka://{settings.kafka_bootstrap}",
         # Tables live in memory and are rebuilt from their changelog topics on start.
         store="memory://",
-        processing_guarantee="exactly_once" if role == "commands" else "at_least_once",
+        processing_guarantee=SYSTEM[role].guarantee,
         # A command's answer is visible only once its transaction commits: commit often.
         # Elsewhere Faust's default is right.
         broker_commit_interval=(settings.command_commit_interval_s if role == "commands"
@@ -71,22 +70,49 @@ def create_app(settings: Settings, role: Role, build: Callable[[], Container],
     async def healthz(web, request) -> Response:
         return web.json({"status": "ok", "role": role})
 
-    selected = services or list(SERVICES)
-    if role == "commands":
-        from streams import command_processor
-
-        for name in selected:
-            command_processor.register(app, SERVICES[name], settings, ends or {})
-    elif role == "projections":
-        from streams import projection_runner
-
-        projection_runner.register(app, settings, build)
-    elif role == "notifications":
-        from streams import notifications
-
-        notifications.register(app, settings, build)
-    elif role == "sagas":
-        from streams import sagas
-
-        sagas.register(app, settings, build)
+    # `services` (none: all) chooses among the command processors only.
+    subscriptions = [s for s in SYSTEM[role].subscriptions
+                     if not services or not isinstance(s.handler, Decide)
+                     or s.handler.service in services]
+    for kind, register in _RUNNERS.items():
+        found = [s for s in subscriptions if isinstance(s.handler, kind)]
+        if found:
+            register(app, found, settings, build, ends or {})
     return app
+
+
+# How a worker carries out each kind of handler (imported only by the roles that have it).
+
+Ends = dict[tuple[str, int], int]
+
+
+def _processors(app: faust.App, found: list[Subscription], settings: Settings,
+                build: Callable[[], Container], ends: Ends) -> None:
+    from streams import command_processor
+
+    for subscription in found:
+        command_processor.register(app, subscription, settings, ends)
+
+
+def _projections(app: faust.App, found: list[Subscription], settings: Settings,
+                 build: Callable[[], Container], ends: Ends) -> None:
+    from streams import projection_runner
+
+    projection_runner.register(app, settings, build, found)
+
+
+def _emails(app: faust.App, found: list[Subscription], settings: Settings,
+            build: Callable[[], Container], ends: Ends) -> None:
+    from streams import notifications
+
+    notifications.register(app, settings, build, found)
+
+
+def _reactions(app: faust.App, found: list[Subscription], settings: Settings,
+               build: Callable[[], Container], ends: Ends) -> None:
+    from streams import sagas
+
+    sagas.register(app, settings, build, found)
+
+
+_RUNNERS = {Decide: _processors, Project: _projections, Mail: _emails, React: _reactions}

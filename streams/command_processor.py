@@ -35,7 +35,8 @@ from infra.settings import Settings
 from infra.topic_reader import TopicReader
 from schemas.envelope import CommandEnvelope
 from schemas.replies import Position, Reply
-from schemas.topics import ServiceTopics
+from schemas.topics import SERVICES, ServiceTopics
+from streams.system import Decide, Subscription
 
 log = structlog.get_logger(__name__)
 
@@ -90,19 +91,21 @@ async def recover(settings: Settings, topics: ServiceTopics, partition: int
     return aggregates
 
 
-def register(app: faust.App, topics: ServiceTopics, settings: Settings,
+def register(app: faust.App, subscription: Subscription, settings: Settings,
              ends: dict[tuple[str, int], int]) -> None:
-    """Add the service's command processor agent to `app`.
+    """Add the command processor of `subscription` (a `Decide`, `streams/system.py`) to `app`.
 
     `ends` are the end offsets of the events and replies topics when the worker started.
     """
+    assert isinstance(subscription.handler, Decide)
+    topics = SERVICES[subscription.handler.service]
     partitions = settings.kafka_partitions
 
     def raw_topic(name: str) -> faust.TopicT:
         return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
                          value_serializer="raw", partitions=partitions)
 
-    commands = raw_topic(topics.commands.name)
+    commands = raw_topic(*subscription.topics)
     events = raw_topic(topics.events.name)
     replies = raw_topic(topics.replies.name)
     for name, topic in (("aggregates", events), ("replies", replies)):
@@ -156,4 +159,4 @@ def register(app: faust.App, topics: ServiceTopics, settings: Settings,
                                       partition=message.partition))
             log.debug("command.handled", type=envelope.type, status=reply.status, key=key)
 
-    app.agent(commands, name=f"{topics.service}-command-processor")(process)
+    app.agent(commands, name=subscription.name)(process)

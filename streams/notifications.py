@@ -32,7 +32,7 @@ the topic from its beginning must not greet every past customer).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -52,9 +52,9 @@ from infra.settings import Settings
 from projections.users_views import UsersView
 from schemas.envelope import EventEnvelope
 from schemas.events.users import ProfileChanged, UserRegistered
-from schemas.topics import ORDERS, PAYMENTS, USERS
-from streams.emails import Email, compose, email_for, load_templates
+from streams.emails import Email, compose, load_templates
 from streams.following import follower
+from streams.system import Mail, Subscription
 
 log = structlog.get_logger(__name__)
 
@@ -136,13 +136,10 @@ class Sender(mode.Service):
 
     async def notify(self, envelope: EventEnvelope, email: Email,
                      find: FindAddressee) -> None:
-        event = envelope.event()
-        user_id: UUID = event.user_id  # type: ignore[attr-defined]
+        user_id: UUID = envelope.event().user_id  # type: ignore[attr-defined]
         context = {"event_id": str(envelope.event_id), "type": envelope.type,
                    "user_id": str(user_id)}
-        now = datetime.now(UTC)
-        expires_at: datetime | None = getattr(event, "expires_at", None)
-        if now - envelope.occurred_at > STALE_AFTER or (expires_at and expires_at <= now):
+        if stale(envelope, datetime.now(UTC)):
             log.info("notification.stale", **context)
             return
         addressee = await find(user_id)
@@ -153,14 +150,7 @@ class Sender(mode.Service):
             log.info("notification.forgotten_user", **context)
             return
         clients, mailer, _ = await self.ready()
-        token = None
-        if email.link_purpose is not None:
-            token = link_token(self.settings, email.link_purpose, user_id,
-                               event.request_id)  # type: ignore[attr-defined]
-        message = compose(email, event_id=envelope.event_id, sender=self.settings.mail_from,
-                          to=addressee.address, name=addressee.name,
-                          frontend_url=self.settings.frontend_url, event=event, token=token,
-                          issued_at=envelope.occurred_at, expires_at=expires_at)
+        message = message_for(self.settings, envelope, email, addressee)
         if not await claim(clients.mysql, envelope.event_id, envelope.type, user_id):
             log.info("notification.already_sent", **context)
             return
@@ -186,7 +176,46 @@ class Sender(mode.Service):
                 await asyncio.sleep(delay)
 
 
-def _agent(sender: Sender, find: FindAddressee,
+def stale(envelope: EventEnvelope, now: datetime) -> bool:
+    """Too old to send: its link has expired, or it happened more than `STALE_AFTER` ago."""
+    expires_at: datetime | None = getattr(envelope.event(), "expires_at", None)
+    return now - envelope.occurred_at > STALE_AFTER or bool(expires_at and expires_at <= now)
+
+
+def message_for(settings: Settings, envelope: EventEnvelope, email: Email,
+                addressee: Addressee) -> EmailMessage:
+    """The email `envelope` calls for, to `addressee` (who has an address)."""
+    event = envelope.event()
+    token = None
+    if email.link_purpose is not None:
+        token = link_token(settings, email.link_purpose,
+                           event.user_id, event.request_id)  # type: ignore[attr-defined]
+    assert addressee.address is not None
+    return compose(email, event_id=envelope.event_id, sender=settings.mail_from,
+                   to=addressee.address, name=addressee.name,
+                   frontend_url=settings.frontend_url, event=event, token=token,
+                   issued_at=envelope.occurred_at,
+                   expires_at=getattr(event, "expires_at", None))
+
+
+def remembered(envelope: EventEnvelope, kept: Mapping[str, Recipient]
+               ) -> tuple[str, Recipient] | None:
+    """The sealed address and name a user's later emails need, as `envelope` changes them
+    (by user id); None when it changes neither."""
+    if envelope.type == UserRegistered.type_name():
+        registered = UserRegistered.model_validate(envelope.payload)
+        return str(registered.user_id), Recipient(email=registered.email,
+                                                  full_name=registered.full_name)
+    if envelope.type == ProfileChanged.type_name():
+        changed = ProfileChanged.model_validate(envelope.payload)
+        current = kept.get(str(changed.user_id))
+        if changed.full_name is not None and current is not None:
+            return str(changed.user_id), Recipient(email=current.email,
+                                                   full_name=changed.full_name)
+    return None
+
+
+def _agent(sender: Sender, find: FindAddressee, email_for: Callable[[str, dict], Email | None],
            remember: Callable[[EventEnvelope], None] = lambda envelope: None):
     """The agent body: each event's email, found by `find`; `remember` sees every event first."""
 
@@ -201,12 +230,9 @@ def _agent(sender: Sender, find: FindAddressee,
     return follower("notification", handle, transient=(DBAPIError, OSError))
 
 
-def register(app: faust.App, settings: Settings, build: Callable[[], Container]) -> None:
-    """Add the notification agents, their recipients table and their sender to `app`."""
-
-    def raw_topic(*names: str) -> faust.TopicT:
-        return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
-                         value_serializer="raw", partitions=settings.kafka_partitions)
+def register(app: faust.App, settings: Settings, build: Callable[[], Container],
+             subscriptions: list[Subscription]) -> None:
+    """Add an agent per `Mail` of `streams/system.py`, the recipients table and the sender."""
 
     recipients = app.Table("notification-recipients", key_type=str, value_type=Recipient,
                            default=None, partitions=settings.kafka_partitions)
@@ -215,21 +241,21 @@ def register(app: faust.App, settings: Settings, build: Callable[[], Container])
 
     def remember(envelope: EventEnvelope) -> None:
         """Keep the sealed address and name that later emails of the user need."""
-        if envelope.type == UserRegistered.type_name():
-            registered = UserRegistered.model_validate(envelope.payload)
-            recipients[str(registered.user_id)] = Recipient(email=registered.email,
-                                                            full_name=registered.full_name)
-        elif envelope.type == ProfileChanged.type_name():
-            changed = ProfileChanged.model_validate(envelope.payload)
-            current = recipients.get(str(changed.user_id))
-            if changed.full_name is not None and current is not None:
-                recipients[str(changed.user_id)] = Recipient(email=current.email,
-                                                             full_name=changed.full_name)
+        change = remembered(envelope, recipients)
+        if change is not None:
+            recipients[change[0]] = change[1]
 
     async def kept(user_id: UUID) -> Addressee | None:
         return await sender.unsealed(user_id, recipients.get(str(user_id)))
 
-    app.agent(raw_topic(USERS.events.name), name="notification-sender")(
-        _agent(sender, kept, remember))
-    app.agent(raw_topic(ORDERS.events.name, PAYMENTS.events.name),
-              name="order-notification-sender")(_agent(sender, sender.registered))
+    for subscription in subscriptions:
+        mail = subscription.handler
+        assert isinstance(mail, Mail)
+        topics = app.topic(*subscription.topics, key_type=bytes, value_type=bytes,
+                           key_serializer="raw", value_serializer="raw",
+                           partitions=settings.kafka_partitions)
+        if mail.addressed_from == "the user's events":
+            body = _agent(sender, kept, mail.email_for, remember)
+        else:
+            body = _agent(sender, sender.registered, mail.email_for)
+        app.agent(topics, name=subscription.name)(body)

@@ -26,6 +26,7 @@ from projections import checkpoints
 from projections.base import Projection
 from schemas.records import Record
 from projections.registry import build_projections
+from streams.system import Project, Subscription
 
 log = structlog.get_logger(__name__)
 
@@ -66,11 +67,13 @@ class _SeekToCheckpoint(ConsumerRebalanceListener):
 
 
 class ProjectionService(mode.Service):
-    def __init__(self, settings: Settings, projection_name: str,
+    def __init__(self, settings: Settings, subscription: Subscription,
                  build: Callable[[], Container], **kwargs) -> None:
         super().__init__(**kwargs)
+        assert isinstance(subscription.handler, Project)
         self.settings = settings
-        self.projection_name = projection_name
+        self.projection_name = subscription.handler.projection
+        self.topics = subscription.topics
         self.build = build
 
     @mode.Service.task
@@ -111,7 +114,7 @@ class ProjectionService(mode.Service):
                 log.info("projection.rebuilt", projection=projection.name, events=result.events,
                          seconds=round(result.seconds, 1))
             await consumer.start()
-            consumer.subscribe(list(projection.topics),
+            consumer.subscribe(list(self.topics),
                                listener=_SeekToCheckpoint(consumer, clients, projection))
             saved: dict[tuple[str, int], int] = {}
             while not self.should_stop:
@@ -146,11 +149,11 @@ class ProjectionService(mode.Service):
             LAG.labels(projection.name, topic, partition).set(max(highwater - offset, 0))
 
 
-def register(app: faust.App, settings: Settings, build: Callable[[], Container]) -> None:
-    from projections.registry import NAMES
-
-    for name in NAMES:
-        app.service(ProjectionService(settings, name, build))
+def register(app: faust.App, settings: Settings, build: Callable[[], Container],
+             subscriptions: list[Subscription]) -> None:
+    """Run each read model (`Project`, `streams/system.py`) in `app`, and export their lag."""
+    for subscription in subscriptions:
+        app.service(ProjectionService(settings, subscription, build))
 
     @app.page("/metrics")
     async def metrics(web, request):

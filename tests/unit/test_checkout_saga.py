@@ -1,11 +1,9 @@
 """The checkout saga's pure decisions: which steps follow each event (`react`), how the
 provider's answer is recorded (`answer`, `unreachable`), and what the clock does
-(`due`). Last, whole checkouts run in memory through the deciders, with the payment
-provider's answers given, since that is the one outside party. No I/O."""
+(`due`). Whole checkouts run through the topology in `tests/inprocess/`. No I/O."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
@@ -14,14 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from commands import pricing
-from commands.handling import Aggregate, fold, handle
-from commands.registry import DECIDERS
 from schemas.payments import PaymentResult
-from schemas.commands.cart import AddCartItem, RemoveOrderedItems
-from schemas.commands.catalog import CreateProduct, ReleaseStock, ReserveStock
+from schemas.commands.cart import RemoveOrderedItems
+from schemas.commands.catalog import ReleaseStock, ReserveStock
 from schemas.commands.orders import (
     CancelOrder,
-    RecordFulfilment,
     RecordPayment,
     RecordStockReservation,
 )
@@ -35,7 +30,7 @@ from schemas.commands.payments import (
     RequestPayment,
     SettlePayment,
 )
-from schemas.envelope import CommandEnvelope, EventEnvelope
+from schemas.envelope import EventEnvelope
 from schemas.events.catalog import ProductCreated, StockReservationRejected, StockReserved
 from schemas.events.orders import (
     FulfilmentRecorded,
@@ -74,7 +69,6 @@ from tests.unit.checkout import (
     TEA,
     TOTAL,
     USER,
-    lines,
     place_order,
 )
 
@@ -452,252 +446,3 @@ def test_the_clock_asks_the_same_step_with_the_same_id_on_every_tick():
 
     assert step_ids(first) == step_ids(later)
     assert len(set(step_ids(first))) == 2
-
-
-# Whole checkouts, run in memory
-
-CATEGORY = UUID("00000000-0000-4000-8000-00000000c001")
-AUTHORIZED = PaymentResult("authorized", REFERENCE, card_last4="4242")
-PROVIDER = {"authorize": AUTHORIZED, "capture": PaymentResult("captured", REFERENCE),
-            "refund": PaymentResult("refunded", "re_1")}
-
-
-class Shop:
-    """Every processor's aggregate, and the saga carrying out each step; the payment
-    provider answers with `provider[call]`. `redeliver` has the saga read every event
-    twice, as a worker restarted before committing its offsets does.
-
-    Commands wait in `pending` until their processor takes them: in the order sent
-    for one aggregate (one partition), in any order between aggregates."""
-
-    def __init__(self, provider=None, redeliver: bool = False) -> None:
-        self.aggregates: dict[tuple[str, str], Aggregate] = {}
-        self.provider = provider or PROVIDER
-        self.redeliver = redeliver
-        self.recorded: list[EventEnvelope] = []
-        self.pending: list[tuple[object, UUID]] = []
-        self.sent = 0
-
-    def state(self, service: str, key):
-        aggregate = self.aggregates.get((service, str(key)))
-        return aggregate.state if aggregate else None
-
-    def append(self, command, command_id: UUID) -> None:
-        key = (command.service, command.aggregate_key)
-        decision = handle(self.aggregates.get(key, Aggregate()),
-                          CommandEnvelope.wrap(command, command_id=command_id,
-                                               actor="saga:test", issued_at=ISSUED_AT),
-                          command.aggregate_key)
-        self.aggregates[key] = decision.aggregate
-        self.recorded += decision.events
-        for envelope in decision.events:
-            for _ in range(2 if self.redeliver else 1):
-                for step in react(envelope, POLICY):
-                    command = step.command if isinstance(step, Send) else answer(
-                        step, self.provider[step.call])
-                    self.pending.append((command, step.command_id))
-
-    def post(self, command) -> None:
-        """A command from outside the saga: the shopper, an admin, the clock, a webhook."""
-        self.sent += 1
-        self.pending.append((command, uuid.uuid5(UUID(int=0), str(self.sent))))
-
-    def waiting(self) -> list[tuple[str, str]]:
-        """The aggregates with commands waiting, each once."""
-        return list(dict.fromkeys((c.service, c.aggregate_key) for c, _ in self.pending))
-
-    def take(self, aggregate: tuple[str, str]) -> None:
-        """The processor of `aggregate` handles its oldest waiting command."""
-        index = next(i for i, (c, _) in enumerate(self.pending)
-                     if (c.service, c.aggregate_key) == aggregate)
-        self.append(*self.pending.pop(index))
-
-    def settle(self) -> None:
-        while self.pending:
-            self.append(*self.pending.pop(0))
-
-    def send(self, command) -> None:
-        """`command` and everything it leads to."""
-        self.post(command)
-        self.settle()
-
-    def types(self) -> list[str]:
-        return [envelope.type for envelope in self.recorded]
-
-
-def a_shop(redeliver: bool = False, cups_in_stock: int = 5, **provider) -> Shop:
-    """Tea (10 in stock) and cups; the shopper has 3 teas and the cups in the cart."""
-    shop = Shop({**PROVIDER, **provider}, redeliver)
-    for product, stock in ((TEA, 10), (CUPS, cups_in_stock)):
-        (line,) = lines((product, 1))
-        shop.send(CreateProduct(product_id=product, sku=line.sku, name=line.name,
-                                slug=line.sku.lower(), category_id=CATEGORY,
-                                price=line.unit_price, stock=stock))
-    shop.send(AddCartItem(cart_id=USER, product_id=TEA, quantity=3))
-    shop.send(AddCartItem(cart_id=USER, product_id=CUPS, quantity=1))
-    return shop
-
-
-def checkout(shop: Shop, method: str = "card") -> None:
-    shop.send(place_order((TEA, 2), (CUPS, 1), method=method))
-
-
-def stock(shop: Shop) -> dict:
-    return {product: shop.state("catalog", product).stock for product in (TEA, CUPS)}
-
-
-def test_a_card_checkout_ends_paid_with_a_receipt_and_the_bought_items_out_of_the_cart():
-    shop = a_shop()
-
-    checkout(shop)
-
-    order, payment = shop.state("orders", ORDER), shop.state("payments", PAYMENT)
-    assert (order.status, order.paid) == ("confirmed", True)
-    assert (payment.status, payment.amount, payment.card_last4) == ("captured", AMOUNT, "4242")
-    assert stock(shop) == {TEA: 8, CUPS: 4}
-    assert dict(shop.state("cart", USER).lines) == {TEA: 1}
-    receipts = shop.state("payments", "receipts-2024").issued
-    assert dict(receipts) == {PAYMENT: "2024-000001"}
-
-
-def test_an_order_for_a_sold_out_product_is_cancelled_and_every_unit_goes_back():
-    shop = a_shop(cups_in_stock=0)
-
-    checkout(shop)
-
-    assert shop.state("orders", ORDER).status == "cancelled"
-    assert stock(shop) == {TEA: 10, CUPS: 0}
-    assert "PaymentRequested" not in shop.types()
-    assert dict(shop.state("cart", USER).lines) == {TEA: 3, CUPS: 1}
-
-
-def test_a_declined_card_cancels_the_order_and_puts_the_stock_back():
-    shop = a_shop(authorize=PaymentResult("failed", REFERENCE, "card_declined: declined",
-                                          "0002"))
-
-    checkout(shop)
-
-    order = shop.state("orders", ORDER)
-    assert (order.status, order.paid) == ("cancelled", False)
-    assert shop.state("payments", PAYMENT).status == "failed"
-    assert stock(shop) == {TEA: 10, CUPS: 5}
-    assert shop.types().count("OrderCancelled") == 1
-    assert "PaymentCaptured" not in shop.types()
-
-
-def test_a_capture_the_provider_refuses_cancels_the_order_and_takes_no_money():
-    shop = a_shop(capture=PaymentResult("failed", REFERENCE, "expired_card"))
-
-    checkout(shop)
-
-    assert shop.state("orders", ORDER).status == "cancelled"
-    assert shop.state("payments", PAYMENT).status == "failed"
-    assert stock(shop) == {TEA: 10, CUPS: 5}
-
-
-def test_a_customer_cancelling_a_paid_order_gets_the_money_back_and_the_stock_returns():
-    shop = a_shop()
-    checkout(shop)
-
-    shop.send(CancelOrder(order_id=ORDER, reason="Changed my mind.", cancelled_by="customer"))
-
-    assert shop.state("orders", ORDER).status == "cancelled"
-    assert shop.state("payments", PAYMENT).status == "refunded"
-    assert stock(shop) == {TEA: 10, CUPS: 5}
-    assert shop.types().count("PaymentRefunded") == 1
-
-
-def test_cash_on_delivery_is_confirmed_at_once_and_paid_at_the_door():
-    shop = a_shop()
-    checkout(shop, method="cash_on_delivery")
-    assert (shop.state("orders", ORDER).status, shop.state("orders", ORDER).paid) == (
-        "confirmed", False)
-    assert dict(shop.state("cart", USER).lines) == {TEA: 1}
-
-    for status in ("packed", "shipped", "out_for_delivery", "delivered"):
-        shop.send(RecordFulfilment(order_id=ORDER, status=status, carrier="DHL",
-                                   tracking_number="JD1"))
-
-    assert shop.state("orders", ORDER).paid is True
-    assert shop.state("payments", PAYMENT).status == "captured"
-    assert dict(shop.state("payments", "receipts-2024").issued) == {PAYMENT: "2024-000001"}
-
-
-@pytest.mark.parametrize("method", ["card", "cash_on_delivery"])
-def test_every_event_read_twice_moves_nothing_twice(method):
-    once, twice = a_shop(), a_shop(redeliver=True)
-
-    for shop in (once, twice):
-        checkout(shop, method)
-        shop.send(CancelOrder(order_id=ORDER, reason="Changed my mind.",
-                              cancelled_by="customer"))
-
-    assert twice.types() == once.types()
-    assert twice.types().count("PaymentCaptured") <= 1
-    assert stock(twice) == stock(once) == {TEA: 10, CUPS: 5}
-    assert dict(twice.state("cart", USER).lines) == dict(once.state("cart", USER).lines)
-    assert twice.state("payments", PAYMENT) == once.state("payments", PAYMENT)
-
-
-# Whatever order the processors happen to run in
-
-ANSWERS = {
-    "card": [AUTHORIZED, PaymentResult("failed", REFERENCE, "card_declined", "0002"),
-             PaymentResult("captured", REFERENCE, card_last4="4242")],
-    "wallet": [AUTHORIZED, PaymentResult("failed", REFERENCE, "wallet_declined")],
-    "bank_transfer": [PaymentResult("pending", REFERENCE)],
-    "cash_on_delivery": [PaymentResult("authorized", REFERENCE)],
-}
-CAPTURES = [PaymentResult("captured", REFERENCE), PaymentResult("failed", REFERENCE, "expired")]
-# What may happen from outside while the checkout runs.
-OUTSIDE = {
-    "the customer cancels": CancelOrder(order_id=ORDER, reason="Changed my mind.",
-                                        cancelled_by="customer"),
-    "the clock expires the payment": FailPayment(payment_id=PAYMENT, reason=TIMED_OUT),
-    "the provider notifies success": SettlePayment(payment_id=PAYMENT, source="provider",
-                                                   amount=AMOUNT),
-    "the bank pays": SettlePayment(payment_id=PAYMENT, source="bank", amount=AMOUNT),
-    "the parcel is delivered": RecordFulfilment(order_id=ORDER, status="delivered",
-                                                carrier="DHL", tracking_number="JD1"),
-}
-
-
-@given(method=st.sampled_from(sorted(ANSWERS)), data=st.data())
-def test_however_the_steps_interleave_a_checkout_ends_consistent(method, data):
-    shop = a_shop(redeliver=data.draw(st.booleans(), "redeliver"),
-                  authorize=data.draw(st.sampled_from(ANSWERS[method]), "authorize"),
-                  capture=data.draw(st.sampled_from(CAPTURES), "capture"))
-    shop.post(place_order((TEA, 2), (CUPS, 1), method=method))
-    for _ in range(data.draw(st.integers(0, 40), "steps")):
-        happening = data.draw(st.sampled_from(["a processor runs"] * 4 + sorted(OUTSIDE)))
-        if happening in OUTSIDE:
-            shop.post(OUTSIDE[happening])
-        elif shop.pending:
-            shop.take(data.draw(st.sampled_from(shop.waiting())))
-    shop.settle()
-    if shop.state("payments", PAYMENT) and shop.state("payments", PAYMENT).status == "pending":
-        shop.send(OUTSIDE["the clock expires the payment"])    # nobody paid in time
-
-    order, payment = shop.state("orders", ORDER), shop.state("payments", PAYMENT)
-    held = {p: shop.state("catalog", p).reservations.get(ORDER, 0) for p in (TEA, CUPS)}
-    assert stock(shop) == {TEA: 10 - held[TEA], CUPS: 5 - held[CUPS]}
-    assert shop.types().count("PaymentCaptured") <= 1
-    assert shop.types().count("PaymentRefunded") <= 1
-    if order.status == "cancelled":
-        assert held == {TEA: 0, CUPS: 0}                           # every unit back on sale
-        assert payment is None or payment.status in ("failed", "refunded")   # no money kept
-    else:
-        assert order.status in ("confirmed", "delivered")         # no checkout left halfway
-        assert held == {TEA: 2, CUPS: 1}
-        assert payment.status in ("captured", "authorized")
-        assert order.paid == (payment.status == "captured")
-        if method != "cash_on_delivery" or order.status == "delivered":
-            assert order.paid
-    # A processor restarted now rebuilds the very same aggregates from the events alone.
-    for (service, key), live in shop.aggregates.items():
-        rebuilt = Aggregate()
-        for envelope in shop.recorded:
-            if envelope.aggregate_id == key:
-                rebuilt = fold(rebuilt, EventEnvelope.from_bytes(envelope.to_bytes()), None,
-                               DECIDERS[service])
-        assert (rebuilt.state, rebuilt.version) == (live.state, live.version)
