@@ -45,19 +45,32 @@ async def gateway(settings: Settings) -> httpx.AsyncClient:
 
 
 @pytest.fixture(scope="session")
-async def admin(gateway: httpx.AsyncClient) -> dict[str, str]:
-    """Authorization headers of a fresh administrator, made with `shopstream admin create`."""
-    from tests.support import PASSWORD, log_in, shopstream, unique_email
+def admin_email() -> str:
+    """A fresh administrator, made once with `shopstream admin create`."""
+    from tests.support import PASSWORD, shopstream, unique_email
 
     email = unique_email("admin")
     shopstream("admin", "create", "--email", email, "--password", PASSWORD)
-    return await log_in(gateway, email)
+    return email
+
+
+@pytest.fixture
+async def admin(gateway: httpx.AsyncClient, admin_email: str) -> dict[str, str]:
+    """Authorization headers of the administrator, signed in for this test: an access
+    token lives 15 minutes, less than a whole run of the suite."""
+    from tests.support import log_in
+
+    return await log_in(gateway, admin_email)
 
 
 @pytest.fixture(scope="session")
-async def category(gateway: httpx.AsyncClient, admin: dict[str, str]) -> dict:
+async def category(gateway: httpx.AsyncClient, admin_email: str) -> dict:
     """A category to put test products in, already visible in the catalog."""
     import uuid
+
+    from tests.support import log_in
+
+    admin = await log_in(gateway, admin_email)
 
     response = await gateway.post("/v1/admin/categories", headers=admin,
                                   json={"name": f"Test category {uuid.uuid4().hex[:8]}"})

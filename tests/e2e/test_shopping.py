@@ -12,6 +12,8 @@ import uuid
 import httpx
 import pytest
 
+from tests.support import log_in
+
 PRICES = [1500, 2900, 4500, 7900, 12000, 26000, 55000]
 NOUNS = ["Headphones", "Speaker", "Earbuds", "Soundbar", "Amplifier", "Turntable", "Radio"]
 
@@ -30,8 +32,9 @@ async def see(gateway: httpx.AsyncClient, tokens: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-async def shop(gateway: httpx.AsyncClient, admin: dict) -> dict:
+async def shop(gateway: httpx.AsyncClient, admin_email: str) -> dict:
     """A category with a subcategory, three products in the first and four in the second."""
+    admin = await log_in(gateway, admin_email)
     word = made_up_word()
     root = await gateway.post("/v1/admin/categories", headers=admin,
                               json={"name": f"Sound {word}"})

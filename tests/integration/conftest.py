@@ -7,12 +7,14 @@ import uuid
 import httpx
 import pytest
 
-from tests.support import eventually
+from tests.support import eventually, log_in
 
 
 @pytest.fixture(scope="session")
-async def findable_product(gateway: httpx.AsyncClient, admin: dict, category: dict) -> dict:
+async def findable_product(gateway: httpx.AsyncClient, admin_email: str, category: dict
+                           ) -> dict:
     """A product a shopper can open and find by a word of its name."""
+    admin = await log_in(gateway, admin_email)
     word = f"zephyr{uuid.uuid4().hex[:8]}"
     created = await gateway.post("/v1/admin/products", headers=admin, json={
         "sku": f"STORE-{word}", "name": f"Kettle {word}", "category_id": category["id"],
