@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     worker_web_ports: list[int] = [6066, 6067, 6068, 6069]
     # How often a command processor commits its transaction; a command's answer waits for it.
     command_commit_interval_s: float = 0.01
+    # How long a worker's partition may make no progress before Faust logs it as stalled
+    # (its stream_processing_timeout and broker_commit_livelock_soft_timeout).
+    worker_stall_timeout_s: float = 300.0
     # How long the API waits for a command's answer before answering 504.
     command_timeout_s: float = 10.0
 

@@ -1,21 +1,41 @@
-"""A correction to faust-streaming's offset bookkeeping, applied when a worker's app is built.
+"""Three corrections to faust-streaming 0.15.3's consumer, applied when a worker's app is built.
 
-On a topic written in transactions, a `read_committed` consumer never sees the
-transaction markers between records, so offsets jump. Faust notes each jump as a
-gap and later counts the gap's offsets as handled, so the committed offset can
-move past them. But it records the gap up to and including the offset of the
-record that revealed it, which is then acknowledged a second time when handled.
-The duplicate splits Faust's run of consecutive offsets, and each commit then
-advances only to the first duplicate: on a busy partition the committed offset
-falls further and further behind (faust-streaming issues #606 and #625). Here
-the gap ends just before that record.
+Gaps. On a topic written in transactions, a `read_committed` consumer never sees
+the transaction markers between records, so offsets jump. Faust notes each jump
+as a gap and later counts the gap's offsets as handled, so the committed offset
+can move past them. But it records the gap up to and including the offset of
+the record that revealed it, which is then acknowledged a second time when
+handled. The duplicate splits Faust's run of consecutive offsets, and each
+commit then advances only to the first duplicate: on a busy partition the
+committed offset falls further and further behind (faust-streaming issues #606
+and #625). Here the gap ends just before that record.
+
+The stall check. Faust looks for partitions that stopped moving (its
+`stream_processing_timeout`, five minutes) every 2.5 commit intervals, over every
+assigned partition. The command processors commit every 10 ms, so it ran 40
+times a second over a hundred partitions, took longer than its own interval
+and kept a core a quarter busy while the shop was idle (each run also logged
+that its timer overlapped). Here it runs no more often than at Faust's default
+commit interval, which is plenty for a check against minutes.
+
+Idle commits. Faust commits on a timer, every commit interval, whether or not
+a record was acknowledged since the last commit (it then commits nothing). At
+the command processors' 10 ms that timer alone kept an idle worker near 3 % of
+a core, and under load every commit that took longer than 10 ms logged that the
+timer overlapped. Here the committer sleeps until Faust's `ack()` wakes it, then
+commits at most once per interval while acknowledgements keep coming: the same
+commits, none of the idle ticks.
 """
 
 from __future__ import annotations
 
 from faust.transport.consumer import Consumer
+from mode.services import ServiceTask
 
 _record_gap = Consumer._add_gap
+
+# 2.5 times Faust's default commit interval (2.8 s): its own period for this check.
+STALL_CHECK_INTERVAL_S = 7.0
 
 
 async def _add_gap(self: Consumer, tp, offset_from: int, offset_to: int) -> None:
@@ -23,7 +43,32 @@ async def _add_gap(self: Consumer, tp, offset_from: int, offset_to: int) -> None
     await _record_gap(self, tp, offset_from, offset_to - 1)
 
 
+async def _check_stalls(self: Consumer) -> None:
+    interval = max(self.commit_interval * 2.5, STALL_CHECK_INTERVAL_S)
+    await self.sleep(interval)
+    async for _ in self.itertimer(interval, name="livelock"):
+        if not self.app.rebalancing:
+            await self.verify_all_partitions_active()
+
+
+async def _commit_when_acknowledged(self: Consumer) -> None:
+    interval = self.commit_interval
+    await self.sleep(interval)
+    while not self.should_stop:
+        # Faust commits only offsets acknowledged since its last commit (`_new_offset`).
+        if any(self._acked.values()):
+            await self.commit()
+            await self.sleep(interval)
+        else:
+            await self._wait_for_ack(timeout=1.0)  # `ack()` ends the wait
+
+
 def apply() -> None:
-    """Install the correction (once; applying it again changes nothing)."""
+    """Install the corrections (once; applying them again changes nothing)."""
     if Consumer._add_gap is not _add_gap:
         Consumer._add_gap = _add_gap  # type: ignore[method-assign]
+    # A Service starts the tasks it finds by name, so the replacement must stay a task.
+    for name, task in (("_commit_livelock_detector", _check_stalls),
+                       ("_commit_handler", _commit_when_acknowledged)):
+        if getattr(Consumer, name).fun is not task:
+            setattr(Consumer, name, ServiceTask(task))
