@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     port_offset: int = 0
     stack_dir: Path = Field(default_factory=default_stack_dir)
     cache_dir: Path = Path.home() / ".cache" / "shopstream"
+    # Each part's log (`<stack>/logs/<part>.log`) rolls over at this size; this many
+    # rolled-over logs are kept beside it.
+    stack_log_max_bytes: int = 10 * 1024 * 1024
+    stack_log_backups: int = 3
 
     # Kafka
     kafka_bootstrap: str = ""  # default: 127.0.0.1:<kafka_port>

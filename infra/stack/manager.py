@@ -79,6 +79,10 @@ class Stack:
                              f"{', '.join(known)}")
         return [p for p in self.parts if p.name in names]
 
+    @property
+    def log_limits(self) -> process.LogLimits:
+        return process.LogLimits(self.settings.stack_log_max_bytes, self.settings.stack_log_backups)
+
     def files(self, part: Part) -> process.ProcessFiles:
         return process.ProcessFiles(self.ctx.stack_dir, part.name)
 
@@ -116,7 +120,7 @@ class Stack:
                     f"e.g. SHOPSTREAM_PORT_OFFSET=1000.")
             part.prepare(self.ctx)
             process.start(self.files(part), part.command(self.ctx), cwd=PROJECT_ROOT,
-                          env=part.env)
+                          log=self.log_limits, env=part.env)
             on_event(part, "starting")
             started.append(part.name)
             if record is not None:
