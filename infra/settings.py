@@ -8,6 +8,7 @@ ones to `.stack/shopstream.env`, which is read as a fallback for the environment
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
     port_offset: int = 0
     stack_dir: Path = Field(default_factory=default_stack_dir)
     cache_dir: Path = Path.home() / ".cache" / "shopstream"
+    # Installs that share a machine-wide resource (apt, ~/.m2, the Go cache, cache_dir)
+    # take turns through lock files here, across stacks and users.
+    install_lock_dir: Path = Path(tempfile.gettempdir()) / "shopstream-locks"
     # Each part's log (`<stack>/logs/<part>.log`) rolls over at this size; this many
     # rolled-over logs are kept beside it.
     stack_log_max_bytes: int = 10 * 1024 * 1024
