@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -44,7 +44,8 @@ _progress: ContextVar[InstallProgress | None] = ContextVar("install_progress", d
 _lock_dir: ContextVar[Path | None] = ContextVar("install_lock_dir", default=None)
 
 
-def run_install(install, progress: InstallProgress, lock_dir: Path) -> None:
+def run_install(install: Callable[[], None], progress: InstallProgress,
+                lock_dir: Path) -> None:
     """Call `install()` with its steps reported to `progress`, its locks under `lock_dir`."""
     _progress.set(progress)
     _lock_dir.set(lock_dir)

@@ -31,7 +31,7 @@ def rotating_log(path: Path, max_bytes: int, backups: int) -> RotatingFileHandle
     return handler
 
 
-def copy(source, handler: RotatingFileHandler) -> None:
+def copy_lines(source, handler: RotatingFileHandler) -> None:
     """Write each line of `source` (bytes) through `handler` until its end."""
     for line in iter(lambda: source.readline(LONGEST_LINE), b""):
         handler.emit(logging.makeLogRecord({"msg": line.decode("utf-8", "replace")}))
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     handler = rotating_log(args.log_file, args.max_bytes, args.backups)
     try:
-        copy(sys.stdin.buffer, handler)
+        copy_lines(sys.stdin.buffer, handler)
     finally:
         handler.close()
 

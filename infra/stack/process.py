@@ -16,6 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.settings import PROJECT_ROOT
+
 
 @dataclass(frozen=True)
 class LogLimits:
@@ -72,7 +74,7 @@ def _start_log_writer(log_file: Path, log: LogLimits, pipe: int) -> None:
     subprocess.Popen(
         [sys.executable, "-m", "infra.stack.logwriter", str(log_file),
          "--max-bytes", str(log.max_bytes), "--backups", str(log.backups)],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=PROJECT_ROOT,
         stdin=pipe,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
