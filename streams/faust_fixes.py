@@ -1,4 +1,4 @@
-"""Three corrections to faust-streaming 0.15.3's consumer, applied when a worker's app is built.
+"""Four corrections to faust-streaming 0.15.3's consumer, applied when a worker's app is built.
 
 Gaps. On a topic written in transactions, a `read_committed` consumer never sees
 the transaction markers between records, so offsets jump. Faust notes each jump
@@ -25,14 +25,24 @@ a core, and under load every commit that took longer than 10 ms logged that the
 timer overlapped. Here the committer sleeps until Faust's `ack()` wakes it, then
 commits at most once per interval while acknowledgements keep coming: the same
 commits, none of the idle ticks.
+
+Transactional commits. The stall check also reports a partition whose offset was
+never committed since the worker started, but Faust notes a commit only when the
+consumer itself commits. Under `exactly_once` the offsets are committed by the
+transaction's producer, so the command processor, five minutes after start,
+reported every partition with records to read as never committed. Here a
+transaction's commit is noted too.
 """
 
 from __future__ import annotations
 
-from faust.transport.consumer import Consumer
+from time import monotonic
+
+from faust.transport.consumer import Consumer, TransactionManager
 from mode.services import ServiceTask
 
 _record_gap = Consumer._add_gap
+_commit_transactions = TransactionManager.commit
 
 # 2.5 times Faust's default commit interval (2.8 s): its own period for this check.
 STALL_CHECK_INTERVAL_S = 7.0
@@ -63,10 +73,22 @@ async def _commit_when_acknowledged(self: Consumer) -> None:
             await self._wait_for_ack(timeout=1.0)  # `ack()` ends the wait
 
 
+async def _commit_and_note(self: TransactionManager, offsets, start_new_transaction: bool = True
+                           ) -> bool:
+    committed = await _commit_transactions(self, offsets,
+                                           start_new_transaction=start_new_transaction)
+    if committed:
+        # Where the aiokafka consumer notes its own commits for the stall check.
+        self.consumer._thread.tp_last_committed_at.update(dict.fromkeys(offsets, monotonic()))
+    return committed
+
+
 def apply() -> None:
     """Install the corrections (once; applying them again changes nothing)."""
     if Consumer._add_gap is not _add_gap:
         Consumer._add_gap = _add_gap  # type: ignore[method-assign]
+    if TransactionManager.commit is not _commit_and_note:
+        TransactionManager.commit = _commit_and_note  # type: ignore[method-assign]
     # A Service starts the tasks it finds by name, so the replacement must stay a task.
     for name, task in (("_commit_livelock_detector", _check_stalls),
                        ("_commit_handler", _commit_when_acknowledged)):
