@@ -23,7 +23,7 @@ from infra.stack.manager import Stack
 from infra.stack.parts import Worker
 from streams.faust_fixes import STALL_CHECK_INTERVAL_S
 from tests.e2e.test_checkout import fill_cart, placed
-from tests.support import make_product, shopper
+from tests.support import PASSWORD, eventually, make_product, sign_up, unique_email
 
 STALL_TIMEOUT_S = 15.0
 # Long enough for Faust to check each partition twice past the timeout.
@@ -74,12 +74,29 @@ def restart(stack: Stack, workers: list[Worker]) -> None:
 
 
 async def checkout(gateway: httpx.AsyncClient, admin: dict, category: dict) -> None:
-    """Work for every worker: commands, read models, the saga and its emails."""
-    _, headers = await shopper(gateway, "idle")
+    """Work for every worker: commands, read models, the saga and its emails.
+
+    The workers were just restarted: each step first waits until what it reads is there,
+    so that the time a read model takes to catch up after a restart cannot fail it.
+    """
     product = await make_product(gateway, admin, category, "Idle test lamp", 2500, 5)
+    await eventually(lambda: visible(gateway, f"/v1/products/{product['id']}"), timeout_s=60)
+    email = unique_email("idle")
+    assert (await sign_up(gateway, email)).status_code == 201
+    headers = await eventually(lambda: signed_in(gateway, email), timeout_s=60)
     await fill_cart(gateway, headers, (product, 1))
     order = await placed(gateway, headers, "card", "tok_visa")
     assert order["status"] == "confirmed", order
+
+
+async def visible(gateway: httpx.AsyncClient, path: str) -> bool:
+    return (await gateway.get(path)).status_code == 200
+
+
+async def signed_in(gateway: httpx.AsyncClient, email: str) -> dict | None:
+    response = await gateway.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+    return ({"Authorization": f"Bearer {response.json()['access_token']}"}
+            if response.status_code == 200 else None)
 
 
 @pytest.mark.destructive
