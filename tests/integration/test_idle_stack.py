@@ -73,17 +73,23 @@ def restart(stack: Stack, workers: list[Worker]) -> None:
     stack.up(workers)
 
 
-async def checkout(gateway: httpx.AsyncClient, admin: dict, category: dict) -> None:
-    """Work for every worker: commands, read models, the saga and its emails.
+async def serving(gateway: httpx.AsyncClient, admin: dict, category: dict
+                  ) -> tuple[dict, dict]:
+    """A new product and a signed-in shopper, once the just restarted workers serve both.
 
-    The workers were just restarted: each step first waits until what it reads is there,
-    so that the time a read model takes to catch up after a restart cannot fail it.
+    Each step waits until what it reads is there, so that the time the read models take
+    to catch up after a restart fails neither this test nor the ones after it.
     """
     product = await make_product(gateway, admin, category, "Idle test lamp", 2500, 5)
     await eventually(lambda: visible(gateway, f"/v1/products/{product['id']}"), timeout_s=60)
     email = unique_email("idle")
     assert (await sign_up(gateway, email)).status_code == 201
-    headers = await eventually(lambda: signed_in(gateway, email), timeout_s=60)
+    return product, await eventually(lambda: signed_in(gateway, email), timeout_s=60)
+
+
+async def checkout(gateway: httpx.AsyncClient, admin: dict, category: dict) -> None:
+    """Work for every worker: commands, read models, the saga and its emails."""
+    product, headers = await serving(gateway, admin, category)
     await fill_cart(gateway, headers, (product, 1))
     order = await placed(gateway, headers, "card", "tok_visa")
     assert order["status"] == "confirmed", order
@@ -121,6 +127,7 @@ async def test_an_idle_shop_logs_no_error_or_warning_and_uses_little_cpu(
                                if NOISE.search(line)])}
     finally:
         await asyncio.to_thread(restart, stack, workers)
+        await serving(gateway, admin, category)
 
     assert noise == {}
     assert {name: share for name, share in cpu.items() if share >= MOST_CPU} == {}, cpu
