@@ -1,4 +1,10 @@
-"""Structured logging for every shopstream process (JSON lines, UTC timestamps)."""
+"""Structured logging for every shopstream process (JSON lines, UTC timestamps).
+
+Events go through the standard library's logging at their own level, so a worker's
+log (where Faust formats every record) shows an info event as INFO and an error as
+ERROR. Printed, they would reach Faust's redirected standard output, which logs
+everything at WARNING.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
         ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         cache_logger_on_first_use=True,
     )

@@ -8,6 +8,7 @@ ones to `.stack/shopstream.env`, which is read as a fallback for the environment
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -47,6 +48,13 @@ class Settings(BaseSettings):
     port_offset: int = 0
     stack_dir: Path = Field(default_factory=default_stack_dir)
     cache_dir: Path = Path.home() / ".cache" / "shopstream"
+    # Installs that share a machine-wide resource (apt, ~/.m2, the Go cache, cache_dir)
+    # take turns through lock files here, across stacks and users.
+    install_lock_dir: Path = Path(tempfile.gettempdir()) / "shopstream-locks"
+    # Each part's log (`<stack>/logs/<part>.log`) rolls over at this size; this many
+    # rolled-over logs are kept beside it.
+    stack_log_max_bytes: int = 10 * 1024 * 1024
+    stack_log_backups: int = 3
 
     # Kafka
     kafka_bootstrap: str = ""  # default: 127.0.0.1:<kafka_port>
@@ -119,6 +127,9 @@ class Settings(BaseSettings):
     worker_web_ports: list[int] = [6066, 6067, 6068, 6069]
     # How often a command processor commits its transaction; a command's answer waits for it.
     command_commit_interval_s: float = 0.01
+    # How long a worker's partition may make no progress before Faust logs it as stalled
+    # (its stream_processing_timeout and broker_commit_livelock_soft_timeout).
+    worker_stall_timeout_s: float = 300.0
     # How long the API waits for a command's answer before answering 504.
     command_timeout_s: float = 10.0
 

@@ -64,6 +64,8 @@ def create_app(settings: Settings, role: Role, build: Callable[[], Container],
         # expires: keep that short, so another worker takes over within seconds.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
+        stream_processing_timeout=settings.worker_stall_timeout_s,
+        broker_commit_livelock_soft_timeout=settings.worker_stall_timeout_s,
     )
 
     @app.page("/healthz")

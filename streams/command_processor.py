@@ -101,13 +101,16 @@ def register(app: faust.App, subscription: Subscription, settings: Settings,
     topics = SERVICES[subscription.handler.service]
     partitions = settings.kafka_partitions
 
-    def raw_topic(name: str) -> faust.TopicT:
-        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                         value_serializer="raw", partitions=partitions)
+    def raw_topic(*names: str, acks: bool = True) -> faust.TopicT:
+        return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
+                         value_serializer="raw", partitions=partitions, acks=acks)
 
     commands = raw_topic(*subscription.topics)
-    events = raw_topic(topics.events.name)
-    replies = raw_topic(topics.replies.name)
+    # No stream consumes these two, so nothing acknowledges their records: declared with
+    # acks (Faust's default), Faust's stall check takes them for streams that never start
+    # and logs an error for each partition on every check. Its own changelogs have none.
+    events = raw_topic(topics.events.name, acks=False)
+    replies = raw_topic(topics.replies.name, acks=False)
     for name, topic in (("aggregates", events), ("replies", replies)):
         table = _TransactionalTopic(app, name=f"{topics.service}-{name}", default=None,
                                     partitions=partitions, changelog_topic=topic)

@@ -10,13 +10,19 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from infra.settings import PROJECT_ROOT, Settings, default_stack_dir, get_settings
-from ops.stack import process
+from ops.stack import installers, process
 from ops.stack.parts import Context, Part, all_parts, tcp_open
+
+
+# A long install step is reported again after this many seconds.
+INSTALL_REPORT_S = 10
 
 
 class StackError(RuntimeError):
@@ -79,6 +85,10 @@ class Stack:
                              f"{', '.join(known)}")
         return [p for p in self.parts if p.name in names]
 
+    @property
+    def log_limits(self) -> process.LogLimits:
+        return process.LogLimits(self.settings.stack_log_max_bytes, self.settings.stack_log_backups)
+
     def files(self, part: Part) -> process.ProcessFiles:
         return process.ProcessFiles(self.ctx.stack_dir, part.name)
 
@@ -92,11 +102,7 @@ class Stack:
         With `record`, each part's name is appended to that file as it starts, so a
         failure part-way still leaves the list of what to stop.
         """
-        # Installs are independent of each other and dominate a first start.
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for part, future in [(p, pool.submit(p.install, self.ctx)) for p in parts]:
-                on_event(part, "installing")
-                future.result()
+        self.install(parts, on_event)
         started: list[str] = []
         pending: list[Part] = []
         for part in parts:
@@ -116,7 +122,7 @@ class Stack:
                     f"e.g. SHOPSTREAM_PORT_OFFSET=1000.")
             part.prepare(self.ctx)
             process.start(self.files(part), part.command(self.ctx), cwd=PROJECT_ROOT,
-                          env=part.env)
+                          log=self.log_limits, env=part.env)
             on_event(part, "starting")
             started.append(part.name)
             if record is not None:
@@ -126,6 +132,42 @@ class Stack:
             pending.append(part)
         self._wait(pending, on_event)
         return started
+
+    def install(self, parts: list[Part], on_event) -> None:
+        """Install what the parts need, in parallel, saying what each long step is doing."""
+        progress = {part.name: installers.InstallProgress() for part in parts}
+        # Installs are independent of each other and dominate a first start; those that
+        # share a machine-wide tool take turns (installers.machine_lock).
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = [pool.submit(copy_context().run, installers.run_install,
+                                   partial(part.install, self.ctx), progress[part.name],
+                                   self.settings.install_lock_dir)
+                       for part in parts]
+            reported: dict[str, tuple[str | None, int]] = {}
+            pending = futures
+            while pending:
+                done, pending = wait(futures, timeout=1.0, return_when=FIRST_EXCEPTION)
+                for part in parts:
+                    self._report_install(part, progress[part.name], reported, on_event)
+                for future in done:
+                    future.result()  # the first failure ends `up`, once the others finish
+
+    @staticmethod
+    def _report_install(part: Part, progress: installers.InstallProgress,
+                        reported: dict[str, tuple[str | None, int]], on_event) -> None:
+        """Say a step when it starts, then every INSTALL_REPORT_S while it lasts."""
+        step = progress.step
+        if step is None:
+            return
+        elapsed = int(time.monotonic() - progress.since)
+        last_step, last_elapsed = reported.get(part.name, (None, 0))
+        if step != last_step:
+            on_event(part, f"installing: {step}")
+        elif elapsed >= last_elapsed + INSTALL_REPORT_S:
+            on_event(part, f"installing: {step} ({elapsed} s)")
+        else:
+            return
+        reported[part.name] = (step, elapsed)
 
     def _wait(self, parts: list[Part], on_event) -> None:
         deadlines = {p.name: time.monotonic() + p.startup_timeout_s for p in parts}

@@ -135,13 +135,12 @@ class Kafka(Part):
         )
         (home / "log4j.properties").write_text(
             "\n".join([
-                "log4j.rootLogger=INFO, file",
-                "log4j.appender.file=org.apache.log4j.RollingFileAppender",
-                f"log4j.appender.file.File={home / 'server.log'}",
-                "log4j.appender.file.MaxFileSize=20MB",
-                "log4j.appender.file.MaxBackupIndex=2",
-                "log4j.appender.file.layout=org.apache.log4j.PatternLayout",
-                "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n",
+                # To standard output, like every part: the stack's log writer caps it.
+                "log4j.rootLogger=INFO, stdout",
+                "log4j.appender.stdout=org.apache.log4j.ConsoleAppender",
+                "log4j.appender.stdout.Target=System.out",
+                "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout",
+                "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n",
                 "log4j.logger.kafka=INFO",
                 "log4j.logger.org.apache.kafka=INFO",
                 "",

@@ -1,7 +1,8 @@
 """Start, find and stop the local stack's processes, each in its own session.
 
-A process is known by a pid file under `<stack>/run/`; its output goes to
-`<stack>/logs/<name>.log`. Processes outlive the command that started them.
+A process is known by a pid file under `<stack>/run/`; its output goes through a
+pipe to a log writer (`ops.stack.logwriter`) that keeps `<stack>/logs/<name>.log`
+capped and rotated. Processes outlive the command that started them.
 """
 
 from __future__ import annotations
@@ -9,10 +10,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+
+from infra.settings import PROJECT_ROOT
+
+
+@dataclass(frozen=True)
+class LogLimits:
+    """How large a part's log grows before it rolls over, and how many old ones are kept."""
+
+    max_bytes: int
+    backups: int
 
 
 @dataclass(frozen=True)
@@ -30,26 +42,44 @@ class ProcessFiles:
 
 
 def start(
-    files: ProcessFiles, command: list[str], *, cwd: Path, env: dict[str, str] | None = None
+    files: ProcessFiles, command: list[str], *, cwd: Path, log: LogLimits,
+    env: dict[str, str] | None = None,
 ) -> int:
-    """Start `command` detached from this process and record its pid."""
+    """Start `command` detached from this process, its output into its capped log; record its pid."""
     files.pid_file.parent.mkdir(parents=True, exist_ok=True)
     files.log_file.parent.mkdir(parents=True, exist_ok=True)
-    with files.log_file.open("ab") as log:
-        log.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} start: "
-                  f"{' '.join(command)}\n".encode())
-        log.flush()
+    read_end, write_end = os.pipe()
+    try:
+        _start_log_writer(files.log_file, log, read_end)
+        os.write(write_end, f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} start: "
+                            f"{' '.join(command)}\n".encode())
         process = subprocess.Popen(
             command,
             cwd=cwd,
             env={**os.environ, **(env or {})},
             stdin=subprocess.DEVNULL,
-            stdout=log,
+            stdout=write_end,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    finally:
+        os.close(read_end)
+        os.close(write_end)
     files.pid_file.write_text(str(process.pid))
     return process.pid
+
+
+def _start_log_writer(log_file: Path, log: LogLimits, pipe: int) -> None:
+    """The reader of `pipe` that writes the log; in its own session, so it outlives us."""
+    subprocess.Popen(
+        [sys.executable, "-m", "ops.stack.logwriter", str(log_file),
+         "--max-bytes", str(log.max_bytes), "--backups", str(log.backups)],
+        cwd=PROJECT_ROOT,
+        stdin=pipe,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def running_pid(files: ProcessFiles) -> int | None:
@@ -106,8 +136,12 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 
 def log_tail(files: ProcessFiles, lines: int = 40) -> str:
-    try:
-        with files.log_file.open(errors="replace") as log:
-            return "".join(deque(log, maxlen=lines))
-    except FileNotFoundError:
-        return "(no log yet)"
+    """The last `lines` lines of the log, reaching into the rotated one when the log is short."""
+    tail: deque[str] = deque(maxlen=lines)
+    for path in (files.log_file.with_name(files.log_file.name + ".1"), files.log_file):
+        try:
+            with path.open(errors="replace") as log:
+                tail.extend(log)
+        except FileNotFoundError:
+            continue
+    return "".join(tail) if tail or files.log_file.exists() else "(no log yet)"
