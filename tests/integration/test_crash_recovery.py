@@ -73,10 +73,10 @@ async def test_kill_9_of_the_worker_mid_stream_gives_exactly_one_event_per_comma
     assert len({e.event_id for e in events}) == len(events)          # no event appears twice
 
     # The read models show every product once, as created, once they have caught up.
-    from projections.catalog import CatalogProjection
+    from projections.catalog_views import CatalogView
     from projections.search import SearchProjection
 
-    catalog = CatalogProjection(clients.mysql)
+    catalog = CatalogView(clients.mysql)
     search = SearchProjection(clients.elasticsearch)
 
     async def in_mysql() -> bool:
