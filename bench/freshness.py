@@ -23,6 +23,8 @@ import uuid
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 
 from bench import cpu, load
 from bench.admin import create_admin, create_category, log_in, new_product
@@ -51,6 +53,14 @@ def percentiles(values_s: list[float]) -> str:
 async def kafka_yardstick(bootstrap: str, samples: int) -> list[float]:
     """Produce one record at a time and time until a plain consumer has it."""
     topic = "shopstream.bench.freshness"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
                                 enable_idempotence=True)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
