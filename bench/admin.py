@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import uuid
@@ -25,16 +24,22 @@ def create_admin() -> str:
 
 async def log_in(http: httpx.AsyncClient, email: str, token: str | None = None
                  ) -> dict[str, str]:
-    """POST /v1/auth/login; with the sign-up's consistency token it waits for the account,
-    else it is retried briefly while the new account reaches the users view."""
+    """POST /v1/auth/login: the Authorization header. A login right after the sign-up
+    finds the account (a miss waits for the users model)."""
     headers = {"X-Consistency-Token": token} if token else {}
-    for _ in range(40):
-        response = await http.post("/v1/auth/login", json={"email": email, "password": PASSWORD},
-                                   headers=headers)
-        if response.status_code == 200:
-            return {"Authorization": f"Bearer {response.json()['access_token']}"}
-        await asyncio.sleep(0.25)
-    raise RuntimeError(f"login failed: {response.status_code} {response.text}")
+    response = await http.post("/v1/auth/login", json={"email": email, "password": PASSWORD},
+                               headers=headers)
+    if response.status_code != 200:
+        raise RuntimeError(f"login failed: {response.status_code} {response.text}")
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def admin_and_category(http: httpx.AsyncClient) -> tuple[dict[str, str], str, str]:
+    """A new administrator, signed in, and a new category: (Authorization header,
+    category id, the category's consistency token)."""
+    auth = await log_in(http, create_admin())
+    category_id, token = await create_category(http, auth)
+    return auth, category_id, token
 
 
 async def create_category(http: httpx.AsyncClient, auth: dict[str, str]) -> tuple[str, str]:

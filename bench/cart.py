@@ -14,7 +14,7 @@ import uuid
 
 import httpx
 
-from bench.admin import PASSWORD, create_admin, create_category, log_in, new_product
+from bench.admin import PASSWORD, admin_and_category, log_in, new_product
 from bench.load import run
 from infra.settings import get_settings
 
@@ -32,8 +32,7 @@ def parse_args() -> argparse.Namespace:
 async def main(args: argparse.Namespace) -> None:
     settings = get_settings()
     gateway = httpx.AsyncClient(base_url=settings.public_url, timeout=30)
-    admin = await log_in(gateway, create_admin())
-    category_id, token = await create_category(gateway, admin)
+    admin, category_id, token = await admin_and_category(gateway)
     tag = uuid.uuid4().hex[:6]
     products = []
     for i in range(5):

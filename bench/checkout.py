@@ -19,7 +19,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench import cpu
-from bench.admin import PASSWORD, create_admin, create_category, log_in, new_product
+from bench.admin import PASSWORD, admin_and_category, log_in, new_product
 from bench.load import Run
 from infra.settings import get_settings
 from schemas.topics import ORDERS
@@ -90,8 +90,7 @@ class Endings:
 async def main(args: argparse.Namespace) -> None:
     settings = get_settings()
     gateway = httpx.AsyncClient(base_url=settings.public_url, timeout=30)
-    admin = await log_in(gateway, create_admin())
-    category_id, token = await create_category(gateway, admin)
+    admin, category_id, token = await admin_and_category(gateway)
     tag = uuid.uuid4().hex[:6]
     body = new_product(tag, 0, category_id) | {"stock": 10 * args.checkouts}
     created = await gateway.post("/v1/admin/products", json=body,

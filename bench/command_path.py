@@ -16,7 +16,7 @@ import uuid
 import httpx
 
 from bench import cpu, load
-from bench.admin import create_admin, create_category, log_in, new_product
+from bench.admin import admin_and_category, new_product
 from infra.settings import get_settings
 
 
@@ -40,9 +40,7 @@ async def main(args: argparse.Namespace) -> None:
     clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30.0,
                                  limits=limits) for port in ports]
     try:
-        email = create_admin()
-        auth = await log_in(clients[0], email)
-        category_id, token = await create_category(clients[0], auth)
+        auth, category_id, token = await admin_and_category(clients[0])
         run = uuid.uuid4().hex[:8]
         # The first product write carries the category's token, so the category is
         # in the catalog view before the timed writes start; it is not timed.

@@ -27,7 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from bench import cpu, load
-from bench.admin import create_admin, create_category, log_in, new_product
+from bench.admin import admin_and_category, new_product
 from infra.settings import get_settings
 
 
@@ -150,8 +150,7 @@ async def main(args: argparse.Namespace) -> None:
                for port in settings.api_replica_ports]
     async with httpx.AsyncClient(base_url=base, timeout=30) as writer, \
             httpx.AsyncClient(base_url=base, timeout=30) as reader:
-        auth = await log_in(writer, create_admin())
-        category_id, _ = await create_category(writer, auth)
+        auth, category_id, _ = await admin_and_category(writer)
         run = uuid.uuid4().hex[:8]
 
         async def create(i: int) -> httpx.Response:

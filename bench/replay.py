@@ -21,7 +21,7 @@ import uuid
 import httpx
 
 from bench import cpu, load
-from bench.admin import create_admin, create_category, log_in, new_product
+from bench.admin import admin_and_category, new_product
 from ops.bootstrap import build_clients
 from infra.settings import PROJECT_ROOT, Settings, get_settings
 from infra.topic_reader import TopicReader
@@ -52,8 +52,7 @@ async def fill(settings: Settings, missing: int, concurrency: int, time_limit_s:
     clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30.0)
                for port in settings.api_replica_ports]
     try:
-        auth = await log_in(clients[0], create_admin())
-        category_id, token = await create_category(clients[0], auth)
+        auth, category_id, token = await admin_and_category(clients[0])
         run = uuid.uuid4().hex[:8]
         (await clients[0].post("/v1/admin/products", json=new_product(run, -1, category_id),
                                headers=auth | {"X-Consistency-Token": token})).raise_for_status()

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Tabl
 from sqlalchemy.dialects.mysql import DATETIME
 
 from schemas.records import Record
-from projections.mysql import MySQLProjection, Write, insert_row, update_row
+from projections.mysql import Fact, MySQLProjection, Write, insert_row, update_row
 from schemas.events.catalog import (
     CategoryCreated,
     ProductChanged,
@@ -56,10 +56,7 @@ class CatalogProjection(MySQLProjection):
     table_factories = {"categories": categories_table, "products": products_table}
 
     async def writes_for(self, record: Record) -> list[Write]:
-        envelope = record.envelope
-        event = envelope.event()
-        at = envelope.occurred_at.replace(tzinfo=None)
-        version = envelope.aggregate_version
+        event, at, version = Fact.of(record)
         categories, products = self.tables["categories"], self.tables["products"]
         match event:
             case CategoryCreated():

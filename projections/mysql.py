@@ -10,9 +10,10 @@ record applied twice changes nothing. A replay writes into fresh tables that
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Executable, MetaData, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.mysql import insert
@@ -24,6 +25,21 @@ from projections.base import Projection
 from schemas.records import Record
 
 TableFactory = Callable[[MetaData, str], Table]
+
+
+class Fact(NamedTuple):
+    """What a MySQL model needs of one record: the event, when it happened (as MySQL keeps
+    time: UTC without its zone) and the aggregate version it made."""
+
+    event: Any
+    at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, record: Record) -> Fact:
+        envelope = record.envelope
+        return cls(envelope.event(), envelope.occurred_at.replace(tzinfo=None),
+                   envelope.aggregate_version)
 
 
 @dataclass(frozen=True)

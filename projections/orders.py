@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infra.crypto import KeyStore
 from schemas.records import Record
-from projections.mysql import MySQLProjection, Write, insert_row, update_row
+from projections.mysql import Fact, MySQLProjection, Write, insert_row, update_row
 from schemas.events.orders import (
     FulfilmentRecorded,
     OrderAwaitingPayment,
@@ -154,10 +154,7 @@ class OrdersProjection(MySQLProjection):
         self.keys = keys
 
     async def writes_for(self, record: Record) -> list[Write]:
-        envelope = record.envelope
-        event = envelope.event()
-        at = envelope.occurred_at.replace(tzinfo=None)
-        version = envelope.aggregate_version
+        event, at, version = Fact.of(record)
         orders, payments = self.tables["orders"], self.tables["payments"]
 
         def order(**values) -> list[Write]:
@@ -192,7 +189,7 @@ class OrdersProjection(MySQLProjection):
                 return [update_row(
                     orders, str(event.order_id), version, updated_at=at, status=event.status,
                     append={"tracking": {"status": event.status,
-                                         "at": envelope.occurred_at.isoformat()}},
+                                         "at": record.envelope.occurred_at.isoformat()}},
                     **_given(carrier=event.carrier, tracking_number=event.tracking_number))]
             case PaymentRequested():
                 return [insert_row(

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infra.crypto import KeyStore
 from schemas.records import Record
-from projections.mysql import MySQLProjection, Write, insert_row, update_row
+from projections.mysql import Fact, MySQLProjection, Write, insert_row, update_row
 from schemas.events.users import (
     EmailVerified,
     PasswordChanged,
@@ -74,10 +74,7 @@ class UsersProjection(MySQLProjection):
         self.keys = keys
 
     async def writes_for(self, record: Record) -> list[Write]:
-        envelope = record.envelope
-        event = envelope.event()
-        at = envelope.occurred_at.replace(tzinfo=None)
-        version = envelope.aggregate_version
+        event, at, version = Fact.of(record)
         users = self.tables["users"]
         subject = str(getattr(event, "user_id", ""))
         match event:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from schemas.payments import PaymentMethod, PaymentResult
+from schemas.payments import PaymentMethod, PaymentResult, PaymentStatus
 from schemas.money import Money
 
 # token -> (succeeds, card last4 or None, failure reason when it does not)
@@ -84,14 +84,16 @@ class SandboxPaymentProvider:
     async def capture(self, payment_id: UUID, provider_reference: str, amount: Money,
                       idempotency_key: str) -> PaymentResult:
         """Captures an authorization, a cash payment on delivery, or a settled transfer."""
-        if provider_reference != reference_for(payment_id):
-            return PaymentResult("failed", provider_reference,
-                                 "unknown_reference: not a sandbox payment of this id")
-        return PaymentResult("captured", provider_reference)
+        return _for_own(payment_id, provider_reference, "captured")
 
     async def refund(self, payment_id: UUID, provider_reference: str, amount: Money,
                      idempotency_key: str) -> PaymentResult:
-        if provider_reference != reference_for(payment_id):
-            return PaymentResult("failed", provider_reference,
-                                 "unknown_reference: not a sandbox payment of this id")
-        return PaymentResult("refunded", provider_reference)
+        return _for_own(payment_id, provider_reference, "refunded")
+
+
+def _for_own(payment_id: UUID, provider_reference: str, status: PaymentStatus) -> PaymentResult:
+    """`status` for a reference this sandbox gave the payment; else a failure."""
+    if provider_reference != reference_for(payment_id):
+        return PaymentResult("failed", provider_reference,
+                             "unknown_reference: not a sandbox payment of this id")
+    return PaymentResult(status, provider_reference)
