@@ -298,7 +298,12 @@ class PostgreSQL(Part):
         settings = {"listen_addresses": "127.0.0.1", "port": str(self.port(ctx)),
                     "unix_socket_directories": str(cluster),
                     # To standard error, like every part: the stack's log writer caps it.
-                    "logging_collector": "off", "log_destination": "stderr"}
+                    "logging_collector": "off", "log_destination": "stderr",
+                    # A statement's error goes back to FerretDB, which answers with it (a
+                    # duplicate _id is a DuplicateKeyError the projections expect). The log
+                    # keeps the server's own: start, stop, checkpoints, failures (LOG and up,
+                    # in the order of this setting, where ERROR ranks below LOG).
+                    "log_min_messages": "log"}
         options = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
         return self.as_server_user([_executable("postgres"), "-D", str(cluster), *options])
 
