@@ -327,8 +327,9 @@ SELECT format('CREATE DATABASE %I OWNER %I', {_literal(s.postgresql_database)},
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = {_literal(s.postgresql_database)})
 \\gexec
 """)
-        self.psql(ctx, s.postgresql_database, "the index on _id of FerretDB's collections",
-                  "--single-transaction", f"--file={STACK_FILES / 'postgresql' / 'index_ids.sql'}")
+        self.psql(ctx, s.postgresql_database, "FerretDB's index on _id",
+                  "--single-transaction",
+                  f"--file={STACK_FILES / 'postgresql' / 'ferretdb_tuning.sql'}")
 
     def psql(self, ctx: Context, database: str, what: str, *args: str, input: str | None = None
              ) -> None:
