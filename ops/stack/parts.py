@@ -308,6 +308,14 @@ class PostgreSQL(Part):
         return self.as_server_user([_executable("postgres"), "-D", str(cluster), *options])
 
     def healthy(self, ctx: Context) -> bool:
+        # A connection tried while it starts up is a FATAL line in its log; its pid file's
+        # status line says "ready" once it accepts them.
+        try:
+            status = (self.cluster(ctx) / "postmaster.pid").read_text().splitlines()[7:8]
+        except FileNotFoundError:
+            return False
+        if [line.strip() for line in status] != ["ready"]:
+            return False
         ready = subprocess.run([_executable("pg_isready"), "-q", "-h", "127.0.0.1",
                                 "-p", str(self.port(ctx))], stdin=subprocess.DEVNULL,
                                capture_output=True, timeout=5)
