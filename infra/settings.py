@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     mysql_user: str = "shopstream"
     mysql_password: SecretStr = SecretStr("")
 
+    # PostgreSQL: only the local FerretDB's storage (production runs MongoDB itself)
+    postgresql_port: int = 5432
+    postgresql_user: str = "ferretdb"
+    postgresql_database: str = "ferretdb"
+    postgresql_password: SecretStr = SecretStr("")
+
     # MongoDB (FerretDB locally)
     mongodb_port: int = 27017
     mongodb_url: str = ""  # default: the local FerretDB
@@ -222,12 +228,18 @@ class Settings(BaseSettings):
             f"{self.mysql_port}/{self.mysql_database}?charset=utf8mb4"
         )
 
+    @property
+    def postgresql_url(self) -> str:
+        password = self.postgresql_password.get_secret_value()
+        return (f"postgres://{self.postgresql_user}:{password}@127.0.0.1:"
+                f"{self.postgresql_port}/{self.postgresql_database}")
+
 
 _PORT_SETTINGS = (
-    "kafka_port", "kafka_controller_port", "mysql_port", "mongodb_port", "redis_port",
-    "elasticsearch_port", "elasticsearch_transport_port", "smtp_port", "mail_api_port",
-    "stripe_mock_port", "oidc_port", "worker_web_ports", "gateway_port", "gateway_stats_port",
-    "api_port", "api_replica_ports",
+    "kafka_port", "kafka_controller_port", "mysql_port", "postgresql_port", "mongodb_port",
+    "redis_port", "elasticsearch_port", "elasticsearch_transport_port", "smtp_port",
+    "mail_api_port", "stripe_mock_port", "oidc_port", "worker_web_ports", "gateway_port",
+    "gateway_stats_port", "api_port", "api_replica_ports",
 )
 
 

@@ -94,11 +94,13 @@ def _shared_folder(path: Path) -> None:
     path.chmod(0o1777)
 
 
-def run_checked(command: list[str], *, env: dict[str, str] | None = None, what: str) -> None:
+def run_checked(command: list[str], *, env: dict[str, str] | None = None, what: str,
+                input: str | None = None) -> None:
+    """Run `command` to its end, its standard input `input` (or nothing); fail with its output."""
     result = subprocess.run(
         command,
         env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
+        **({"stdin": subprocess.DEVNULL} if input is None else {"input": input}),
         capture_output=True,
         text=True,
     )
@@ -146,8 +148,19 @@ def _apt_install(missing: list[str]) -> None:
 
 
 def find_executable(name: str) -> str | None:
-    """Find a program on PATH or in the sbin folders Debian servers install to."""
-    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/local/sbin")
+    """Find a program on PATH or where Debian's servers install it.
+
+    Those are the sbin folders and, for PostgreSQL's server programs (`initdb`,
+    `postgres`), `/usr/lib/postgresql/<version>/bin`, the newest version first.
+    """
+    return (shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/local/sbin")
+            or shutil.which(name, path=os.pathsep.join(map(str, _postgresql_bin_dirs()))))
+
+
+def _postgresql_bin_dirs() -> list[Path]:
+    versions = [path for path in Path("/usr/lib/postgresql").glob("*/bin")
+                if path.parent.name.isdigit()]
+    return sorted(versions, key=lambda path: int(path.parent.name), reverse=True)
 
 
 def maven_libraries(pom: Path, target: Path) -> Path:

@@ -48,6 +48,7 @@ def ensure_local_secrets(stack_dir: Path) -> None:
     existing = env_file.read_text() if env_file.exists() else ""
     wanted = {
         "SHOPSTREAM_MYSQL_PASSWORD": lambda: secrets.token_urlsafe(24),
+        "SHOPSTREAM_POSTGRESQL_PASSWORD": lambda: secrets.token_urlsafe(24),
         "SHOPSTREAM_MASTER_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "SHOPSTREAM_EMAIL_INDEX_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "SHOPSTREAM_JWT_SIGNING_KEYS": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -110,6 +111,10 @@ class Stack:
                 # The shop's processes need the servers healthy before they start.
                 self._wait(pending, on_event)
                 pending = []
+            needed = [p for p in pending if p.name in part.needs]
+            if needed:
+                self._wait(needed, on_event)
+                pending = [p for p in pending if p not in needed]
             if self.pid(part) is not None:
                 on_event(part, "already running")
                 pending.append(part)

@@ -1,7 +1,7 @@
 """The parts of the local stack: how each is installed, prepared, started and checked.
 
-Servers (Kafka, MariaDB, FerretDB, Redis, Elasticsearch, the mail sink,
-stripe-mock, the OpenID Connect provider) come first; the shop's own processes
+Servers (Kafka, MariaDB, PostgreSQL and FerretDB on it, Redis, Elasticsearch,
+the mail sink, stripe-mock, the OpenID Connect provider) come first; the shop's own processes
 (worker, API replicas) and the HAProxy gateway in front of them follow. Every
 part listens on loopback only and keeps its data under the stack folder.
 """
@@ -12,7 +12,9 @@ import base64
 import getpass
 import json
 import os
+import shutil
 import socket
+import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -59,6 +61,8 @@ class Part:
     group: ClassVar[str] = "server"
     startup_timeout_s: ClassVar[float] = 60.0
     port_setting: ClassVar[str | None] = None
+    # Parts that must be healthy (and set up) before this one starts.
+    needs: ClassVar[tuple[str, ...]] = ()
     env: dict[str, str] = field(default_factory=dict)
 
     def port(self, ctx: Context) -> int | None:
@@ -248,9 +252,117 @@ class MariaDB(Part):
                 cursor.execute(f"GRANT ALL ON `{s.mysql_database}`.* TO %s@%s", (s.mysql_user, host))
 
 
+class PostgreSQL(Part):
+    """PostgreSQL from Debian, only as the storage of the local FerretDB.
+
+    Its cluster is `<stack>/data/postgresql/db`, made by `initdb`. It listens on
+    loopback, where FerretDB signs in as `postgresql_user` with the generated
+    password, and on a Unix socket in the cluster folder, where the stack sets
+    it up as the server's own system user (peer authentication, no password).
+    PostgreSQL refuses to run as root: as root, it runs as Debian's `postgres`.
+    """
+
+    name = "postgresql"
+    port_setting = "postgresql_port"
+    server_user: ClassVar[str] = "postgres"  # created by the Debian package
+
+    def install(self, ctx: Context) -> None:
+        # psql and pg_isready come with it (postgresql-client).
+        installers.debian_packages({"initdb": "postgresql"})
+
+    def cluster(self, ctx: Context) -> Path:
+        return ctx.data("postgresql") / "db"
+
+    def as_server_user(self, command: list[str]) -> list[str]:
+        if os.geteuid() != 0:
+            return command
+        return ["setpriv", f"--reuid={self.server_user}", f"--regid={self.server_user}",
+                "--init-groups", "--", *command]
+
+    def prepare(self, ctx: Context) -> None:
+        cluster = self.cluster(ctx)
+        if (cluster / "PG_VERSION").exists():
+            return
+        cluster.mkdir(mode=0o700, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(cluster, user=self.server_user, group=self.server_user)
+        installers.run_checked(
+            self.as_server_user([_executable("initdb"), f"--pgdata={cluster}", "--encoding=UTF8",
+                                 "--no-locale", "--auth-local=peer",
+                                 "--auth-host=scram-sha-256"]),
+            what="the PostgreSQL data folder",
+        )
+
+    def command(self, ctx: Context) -> list[str]:
+        cluster = self.cluster(ctx)
+        settings = {"listen_addresses": "127.0.0.1", "port": str(self.port(ctx)),
+                    "unix_socket_directories": str(cluster),
+                    # To standard error, like every part: the stack's log writer caps it.
+                    "logging_collector": "off", "log_destination": "stderr",
+                    # A statement's error goes back to FerretDB, which answers with it (a
+                    # duplicate _id is a DuplicateKeyError the projections expect). The log
+                    # keeps the server's own: start, stop, checkpoints, failures (LOG and up,
+                    # in the order of this setting, where ERROR ranks below LOG).
+                    "log_min_messages": "log"}
+        options = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
+        return self.as_server_user([_executable("postgres"), "-D", str(cluster), *options])
+
+    def healthy(self, ctx: Context) -> bool:
+        # A connection tried while it starts up is a FATAL line in its log; its pid file's
+        # status line says "ready" once it accepts them.
+        try:
+            status = (self.cluster(ctx) / "postmaster.pid").read_text().splitlines()[7:8]
+        except FileNotFoundError:
+            return False
+        if [line.strip() for line in status] != ["ready"]:
+            return False
+        ready = subprocess.run([_executable("pg_isready"), "-q", "-h", "127.0.0.1",
+                                "-p", str(self.port(ctx))], stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=5)
+        return ready.returncode == 0
+
+    def after_start(self, ctx: Context) -> None:
+        s = ctx.settings
+        self.psql(ctx, "postgres", "the PostgreSQL role and database of FerretDB", input=f"""
+SELECT format('CREATE ROLE %I LOGIN', {_literal(s.postgresql_user)})
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {_literal(s.postgresql_user)})
+\\gexec
+SELECT format('ALTER ROLE %I LOGIN PASSWORD %L', {_literal(s.postgresql_user)},
+              {_literal(s.postgresql_password.get_secret_value())})
+\\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', {_literal(s.postgresql_database)},
+              {_literal(s.postgresql_user)})
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = {_literal(s.postgresql_database)})
+\\gexec
+""")
+        self.psql(ctx, s.postgresql_database, "FerretDB's index on _id",
+                  "--single-transaction",
+                  f"--file={STACK_FILES / 'postgresql' / 'ferretdb_tuning.sql'}")
+
+    def psql(self, ctx: Context, database: str, what: str, *args: str, input: str | None = None
+             ) -> None:
+        """Run psql as the server's superuser, over the cluster's socket."""
+        installers.run_checked(
+            self.as_server_user([_executable("psql"), "--no-psqlrc", "--quiet",
+                                 "--set=ON_ERROR_STOP=1", f"--host={self.cluster(ctx)}",
+                                 f"--port={self.port(ctx)}", f"--dbname={database}", *args]),
+            what=what, input=input,
+        )
+
+
+def _executable(name: str) -> str:
+    return installers.find_executable(name) or name
+
+
+def _literal(text: str) -> str:
+    """`text` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 class FerretDB(Part):
     name = "mongodb"
     port_setting = "mongodb_port"
+    needs = ("postgresql",)
 
     def binary(self, ctx: Context) -> Path:
         return ctx.cache_dir / "bin" / f"ferretdb-{FERRETDB_VERSION}"
@@ -263,12 +375,14 @@ class FerretDB(Part):
             extra_files={"build/version/version.txt": FERRETDB_VERSION + "\n"},
         )
 
+    def prepare(self, ctx: Context) -> None:
+        # Through the environment: the command line is in the log and in `ps`.
+        self.env["FERRETDB_POSTGRESQL_URL"] = ctx.settings.postgresql_url
+
     def command(self, ctx: Context) -> list[str]:
-        home = ctx.data("mongodb")
-        (home / "sqlite").mkdir(exist_ok=True)
-        return [str(self.binary(ctx)), "--handler=sqlite", f"--sqlite-url=file:{home / 'sqlite'}/",
-                f"--state-dir={home}", f"--listen-addr=127.0.0.1:{ctx.settings.mongodb_port}",
-                "--debug-addr=-", "--telemetry=disable", "--log-level=warn"]
+        return [str(self.binary(ctx)), "--handler=postgresql", f"--state-dir={ctx.data('mongodb')}",
+                f"--listen-addr=127.0.0.1:{ctx.settings.mongodb_port}", "--debug-addr=-",
+                "--telemetry=disable", "--log-level=warn"]
 
     def healthy(self, ctx: Context) -> bool:
         from pymongo import MongoClient
@@ -469,6 +583,6 @@ class Gateway(Part):
 def all_parts(settings: Settings) -> list[Part]:
     """Every part in start order: servers, then the shop, then the gateway."""
     replicas = [Api(replica=n) for n in range(1, len(settings.api_replica_ports) + 1)]
-    return [Kafka(), MariaDB(), FerretDB(), Redis(), Elasticsearch(), MailSink(), StripeMock(),
-            OidcServer(), Worker(role="commands"), Worker(role="projections"),
+    return [Kafka(), MariaDB(), PostgreSQL(), FerretDB(), Redis(), Elasticsearch(), MailSink(),
+            StripeMock(), OidcServer(), Worker(role="commands"), Worker(role="projections"),
             Worker(role="notifications"), Worker(role="sagas"), *replicas, Gateway()]

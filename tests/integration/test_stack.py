@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import uuid
 
 import httpx
@@ -12,6 +14,7 @@ from sqlalchemy import text
 
 from infra.clients import Clients
 from infra.settings import Settings
+from ops.stack import installers
 from ops.stack.manager import Stack
 
 
@@ -59,6 +62,50 @@ async def test_ferretdb_insert_and_find_with_pymongo(clients: Clients, settings:
         assert found == [{"_id": "b", "qty": 5}]
     finally:
         await collection.drop()
+
+
+def psql(settings: Settings, *commands: str) -> str:
+    """`commands` run by psql in one session as FerretDB's own role; their unaligned output."""
+    result = subprocess.run(
+        [installers.find_executable("psql") or "psql", "--no-psqlrc", "--no-align",
+         "--tuples-only", "--set=ON_ERROR_STOP=1", "--host=127.0.0.1",
+         f"--port={settings.postgresql_port}", f"--username={settings.postgresql_user}",
+         f"--dbname={settings.postgresql_database}", *(f"--command={c}" for c in commands)],
+        env={**os.environ, "PGPASSWORD": settings.postgresql_password.get_secret_value()},
+        capture_output=True, text=True, timeout=30, check=True,
+    )
+    return result.stdout.strip()
+
+
+async def test_ferretdb_finds_by_id_through_a_gin_index_in_postgresql(
+    clients: Clients, settings: Settings
+) -> None:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    database = clients.mongo[settings.mongodb_database]
+    try:
+        # Enough documents that a scan costs PostgreSQL's planner more than the index.
+        await database[name].insert_many([{"_id": f"cart-{n}", "n": n} for n in range(5000)])
+        explained = await database.command(
+            "explain", {"find": name, "filter": {"_id": "cart-42"}}, verbosity="queryPlanner")
+        plan = explained["queryPlanner"]["Plan"]
+        # FerretDB keeps a MongoDB database as a schema, a collection as a table of it.
+        schema, table = plan["Schema"], plan["Relation Name"]
+        assert (schema, psql(settings, f'SELECT count(*) FROM "{schema}"."{table}"')) == (
+            settings.mongodb_database, "5000")
+        index = plan["Plans"][0]["Index Name"]
+        assert "USING gin (((_jsonb -> '_id'::text)) jsonb_path_ops)" in psql(
+            settings, f"SELECT indexdef FROM pg_indexes WHERE indexname = '{index}'")
+        # The statement FerretDB prepares, past the five runs after which PostgreSQL may
+        # plan it for any parameters (and scan), unless told to plan for the values.
+        execute = """EXECUTE by_id('_id', '"cart-42"')"""
+        planned = psql(settings, "SHOW plan_cache_mode",
+                       f'PREPARE by_id(text, jsonb) AS SELECT _jsonb FROM "{schema}"."{table}" '
+                       "WHERE _jsonb->$1 @> $2", *[execute] * 6, f"EXPLAIN {execute}")
+        assert planned.startswith("force_custom_plan")
+        assert f"Bitmap Index Scan on {index}" in planned
+        assert await database[name].find_one({"_id": "cart-42"}) == {"_id": "cart-42", "n": 42}
+    finally:
+        await database[name].drop()
 
 
 async def test_redis_set_and_get(clients: Clients) -> None:
