@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     mysql_user: str = "shopstream"
     mysql_password: SecretStr = SecretStr("")
 
-    # PostgreSQL: only the local FerretDB's storage (production runs MongoDB itself)
-    postgresql_port: int = 5432
+    # PostgreSQL: only the local FerretDB's storage (production runs MongoDB itself). Not
+    # 5432: Debian's package starts a cluster of its own there on some machines.
+    postgresql_port: int = 5439
     postgresql_user: str = "ferretdb"
     postgresql_database: str = "ferretdb"
     postgresql_password: SecretStr = SecretStr("")

@@ -16,7 +16,6 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
-from pymongo.errors import DuplicateKeyError
 
 from projections.base import Projection
 from schemas.records import Record
@@ -60,6 +59,23 @@ def _as_json(document: dict[str, Any]) -> str:
                        "updated_at": _iso(document["updated_at"])})
 
 
+async def _apply_once(collection, cart_id: str, version: int, at, update: dict) -> None:
+    """Apply `update` to the cart unless it shows `version` already.
+
+    Guarded by the version, and without an upsert on that guard: an upsert that meets a
+    newer cart fails on its key, which the database logs as an error on every
+    redelivered event. A cart not there yet is made first, empty and older than any event.
+    """
+    guard = {"_id": cart_id, "version": {"$lt": version}}
+    if (await collection.update_one(guard, update)).matched_count:
+        return
+    created = await collection.update_one(
+        {"_id": cart_id}, {"$setOnInsert": {"items": {}, "version": 0, "updated_at": at}},
+        upsert=True)
+    if created.upserted_id is not None:
+        await collection.update_one(guard, update)
+
+
 class CartsProjection(Projection):
     name = "carts"
     topics = (CART.events.name,)
@@ -80,11 +96,11 @@ class CartsProjection(Projection):
 
     async def setup(self) -> None:
         if self._collection is None:
-            try:
-                await self.db.projection_aliases.insert_one(
-                    {"_id": ALIAS, "collection": f"{ALIAS}_initial"})
-            except DuplicateKeyError:
-                pass
+            # An upsert, not an insert that may fail: a duplicate key is an error in the
+            # database's own log, and a restart is no error.
+            await self.db.projection_aliases.update_one(
+                {"_id": ALIAS}, {"$setOnInsert": {"collection": f"{ALIAS}_initial"}},
+                upsert=True)
 
     async def apply(self, records: list[Record]) -> None:
         collection = self.db[await self.collection_name()]
@@ -116,11 +132,7 @@ class CartsProjection(Projection):
                         update["$unset"] = gone
                 case _:
                     continue
-            try:
-                await collection.update_one({"_id": cart_id, "version": {"$lt": version}},
-                                            update, upsert=True)
-            except DuplicateKeyError:
-                pass  # the cart shows this version already
+            await _apply_once(collection, cart_id, version, at, update)
             touched[cart_id] = version
         if self._collection is None:
             for cart_id in touched:
