@@ -15,8 +15,11 @@ import structlog
 
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(format="%(message)s", level=level)
-    # One line per Elasticsearch request (several per projection batch) is noise.
-    logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
+    # One line per Elasticsearch or outbound HTTP request (several per projection batch)
+    # is noise; so is a warning with a stack trace for each retry while Elasticsearch is
+    # down, which the request that gives up logs once, as one line (`api/problems.py`).
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -31,6 +31,8 @@ READS = ("product", "search")
 async def test_reads_answer_503_naming_a_stopped_store_and_200_within_30_s_of_its_return(
         stack: Stack, gateway: httpx.AsyncClient, findable_product: dict, part: str, store: str
 ) -> None:
+    logs = [stack.log_file(p) for p in stack.parts if p.name.startswith("api-")]
+    logged_before = {log: log.stat().st_size for log in logs}
     shopper = Shopper(gateway, findable_product)
     reading = asyncio.create_task(shopper.run())
     try:
@@ -59,3 +61,14 @@ async def test_reads_answer_503_naming_a_stopped_store_and_200_within_30_s_of_it
     after = [a for a in answers if a.sent_at >= back_at + RECOVERY_S]
     assert after and statuses(after) == {200: len(after)}, (
         f"reads failing after recovery: {statuses(after)}")
+    # One line per failed request is fine; a stack trace per request fills a disk.
+    traces = sum(_written_since(log, logged_before[log]).count("Traceback") for log in logs)
+    assert traces == 0, f"{traces} stack traces in the API logs during the {store} outage"
+
+
+def _written_since(log, size: int) -> str:
+    """What the API wrote to `log` after it was `size` bytes long (all of it if rotated)."""
+    with log.open("rb") as handle:
+        if log.stat().st_size >= size:
+            handle.seek(size)
+        return handle.read().decode(errors="replace")
