@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -58,7 +59,8 @@ class CommandBus:
     def __init__(self, clients: Clients) -> None:
         self._clients = clients
         self._settings = clients.settings
-        self._waiting: dict[UUID, asyncio.Future[Reply]] = {}
+        # command id -> the futures of the requests waiting for its answer, oldest first
+        self._waiting: dict[UUID, deque[asyncio.Future[Reply]]] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
         self._started = asyncio.Lock()
@@ -125,10 +127,29 @@ class CommandBus:
                 for record in records:
                     if record.value is None:
                         continue
-                    reply = Reply.model_validate_json(record.value)
-                    future = self._waiting.pop(reply.command_id, None)
-                    if future is not None and not future.done():
-                        future.set_result(reply)
+                    self._answer(Reply.model_validate_json(record.value))
+
+    def _answer(self, reply: Reply) -> None:
+        """Hand a reply to the longest-waiting sender of its command id.
+
+        Two requests with one Idempotency-Key can wait in one process at once: each
+        appended the command and each gets an answer (the later one as a duplicate).
+        """
+        waiting = self._waiting.get(reply.command_id)
+        while waiting:
+            future = waiting.popleft()
+            if not future.done():
+                future.set_result(reply)
+                break
+        if not waiting:
+            self._waiting.pop(reply.command_id, None)
+
+    def _stop_waiting(self, command_id: UUID, future: asyncio.Future[Reply]) -> None:
+        waiting = self._waiting.get(command_id)
+        if waiting is not None and future in waiting:
+            waiting.remove(future)
+        if not waiting:
+            self._waiting.pop(command_id, None)
 
     async def send(self, command: Command, *, actor: str | None, command_id: UUID | None = None,
                    correlation_id: UUID | None = None, issued_at: datetime | None = None,
@@ -143,7 +164,7 @@ class CommandBus:
                                                          self._settings.command_timeout_s)
         command_id = command_id or uuid.uuid4()
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._waiting[command_id] = future
+        self._waiting.setdefault(command_id, deque()).append(future)
         try:
             try:
                 async with asyncio.timeout_at(deadline):
@@ -160,7 +181,7 @@ class CommandBus:
                 raise CommandTimeout(f"no answer to {command.type_name()} {command_id}"
                                      ) from None
         finally:
-            self._waiting.pop(command_id, None)
+            self._stop_waiting(command_id, future)
 
     async def close(self) -> None:
         await self._stop_reading()

@@ -36,6 +36,26 @@ async def test_two_requests_with_one_idempotency_key_append_one_event(
     assert [e.type for e in created] == ["ProductCreated"]
 
 
+async def test_a_retry_while_the_first_request_waits_gets_its_answer_too(
+        admin: dict, category: dict, settings: Settings) -> None:
+    """A client that retries before its first request was answered, on the same API
+    replica: both are answered with the one product, and one event is appended."""
+    headers = admin | {"Idempotency-Key": str(uuid.uuid4()),
+                       "X-Consistency-Token": category["token"]}
+    body = new_product(category)
+    replica = f"http://127.0.0.1:{settings.api_replica_ports[0]}"
+    async with httpx.AsyncClient(base_url=replica, timeout=30) as http:
+        answers = await asyncio.gather(*(http.post("/v1/admin/products", json=body,
+                                                   headers=headers) for _ in range(3)))
+
+    assert [a.status_code for a in answers] == [201, 201, 201], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    product_id = answers[0].json()["id"]
+    created = [e for _, _, e in await read_events(settings, CATALOG.events.name)
+               if e.aggregate_id == product_id]
+    assert [e.type for e in created] == ["ProductCreated"]
+
+
 async def test_twenty_concurrent_sign_ups_with_one_email_give_one_account(
         gateway: httpx.AsyncClient, settings: Settings) -> None:
     email = unique_email("race")
