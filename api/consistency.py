@@ -112,6 +112,13 @@ class ReadYourWrites:
             row = await lookup()
         return row
 
+    async def current(self, view: View, topic: str) -> None:
+        """Wait until `view`'s model has reached the end of every partition of `topic` as it
+        is now, whether or not a lookup would miss: for a read that must take the same time
+        whatever it finds."""
+        await self.wait(view)
+        await self._reach(view, await self._ends.of(topic))
+
     async def _reach(self, view: View, needed: dict[tuple[str, int], int]) -> None:
         if needed and not await self._progress.reach(view.model, needed, self._wait_s):
             raise HTTPException(503, f"The {view.model} view has not caught up with "

@@ -37,10 +37,13 @@ async def account(users: UsersView, seen: ReadYourWrites, user_id: str) -> UserR
 
 async def account_by_email(users: UsersView, seen: ReadYourWrites, email_key: str
                            ) -> UserRow | None:
-    """The account of an email key. Its partition follows from the account's id, which is
-    not known yet, so a miss waits for every partition of the users topic."""
-    return await seen.found(users, lambda: users.find_by_email_key(email_key),
-                            topic=USERS.events.name, key=None)
+    """The account of an email key, once the users model has reached the end of its topic.
+
+    Its partition follows from the account's id, which is not known yet, so every
+    partition is waited for; and always, not only on a miss, so that a login with an
+    unknown address takes the same path, and time, as one with a wrong password."""
+    await seen.current(users, USERS.events.name)
+    return await users.find_by_email_key(email_key)
 
 
 async def category(catalog: CatalogView, seen: ReadYourWrites, category_id: UUID
