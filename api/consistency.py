@@ -121,6 +121,8 @@ class ReadYourWrites:
 
     async def _reach(self, view: View, needed: dict[tuple[str, int], int]) -> None:
         if needed and not await self._progress.reach(view.model, needed, self._wait_s):
+            # A model stands still while Kafka is down: name the cause if that is it.
+            await self._ends.of(view.topics[0])
             raise HTTPException(503, f"The {view.model} view has not caught up with "
                                      "recent writes yet; retry shortly.",
                                 headers={"Retry-After": "1"})

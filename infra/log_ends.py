@@ -14,9 +14,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
+from infra.dependencies import DependencyUnavailable
 from infra.settings import Settings
 
 _partitioner = DefaultPartitioner()
+# A look-up that takes longer has met a broker that is down or restarting.
+TIMEOUT_S = 2.0
 
 
 def partition_of(key: str, partitions: list[int]) -> int:
@@ -44,18 +47,23 @@ class LogEnds:
             return self._consumer
 
     async def of(self, topic: str, key: str | None = None) -> dict[tuple[str, int], int]:
-        """{(topic, partition): end offset} for the partition of `key`, or every partition."""
+        """{(topic, partition): end offset} for the partition of `key`, or every partition;
+        `DependencyUnavailable` when Kafka does not answer in time."""
         try:
-            consumer = await self._client()
-            partitions = consumer.partitions_for_topic(topic)
-            if not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(topic) or set()
-            chosen = [partition_of(key, list(partitions))] if key is not None else partitions
-            ends = await consumer.end_offsets([TopicPartition(topic, p) for p in chosen])
-        except KafkaError:
+            async with asyncio.timeout(TIMEOUT_S):
+                return await self._look_up(topic, key)
+        except (KafkaError, TimeoutError) as error:
             await self._discard()
-            raise
+            raise DependencyUnavailable("Kafka", "its partitions' ends cannot be read") from error
+
+    async def _look_up(self, topic: str, key: str | None) -> dict[tuple[str, int], int]:
+        consumer = await self._client()
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        chosen = [partition_of(key, list(partitions))] if key is not None else partitions
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in chosen])
         return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
     async def _discard(self) -> None:
