@@ -185,10 +185,8 @@ class Settings(BaseSettings):
     reset_link_ttl_s: int = 30 * 60
     # Where the links in emails point: the shop's front end.
     frontend_url: str = ""  # default: the gateway
-    # How long a read waits for its view to show the writes it must (the session's, a
-    # token's, a missed key's partition) before it answers 503: as long as a command may
-    # take to be answered, so a burst that slows the projections is not an outage.
-    consistency_wait_s: float = 10.0
+    # How long a read that carries a consistency token waits for its view to catch up.
+    consistency_wait_s: float = 5.0
 
     # Readiness checks give each dependency this long to answer.
     readiness_timeout_s: float = 2.0
