@@ -16,6 +16,7 @@ Every wait is bounded; a read model that lags longer answers 503 with `Retry-Aft
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Awaitable, Callable
@@ -120,9 +121,21 @@ class ReadYourWrites:
         await self._reach(view, await self._ends.of(topic))
 
     async def _reach(self, view: View, needed: dict[tuple[str, int], int]) -> None:
-        if needed and not await self._progress.reach(view.model, needed, self._wait_s):
-            # A model stands still while Kafka is down: name the cause if that is it.
-            await self._ends.of(view.topics[0])
+        if not needed or self._progress.shows(view.model, needed):
+            return
+        # A model stands still while Kafka is down: ask Kafka meanwhile, so that an outage
+        # is answered at once, and as what it is.
+        reach = asyncio.ensure_future(self._progress.reach(view.model, needed, self._wait_s))
+        probe = asyncio.ensure_future(self._ends.of(view.topics[0]))
+        try:
+            await asyncio.wait({reach, probe}, return_when=asyncio.FIRST_COMPLETED)
+            if probe.done() and probe.exception() is not None:
+                raise probe.exception()
+            reached = await reach
+        finally:
+            for task in (reach, probe):
+                task.cancel()
+        if not reached:
             raise HTTPException(503, f"The {view.model} view has not caught up with "
                                      "recent writes yet; retry shortly.",
                                 headers={"Retry-After": "1"})

@@ -62,6 +62,10 @@ class Progress:
         seen = self._seen.get(projection, {})
         return any(seen.get(tp, 0) < offset for tp, offset in needed.items())
 
+    def shows(self, projection: str, needed: dict[tuple[str, int], int]) -> bool:
+        """Whether the last reading already shows `needed`: no wait, no query."""
+        return not self._short(projection, needed)
+
     async def reach(self, projection: str, needed: dict[tuple[str, int], int],
                     timeout_s: float) -> bool:
         """Wait until `projection`'s next offset is at least `needed` in each partition;
