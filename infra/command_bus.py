@@ -22,7 +22,7 @@ from uuid import UUID
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, ProducerClosed
 
 from infra.clients import Clients
 from infra.dependencies import DependencyUnavailable
@@ -41,14 +41,21 @@ async def post(clients: Clients, command: Command, *, command_id: UUID, actor: s
     envelope = CommandEnvelope.wrap(command, command_id=command_id,
                                     correlation_id=correlation_id, actor=actor,
                                     issued_at=issued_at or datetime.now(UTC))
-    producer = await clients.producer()
-    try:
-        await producer.send_and_wait(SERVICES[command.service].commands.name,
-                                     envelope.to_bytes(), key=command.aggregate_key.encode())
-    except (KafkaError, asyncio.CancelledError):  # cancelled: not acknowledged in time
-        clients.retire_producer(producer)
-        raise
-    return envelope
+    while True:
+        producer = await clients.producer()
+        try:
+            await producer.send_and_wait(SERVICES[command.service].commands.name,
+                                         envelope.to_bytes(), key=command.aggregate_key.encode())
+            return envelope
+        except ProducerClosed:
+            # Retired by a concurrent request's failure before it took this record:
+            # nothing was appended, so the next producer may send it (the caller's
+            # deadline bounds the tries).
+            clients.retire_producer(producer)  # a no-op unless it is still the current one
+            continue
+        except (KafkaError, asyncio.CancelledError):  # cancelled: not acknowledged in time
+            clients.retire_producer(producer)
+            raise
 
 
 class CommandTimeout(Exception):
