@@ -45,3 +45,39 @@ def report(before: dict, after: dict, seconds: float, top: int = 8) -> str:
              f"available; load average {os.getloadavg()[0]:.2f}"]
     lines += [f"  {u:7.1f} s {100 * u / seconds:5.0f}%  {label}" for u, label in used[:top]]
     return "\n".join(lines)
+
+
+# What a process's command line says it is: the parts of the stack a run's CPU is split by.
+PARTS = (
+    ("kafka.Kafka", "Kafka"),
+    ("shopstream.es.Runner", "Elasticsearch"),
+    ("ops.cli api", "API replicas"),
+    ("worker --role commands", "commands worker"),
+    ("worker --role projections", "projections worker"),
+    ("worker --role sagas", "sagas worker"),
+    ("worker --role notifications", "notifications worker"),
+    ("mariadbd", "MariaDB"),
+    ("ferretdb", "FerretDB"),
+    ("postgres", "PostgreSQL"),
+    ("redis-server", "Redis"),
+    ("haproxy", "HAProxy"),
+    ("bench.bare_api", "bare FastAPI"),
+    ("ProducerPerformance", "Kafka producer perf"),
+)
+LOAD_GENERATOR = "load generator"
+
+
+def by_part(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds used between two snapshots, summed per part of the stack (the rest as
+    "other"; this process as the load generator)."""
+    used: dict[str, float] = {}
+    for pid, (label, seconds) in after.items():
+        if pid == CHILDREN:
+            continue
+        delta = seconds - before.get(pid, ("", 0.0))[1]
+        if delta <= 0:
+            continue
+        part = LOAD_GENERATOR if pid == os.getpid() else next(
+            (name for pattern, name in PARTS if pattern in label), "other")
+        used[part] = used.get(part, 0.0) + delta
+    return used

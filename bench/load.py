@@ -1,4 +1,7 @@
-"""Send N requests at a fixed concurrency, bounded in time; record latency and status."""
+"""Send N requests at a fixed concurrency, bounded in time; record latency and status.
+
+`send(i)` answers an HTTP status, or a response that has one (httpx's or aiohttp's).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import aiohttp
 import httpx
 
 
@@ -38,7 +43,13 @@ class Run:
                 f"unsent {self.unsent}")
 
 
-async def run(n: int, concurrency: int, send: Callable[[int], Awaitable[httpx.Response]],
+def status_of(answer: Any) -> int:
+    if isinstance(answer, int):
+        return answer
+    return getattr(answer, "status_code", None) or answer.status
+
+
+async def run(n: int, concurrency: int, send: Callable[[int], Awaitable[Any]],
               time_limit_s: float) -> Run:
     """Call `send(i)` for i in 0..n-1 from `concurrency` workers until done or out of time."""
     result = Run()
@@ -53,8 +64,8 @@ async def run(n: int, concurrency: int, send: Callable[[int], Awaitable[httpx.Re
                 continue
             sent = time.perf_counter()
             try:
-                status: int | str = (await send(i)).status_code
-            except httpx.HTTPError as error:
+                status: int | str = status_of(await send(i))
+            except (httpx.HTTPError, aiohttp.ClientError, TimeoutError) as error:
                 status = type(error).__name__
             result.statuses[status] += 1
             if isinstance(status, int) and 200 <= status < 300:

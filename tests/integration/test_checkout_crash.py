@@ -89,16 +89,24 @@ async def test_kill_9_during_200_checkouts_ends_every_order_and_takes_no_payment
     assert len(placed) + len(refused) == CHECKOUTS
     assert all("in stock" in detail for detail in refused), refused
 
+    pending: dict[str, str] = {}  # the orders not ended at the last look, with their state
+
     async def all_ended() -> dict[str, dict] | None:
         ended = {}
+        pending.clear()
         for order_id, (headers, _) in placed.items():
             response = await next(replicas).get(f"/v1/orders/{order_id}", headers=headers)
             if response.status_code != 200 or response.json()["status"] not in ENDED:
-                return None
+                pending[order_id] = (response.json().get("status") if response.status_code == 200
+                                     else f"HTTP {response.status_code}")
+                continue
             ended[order_id] = response.json()
-        return ended
+        return None if pending else ended
 
-    orders = await eventually(all_ended, timeout_s=240, interval_s=2)
+    try:
+        orders = await eventually(all_ended, timeout_s=240, interval_s=2)
+    except AssertionError:
+        raise AssertionError(f"{len(pending)} orders never ended: {pending}") from None
 
     order_events = [e for _, _, e in await read_events(settings, ORDERS.events.name)
                     if e.aggregate_id in placed]
