@@ -1,6 +1,7 @@
 """Send N requests at a fixed concurrency, bounded in time; record latency and status.
 
-`send(i)` answers an HTTP status, or a response that has one (httpx's or aiohttp's).
+`send(i)` answers an HTTP status, a (status, body) pair as `bench.client.Api` gives,
+or an httpx response.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ class Run:
 def status_of(answer: Any) -> int:
     if isinstance(answer, int):
         return answer
-    return getattr(answer, "status_code", None) or answer.status
+    if isinstance(answer, tuple):
+        return answer[0]
+    return answer.status_code
 
 
 async def run(n: int, concurrency: int, send: Callable[[int], Awaitable[Any]],
