@@ -132,9 +132,8 @@ class Settings(BaseSettings):
 
     # The Faust workers' own web servers (health and Faust's views), one per role
     worker_web_ports: list[int] = [6066, 6067, 6068, 6069]
-    # How often a command processor commits its transaction under load; a command's answer
-    # waits for it. A command that comes alone is committed at once (`streams/faust_fixes.py`).
-    command_commit_interval_s: float = 0.05
+    # How often a command processor commits its transaction; a command's answer waits for it.
+    command_commit_interval_s: float = 0.01
     # How long a worker's partition may make no progress before Faust logs it as stalled
     # (its stream_processing_timeout and broker_commit_livelock_soft_timeout).
     worker_stall_timeout_s: float = 300.0

@@ -4,9 +4,6 @@ One Faust agent per service consumes the service's commands topic; each
 partition has one owner. For each command it loads the aggregate, lets
 `commands.handling` decide, appends the events to the events topic and answers
 on the replies topic, inside one Kafka transaction with the command's offset.
-It decides the next command while the last one's events are on their way to the
-broker; the reply, which names where the events landed, follows their
-acknowledgement, and every answer in flight is settled before a commit (`Answers`).
 
 The aggregates of a partition are rebuilt by the processor itself before it
 handles that partition's first command: it reads the partition of the events
@@ -26,9 +23,7 @@ same transaction as the command's offset.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterable
-from uuid import UUID
+from collections.abc import Iterable
 
 import faust
 import structlog
@@ -41,7 +36,6 @@ from infra.topic_reader import TopicReader
 from schemas.envelope import CommandEnvelope
 from schemas.replies import Position, Reply
 from schemas.topics import SERVICES, ServiceTopics
-from streams import faust_fixes
 from streams.system import Decide, Subscription
 
 log = structlog.get_logger(__name__)
@@ -125,39 +119,15 @@ def register(app: faust.App, subscription: Subscription, settings: Settings,
 
     # partition -> aggregate key -> aggregate, for the partitions this worker owns
     owned: dict[int, dict[str, Aggregate]] = {}
-    answers = Answers(owned, app.crash)
-    faust_fixes.before_commit(app, answers.settle)
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender, revoked, **kwargs) -> None:
-        await answers.settle()
         for tp in revoked:
             if tp.topic == topics.commands.name:
                 owned.pop(tp.partition, None)
 
-    async def send_reply(reply: Reply, partition: int) -> None:
-        await replies.send(key=str(reply.command_id).encode(),
-                           value=reply.model_dump_json().encode(), partition=partition)
-
-    async def answer(key: str, partition: int, reply: Reply, sent: list) -> list[Position]:
-        """Once the events are acknowledged: where they landed, recorded and replied."""
-        positions = [Position(topic=events.get_topic_name(), partition=metadata.partition,
-                              offset=metadata.offset)
-                     for metadata in await asyncio.gather(*sent)]
-        aggregates = owned.get(partition, {})
-        if key in aggregates and reply.command_id in aggregates[key].applied:
-            aggregates[key] = with_positions(aggregates[key], reply.command_id, positions)
-        await send_reply(reply.model_copy(update={"positions": positions}), partition)
-        return positions
-
-    async def answer_repeat(reply: Reply, partition: int, first: asyncio.Future) -> None:
-        """A repeat of a command whose events are still on their way: their positions."""
-        positions = await asyncio.shield(first)
-        await send_reply(reply.model_copy(update={"positions": positions}), partition)
-
     async def process(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            answers.raise_failure()
             message = event.message
             key = message.key.decode()
             try:
@@ -167,79 +137,29 @@ def register(app: faust.App, subscription: Subscription, settings: Settings,
                 log.error("command.unreadable", topic=message.topic, partition=message.partition,
                           offset=message.offset, error=str(error))
                 continue
-            partition = message.partition
-            if partition not in owned:
-                owned[partition] = await recover(settings, topics, partition)
-            aggregates = owned[partition]
+            if message.partition not in owned:
+                owned[message.partition] = await recover(settings, topics, message.partition)
+            aggregates = owned[message.partition]
             decision = handle(aggregates.get(key) or Aggregate(), envelope, key)
-            aggregates[key] = decision.aggregate
+            aggregate = decision.aggregate
             reply = decision.reply
             if decision.events:
-                # Queued in order now; acknowledged, with the reply, before the commit
-                # that includes this command's offset (`Answers.settle`).
-                sent = [await events.send(key=key.encode(), value=e.to_bytes(),
-                                          partition=partition) for e in decision.events]
-                await answers.add(reply.command_id, partition,
-                                  answer(key, partition, reply, sent))
-            elif (first := answers.positions_of(reply.command_id)) is not None:
-                await answers.add(None, partition, answer_repeat(reply, partition, first))
-            else:
-                await send_reply(reply, partition)
+                positions = []
+                for event_envelope in decision.events:
+                    sent = await events.send(key=key.encode(), value=event_envelope.to_bytes(),
+                                             partition=message.partition)
+                    metadata = await sent
+                    positions.append(Position(topic=events.get_topic_name(),
+                                              partition=metadata.partition,
+                                              offset=metadata.offset))
+                aggregate = with_positions(aggregate, envelope.command_id, positions)
+                reply = reply.model_copy(update={"positions": positions})
+            aggregates[key] = aggregate
+            # Sent and acknowledged before this command's offset can be committed, so the
+            # answer is in the same transaction (Faust's buffered table writes may not be).
+            await (await replies.send(key=str(reply.command_id).encode(),
+                                      value=reply.model_dump_json().encode(),
+                                      partition=message.partition))
             log.debug("command.handled", type=envelope.type, status=reply.status, key=key)
 
     app.agent(commands, name=subscription.name)(process)
-
-
-class Answers:
-    """The answers of one command processor still in flight: each waits for its command's
-    events to be acknowledged, then records their positions and sends the reply.
-
-    The processor decides the next command meanwhile, so a partition's commands cost
-    one round trip to the broker per commit, not two per command. A failed delivery
-    stops every later commit and the worker (as Faust does when its producer is
-    fenced): the open transaction, which holds the offsets of commands whose events
-    were not delivered, is never committed, and is aborted when a worker starts again.
-    """
-
-    LIMIT = 2000  # answers in flight at most; past it the processor waits
-
-    def __init__(self, owned: dict[int, dict[str, Aggregate]],
-                 crash: Callable[[BaseException], Awaitable[None]]) -> None:
-        self._owned = owned
-        self._crash = crash
-        self._tasks: set[asyncio.Task] = set()
-        self._positions: dict[UUID, asyncio.Task] = {}
-        self._failure: BaseException | None = None
-
-    async def add(self, command_id: UUID | None, partition: int, answering) -> None:
-        if len(self._tasks) >= self.LIMIT:
-            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
-        task = asyncio.ensure_future(answering)
-        self._tasks.add(task)
-        if command_id is not None:
-            self._positions[command_id] = task
-        task.add_done_callback(lambda done: self._done(done, command_id, partition))
-
-    def _done(self, task: asyncio.Task, command_id: UUID | None, partition: int) -> None:
-        self._tasks.discard(task)
-        if command_id is not None:
-            self._positions.pop(command_id, None)
-        if not task.cancelled() and task.exception() is not None and self._failure is None:
-            self._owned.pop(partition, None)
-            self._failure = task.exception()
-            log.error("command.answer_failed", partition=partition, error=repr(self._failure))
-            asyncio.ensure_future(self._crash(self._failure))
-
-    def positions_of(self, command_id: UUID) -> asyncio.Task | None:
-        """The answer in flight of this command, if its events are still on their way."""
-        return self._positions.get(command_id)
-
-    def raise_failure(self) -> None:
-        if self._failure is not None:
-            raise RuntimeError("a command's events were not delivered") from self._failure
-
-    async def settle(self) -> None:
-        """Wait for every answer in flight; raise if one failed."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks))
-        self.raise_failure()

@@ -24,9 +24,8 @@ a record was acknowledged since the last commit (it then commits nothing). At
 the command processors' 10 ms that timer alone kept an idle worker near 3 % of
 a core, and under load every commit that took longer than 10 ms logged that the
 timer overlapped. Here the committer sleeps until Faust's `ack()` wakes it, then
-commits at once; after a commit of more than one record it waits out the rest of
-the interval (counted from the commit's start), so that under load each
-transaction takes in many records, while a record alone is committed at once.
+commits at most once per interval while acknowledgements keep coming: the same
+commits, none of the idle ticks.
 
 Transactional commits. The stall check also reports a partition whose offset was
 never committed since the worker started, but Faust notes a commit only when the
@@ -46,18 +45,6 @@ below the brokers' default ceiling (`transaction.max.timeout.ms`, 15 minutes).
 The cost is small: a worker that dies mid-transaction is replaced by one with
 the same transactional ids, whose start aborts the open transaction at once.
 
-Transactions committed side by side. Under `exactly_once` Faust keeps one
-transactional producer per input partition and commits them one after another,
-each with two round trips to the broker, so a commit of thirty partitions took
-thirty times as long as one; here they are committed at the same time.
-
-Answers settled before a commit. aiokafka delivers what a transaction holds before
-committing it, but it commits even when a record failed to be delivered, and a
-command processor sends a command's reply only once its events are acknowledged
-(the reply names their offsets). Here each commit first runs what the app registered
-with `before_commit`: the command processors wait for their answers in flight, and a
-failed delivery stops the commit.
-
 Finding a coordinator while the broker stops. aiokafka's transactional producer
 retries its coordinator lookup when the node is not ready, but a connection the
 stopping broker closes mid-request (`KafkaConnectionError`) ends its sender for
@@ -68,7 +55,7 @@ fixed the other cases). Here that lookup is retried like the others.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from time import monotonic
 from typing import Any
 
@@ -125,42 +112,14 @@ async def _commit_when_acknowledged(self: Consumer) -> None:
     while not self.should_stop:
         # Faust commits only offsets acknowledged since its last commit (`_new_offset`).
         if any(self._acked.values()):
-            acknowledged = sum(len(offsets) for offsets in self._acked.values())
-            started = monotonic()
             await self.commit()
-            if acknowledged > 1:
-                # Under load the next commit takes in what is acknowledged meanwhile, many
-                # records per transaction; a record alone is committed at once.
-                await self.sleep(max(0.0, interval - (monotonic() - started)))
+            await self.sleep(interval)
         else:
             await self._wait_for_ack(timeout=1.0)  # `ack()` ends the wait
 
 
-async def _commit_side_by_side(self: Producer, tid_to_offset_map, group_id: str,
-                               start_new_transaction: bool = True) -> None:
-    async def commit(transactional_id: str, offsets) -> None:
-        async with self._trn_locks[transactional_id]:
-            producer = self._transaction_producers.get(transactional_id)
-            if producer is None:
-                return  # revoked meanwhile: Faust stopped its producer
-            await producer.send_offsets_to_transaction(offsets, group_id)
-            await producer.commit_transaction()
-            if start_new_transaction:
-                await producer.begin_transaction()
-
-    await asyncio.gather(*(commit(tid, offsets) for tid, offsets in tid_to_offset_map.items()))
-
-
-def before_commit(app, settle: Callable[[], Awaitable[None]]) -> None:
-    """Run `settle()` before each commit of `app`'s transactions; an error in it stops the
-    commit (the transaction stays open and is aborted when its producer is replaced)."""
-    app.__dict__.setdefault("_settle_before_commit", []).append(settle)
-
-
 async def _commit_and_note(self: TransactionManager, offsets, start_new_transaction: bool = True
                            ) -> bool:
-    for settle in self.app.__dict__.get("_settle_before_commit", ()):
-        await settle()
     committed = await _commit_transactions(self, offsets,
                                            start_new_transaction=start_new_transaction)
     if committed:
@@ -177,8 +136,6 @@ def apply() -> None:
         Producer._settings_extra = _settings_extra  # type: ignore[method-assign]
     if Sender._find_coordinator is not _find_coordinator:
         Sender._find_coordinator = _find_coordinator  # type: ignore[method-assign]
-    if Producer.commit_transactions is not _commit_side_by_side:
-        Producer.commit_transactions = _commit_side_by_side  # type: ignore[method-assign]
     if TransactionManager.commit is not _commit_and_note:
         TransactionManager.commit = _commit_and_note  # type: ignore[method-assign]
     # A Service starts the tasks it finds by name, so the replacement must stay a task.
