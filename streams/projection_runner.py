@@ -125,7 +125,8 @@ class ProjectionService(mode.Service):
             committed: dict[tuple[str, int], int] = {}
             saved_at = committed_at = 0.0
             while not self.should_stop:
-                batches = await consumer.getmany(timeout_ms=200, max_records=BATCH_SIZE)
+                # getmany answers as soon as records come; the timeout only paces an idle loop.
+                batches = await consumer.getmany(timeout_ms=1000, max_records=BATCH_SIZE)
                 records = to_records(batches)
                 if records:
                     await projection.apply(records)
