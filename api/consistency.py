@@ -91,30 +91,22 @@ class ReadYourWrites:
         if own:
             await self._sessions.remember_writes(session_id, own)
 
-    async def wait(self, view: View, only: tuple[str, int] | None = None) -> None:
-        """Wait until `view`'s model shows every write this request must see (`only`: those
-        in that one partition)."""
+    async def wait(self, view: View) -> None:
+        """Wait until `view`'s model shows every write this request must see."""
         if not self._session_loaded:
             assert self._session_id is not None
             self._positions.extend(await self._sessions.writes(self._session_id))
             self._session_loaded = True
         needed = {tp: offset for tp, offset in _needed(self._positions).items()
-                  if tp[0] in view.topics and (only is None or tp == only)}
+                  if tp[0] in view.topics}
         await self._reach(view, needed)
 
     async def found(self, view: View, lookup: Callable[[], Awaitable[T | None]], *,
-                    topic: str, key: str | None, own_events: bool = False) -> T | None:
+                    topic: str, key: str | None) -> T | None:
         """`lookup()` on a view, once its model shows this request's writes; on a miss,
         again once the model has reached the end of `key`'s partition of `topic` (every
-        partition when the key does not name one).
-
-        `own_events`: the row is made of `key`'s own events alone, so of this request's
-        writes only those in `key`'s partition can change it, and only they are waited for
-        (a session creating products one after another does not wait for the last one to
-        be projected before each check of their category).
-        """
-        only = (topic, self._ends.partition(key)) if own_events and key is not None else None
-        await self.wait(view, only)
+        partition when the key does not name one)."""
+        await self.wait(view)
         row = await lookup()
         if row is None:
             await self._reach(view, await self._ends.of(topic, key))
@@ -129,13 +121,8 @@ class ReadYourWrites:
         await self._reach(view, await self._ends.of(topic))
 
     async def _reach(self, view: View, needed: dict[tuple[str, int], int]) -> None:
-        if not needed:
+        if not needed or self._progress.shows(view.model, needed):
             return
-        if not self._progress.shows(view.model, needed):
-            await self._applied(view, needed)
-        await view.show(needed)
-
-    async def _applied(self, view: View, needed: dict[tuple[str, int], int]) -> None:
         # A model stands still while Kafka is down: ask Kafka meanwhile, so that an outage
         # is answered at once, and as what it is.
         reach = asyncio.ensure_future(self._progress.reach(view.model, needed, self._wait_s))
