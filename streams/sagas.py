@@ -26,6 +26,7 @@ import structlog
 
 from infra.clients import Clients
 from infra.container import Container
+from infra.dependencies import unavailable
 from infra.command_bus import post
 from infra.payments.provider import PaymentProvider, PaymentProviderError
 from infra.payments.sandbox import SandboxPaymentProvider
@@ -178,5 +179,9 @@ def register(app: faust.App, settings: Settings, build: Callable[[], Container],
     async def clock() -> None:
         try:
             await runner.tick()
-        except Exception:
-            log.exception("saga.clock_failed")
+        except Exception as error:
+            # MySQL or Kafka down: the next tick tries again; a trace per second says nothing.
+            if (outage := unavailable(error)) is not None:
+                log.warning("saga.clock_unavailable", error=str(outage))
+            else:
+                log.exception("saga.clock_failed")
