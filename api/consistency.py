@@ -109,7 +109,7 @@ class ReadYourWrites:
         await self.wait(view)
         row = await lookup()
         if row is None:
-            await self._reach(view, await self._ends.of(topic, key))
+            await self._reach(view, await self._ends.of(topic, key), kafka_answered=True)
             row = await lookup()
         return row
 
@@ -118,11 +118,25 @@ class ReadYourWrites:
         is now, whether or not a lookup would miss: for a read that must take the same time
         whatever it finds."""
         await self.wait(view)
-        await self._reach(view, await self._ends.of(topic))
+        await self._reach(view, await self._ends.of(topic), kafka_answered=True)
 
-    async def _reach(self, view: View, needed: dict[tuple[str, int], int]) -> None:
+    async def _reach(self, view: View, needed: dict[tuple[str, int], int], *,
+                     kafka_answered: bool = False) -> None:
+        """Wait for `needed`; `kafka_answered`: the caller has just read the ends from Kafka,
+        so there is no outage to look for."""
         if not needed or self._progress.shows(view.model, needed):
             return
+        if kafka_answered:
+            reached = await self._progress.reach(view.model, needed, self._wait_s)
+        else:
+            reached = await self._reach_or_name_outage(view, needed)
+        if not reached:
+            raise HTTPException(503, f"The {view.model} view has not caught up with "
+                                     "recent writes yet; retry shortly.",
+                                headers={"Retry-After": "1"})
+
+    async def _reach_or_name_outage(self, view: View, needed: dict[tuple[str, int], int]
+                                    ) -> bool:
         # A model stands still while Kafka is down: ask Kafka meanwhile, so that an outage
         # is answered at once, and as what it is.
         reach = asyncio.ensure_future(self._progress.reach(view.model, needed, self._wait_s))
@@ -131,11 +145,7 @@ class ReadYourWrites:
             await asyncio.wait({reach, probe}, return_when=asyncio.FIRST_COMPLETED)
             if probe.done() and probe.exception() is not None:
                 raise probe.exception()
-            reached = await reach
+            return await reach
         finally:
             for task in (reach, probe):
                 task.cancel()
-        if not reached:
-            raise HTTPException(503, f"The {view.model} view has not caught up with "
-                                     "recent writes yet; retry shortly.",
-                                headers={"Retry-After": "1"})
