@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import time
 import uuid
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench import cpu
+from bench import cpu, load
 from bench.admin import PASSWORD, admin_and_category, log_in, new_product
+from bench.client import Api
 from bench.load import Run
 from infra.settings import get_settings
 from schemas.topics import ORDERS
@@ -87,69 +87,68 @@ class Endings:
         await self.consumer.stop()
 
 
-async def main(args: argparse.Namespace) -> None:
-    settings = get_settings()
-    gateway = httpx.AsyncClient(base_url=settings.public_url, timeout=30)
+async def shoppers_with_carts(gateway: httpx.AsyncClient, n: int) -> list[dict]:
+    """`n` new shoppers, signed in, each with one unit of a new product (ample stock) in
+    the cart: their Authorization headers."""
     admin, category_id, token = await admin_and_category(gateway)
     tag = uuid.uuid4().hex[:6]
-    body = new_product(tag, 0, category_id) | {"stock": 10 * args.checkouts}
-    created = await gateway.post("/v1/admin/products", json=body,
+    created = await gateway.post("/v1/admin/products",
+                                 json=new_product(tag, 0, category_id) | {"stock": 10 * n},
                                  headers=admin | {"X-Consistency-Token": token})
     created.raise_for_status()
-    product = created.json()["id"]
-    await gateway.get(f"/v1/products/{product}",
-                      headers={"X-Consistency-Token": created.headers["X-Consistency-Token"]})
-    print(f"setting up {args.checkouts} shoppers ...")
-    shoppers = await ready_shoppers(gateway, args.checkouts, product, tag)
+    print(f"setting up {n} shoppers ...")
+    return await ready_shoppers(gateway, n, created.json()["id"], tag)
 
-    endings = Endings(settings.kafka_bootstrap, settings.kafka_partitions)
-    await endings.start()
-    replicas = itertools.cycle([httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
-                                                  timeout=30)
-                                for port in settings.api_replica_ports])
+
+async def to_confirmed(api: Api, shoppers: list[dict], concurrency: int, endings: Endings,
+                       time_limit_s: float) -> tuple[Run, Run]:
+    """Each shopper checks out by card (`tok_visa`), `concurrency` at a time: the POSTs
+    (202s, with their latency) and each order's time from its POST to confirmed, as
+    `endings` saw it. Both runs' seconds are from the first POST to the last ending."""
     sent_at: dict[str, float] = {}
-    accepted = Run()
-    indexes = iter(range(args.checkouts))
+
+    async def check_out(i: int) -> int:
+        sent = time.perf_counter()
+        status, body = await api.request(i, "POST", "/v1/checkout", headers=shoppers[i], json={
+            "shipping_address": ADDRESS, "payment_method": {"type": "card", "token": "tok_visa"}})
+        if status == 202:
+            sent_at[body["order_id"]] = sent
+        return status
+
     started = time.perf_counter()
-    deadline = started + args.time_limit
-
-    async def worker() -> None:
-        for i in indexes:
-            if time.perf_counter() > deadline:
-                accepted.unsent += 1
-                continue
-            sent = time.perf_counter()
-            response = await next(replicas).post(
-                "/v1/checkout", headers=shoppers[i],
-                json={"shipping_address": ADDRESS,
-                      "payment_method": {"type": "card", "token": "tok_visa"}})
-            accepted.statuses[response.status_code] += 1
-            if response.status_code == 202:
-                accepted.latencies_s.append(time.perf_counter() - sent)
-                sent_at[response.json()["order_id"]] = sent
-
-    before = cpu.snapshot()
-    await asyncio.gather(*(worker() for _ in range(args.concurrency)))
-    while len([o for o in sent_at if o in endings.ended]) < len(sent_at) and (
-            time.perf_counter() < deadline + 60):
-        await asyncio.sleep(0.2)
-    await endings.stop()
-
+    accepted = await load.run(len(shoppers), concurrency, check_out, time_limit_s)
+    while (any(o not in endings.ended for o in sent_at)
+           and time.perf_counter() < started + time_limit_s + 60):
+        await asyncio.sleep(0.05)
     to_end = Run()
     for order_id, sent in sent_at.items():
-        if order_id in endings.ended:
-            ending, at = endings.ended[order_id]
-            to_end.statuses[ending] += 1
-            if ending == "confirmed":
-                to_end.latencies_s.append(at - sent)
-        else:
-            to_end.statuses["not ended"] += 1
-    last = max((endings.ended[o][1] for o in sent_at if o in endings.ended), default=started)
+        ending, at = endings.ended.get(order_id, ("not ended", 0.0))
+        to_end.statuses[ending] += 1
+        if ending == "confirmed":
+            to_end.latencies_s.append(at - sent)
+    last = max((endings.ended[o][1] for o in sent_at if o in endings.ended),
+               default=time.perf_counter())
     accepted.seconds = to_end.seconds = last - started
-    print(accepted.summary(f"POST /v1/checkout (202), concurrency {args.concurrency}"))
-    print(to_end.summary("checkout to confirmed"))
-    print(cpu.report(before, cpu.snapshot(), time.perf_counter() - started, top=12))
-    await gateway.aclose()
+    return accepted, to_end
+
+
+async def main(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as gateway:
+        shoppers = await shoppers_with_carts(gateway, args.checkouts)
+    api = Api.replicas(settings, args.concurrency)
+    endings = Endings(settings.kafka_bootstrap, settings.kafka_partitions)
+    await endings.start()
+    try:
+        before, started = cpu.snapshot(), time.perf_counter()
+        accepted, to_end = await to_confirmed(api, shoppers, args.concurrency, endings,
+                                              args.time_limit)
+        print(accepted.summary(f"POST /v1/checkout (202), concurrency {args.concurrency}"))
+        print(to_end.summary("checkout to confirmed"))
+        print(cpu.report(before, cpu.snapshot(), time.perf_counter() - started, top=12))
+    finally:
+        await endings.stop()
+        await api.close()
 
 
 if __name__ == "__main__":

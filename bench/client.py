@@ -11,6 +11,8 @@ from typing import Any
 
 import aiohttp
 
+from infra.settings import Settings
+
 
 class Api:
     def __init__(self, urls: list[str], concurrency: int) -> None:
@@ -19,6 +21,13 @@ class Api:
             base_url=url, timeout=timeout,
             connector=aiohttp.TCPConnector(limit=max(concurrency, 1) + 8))
             for url in urls]
+
+    @classmethod
+    def replicas(cls, settings: Settings, concurrency: int) -> Api:
+        """Round robin over the stack's API replicas, straight (the gateway would
+        rate-limit one client address)."""
+        return cls([f"http://127.0.0.1:{port}" for port in settings.api_replica_ports],
+                   concurrency)
 
     async def request(self, i: int, method: str, path: str, *, json: Any = None,
                       headers: dict[str, str] | None = None) -> tuple[int, Any]:

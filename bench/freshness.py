@@ -140,6 +140,19 @@ async def paced(rate: float, send, stop: asyncio.Event) -> int:
     return i
 
 
+async def probe_under(rate: float, send, probe: Probe, samples: int) -> int:
+    """`samples` probes one after another, while `send(i)` goes `rate` times a second in
+    the background (none at 0); the number of background writes sent."""
+    stop = asyncio.Event()
+    background = asyncio.create_task(paced(rate, send, stop)) if rate else None
+    try:
+        for i in range(samples):
+            await probe.once(i)
+    finally:
+        stop.set()
+    return await background if background else 0
+
+
 async def main(args: argparse.Namespace) -> None:
     settings = get_settings()
     base = f"http://127.0.0.1:{settings.gateway_port}"
@@ -169,23 +182,15 @@ async def main(args: argparse.Namespace) -> None:
         idle = Probe(writer, reader, auth, category_id)
         before = cpu.snapshot()
         started = time.perf_counter()
-        for i in range(args.samples):
-            await idle.once(i)
+        await probe_under(0, create, idle, args.samples)
         print(idle.summary("freshness at idle (one write at a time)"))
         print(cpu.report(before, cpu.snapshot(), time.perf_counter() - started))
 
         rate = max(1.0, peak.ok / peak.seconds / 2)
         loaded = Probe(writer, reader, auth, category_id)
-        stop = asyncio.Event()
-        background = asyncio.create_task(paced(rate, create, stop))
         before = cpu.snapshot()
         started = time.perf_counter()
-        try:
-            for i in range(args.samples):
-                await loaded.once(i)
-        finally:
-            stop.set()
-            sent = await background
+        sent = await probe_under(rate, create, loaded, args.samples)
         seconds = time.perf_counter() - started
         print(loaded.summary(f"freshness under a background load of {rate:.0f} CreateProduct/s "
                              f"(half the peak; {sent} sent)"))

@@ -41,7 +41,7 @@ import httpx
 
 from bench import cart_updates, cpu, freshness, kafka_producer, load
 from bench.admin import admin_and_category, new_product
-from bench.checkout import ADDRESS, Endings, ready_shoppers
+from bench.checkout import Endings, shoppers_with_carts, to_confirmed
 from bench.client import Api
 from infra.settings import PROJECT_ROOT, Settings, get_settings
 
@@ -138,8 +138,10 @@ async def fastapi_yardstick(concurrencies: list[int], requests: int) -> list[Pha
         for c in concurrencies:
             body = {"sku": "SKU-1", "name": "A bare kettle", "price": 1999}
             before = cpu.snapshot()
-            run = await load.run(requests, c, lambda i: api.request(i, "POST", "/items",
-                                                                     json=body), 60)
+            async def post(i: int) -> int:
+                return (await api.request(i, "POST", "/items", json=body))[0]
+
+            run = await load.run(requests, c, post, 60)
             phases.append(phase("bare FastAPI POST", c, run, before))
             print(phases[-1].line("requests"))
         return phases
@@ -156,8 +158,7 @@ async def create_products(settings: Settings, concurrencies: list[int], requests
         run_id = uuid.uuid4().hex[:8]
         (await gateway.post("/v1/admin/products", json=new_product(run_id, -1, category_id),
                             headers=auth | {"X-Consistency-Token": token})).raise_for_status()
-    api = Api([f"http://127.0.0.1:{port}" for port in settings.api_replica_ports],
-              max(concurrencies))
+    api = Api.replicas(settings, max(concurrencies))
     phases = []
     counter = iter(range(10**9))
     try:
@@ -183,51 +184,19 @@ async def create_products(settings: Settings, concurrencies: list[int], requests
 async def checkouts(settings: Settings, concurrencies: list[int], per_phase: int,
                     time_limit_s: float) -> list[Phase]:
     """Each phase: `per_phase` shoppers (fewer alone) check out a one-line cart by card."""
-    sizes = {c: per_phase if c > 1 else min(per_phase, 50) for c in concurrencies}
+    sizes = [per_phase if c > 1 else min(per_phase, 50) for c in concurrencies]
     async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as gateway:
-        admin, category_id, token = await admin_and_category(gateway)
-        tag = uuid.uuid4().hex[:6]
-        created = await gateway.post(
-            "/v1/admin/products", headers=admin | {"X-Consistency-Token": token},
-            json=new_product(tag, 0, category_id) | {"stock": 10 * sum(sizes.values())})
-        created.raise_for_status()
-        product = created.json()["id"]
-        print(f"setting up {sum(sizes.values())} shoppers ...")
-        shoppers = await ready_shoppers(gateway, sum(sizes.values()), product, tag)
-    api = Api([f"http://127.0.0.1:{port}" for port in settings.api_replica_ports],
-              max(concurrencies))
+        shoppers = await shoppers_with_carts(gateway, sum(sizes))
+    api = Api.replicas(settings, max(concurrencies))
     endings = Endings(settings.kafka_bootstrap, settings.kafka_partitions)
     await endings.start()
     phases, first = [], 0
     try:
-        for c in concurrencies:
-            mine = shoppers[first:first + sizes[c]]
-            first += sizes[c]
-            sent_at: dict[str, float] = {}
-
-            async def check_out(i: int) -> int:
-                sent = time.perf_counter()
-                status, body = await api.request(i, "POST", "/v1/checkout", headers=mine[i], json={
-                    "shipping_address": ADDRESS,
-                    "payment_method": {"type": "card", "token": "tok_visa"}})
-                if status == 202:
-                    sent_at[body["order_id"]] = sent
-                return status
-
-            before, started = cpu.snapshot(), time.perf_counter()
-            accepted = await load.run(len(mine), c, check_out, time_limit_s)
-            while (any(o not in endings.ended for o in sent_at)
-                   and time.perf_counter() < started + time_limit_s + 60):
-                await asyncio.sleep(0.05)
-            to_end = load.Run()
-            for order_id, sent in sent_at.items():
-                ending, at = endings.ended.get(order_id, ("not ended", 0.0))
-                to_end.statuses[ending] += 1
-                if ending == "confirmed":
-                    to_end.latencies_s.append(at - sent)
-            last = max((endings.ended[o][1] for o in sent_at if o in endings.ended),
-                       default=time.perf_counter())
-            to_end.seconds = last - started
+        for c, size in zip(concurrencies, sizes):
+            before = cpu.snapshot()
+            accepted, to_end = await to_confirmed(api, shoppers[first:first + size], c,
+                                                  endings, time_limit_s)
+            first += size
             phases.append(phase("card checkout to confirmed", c, to_end, before))
             phases[-1].statuses |= {f"POST {k}": v for k, v in accepted.statuses.items()}
             print(phases[-1].line("checkouts") + f"; CPU per checkout "
@@ -241,7 +210,7 @@ async def checkouts(settings: Settings, concurrencies: list[int], per_phase: int
 
 async def freshness_phases(settings: Settings, peak_rate: float, samples: int
                            ) -> list[dict[str, Any]]:
-    api = Api([f"http://127.0.0.1:{port}" for port in settings.api_replica_ports], 64)
+    api = Api.replicas(settings, 64)
     base = settings.public_url
     results = []
     try:
@@ -257,16 +226,8 @@ async def freshness_phases(settings: Settings, peak_rate: float, samples: int
 
             for label, rate in (("idle", 0.0), ("half the peak", peak_rate / 2)):
                 probe = freshness.Probe(writer, reader, auth, category_id)
-                stop = asyncio.Event()
-                background = (asyncio.create_task(freshness.paced(rate, create, stop))
-                              if rate else None)
                 before, started = cpu.snapshot(), time.perf_counter()
-                try:
-                    for i in range(samples):
-                        await probe.once(i)
-                finally:
-                    stop.set()
-                    sent = await background if background else 0
+                sent = await freshness.probe_under(rate, create, probe, samples)
                 page = load.Run(seconds=time.perf_counter() - started,
                                 latencies_s=probe.page)
                 result = {"load": label, "background_per_s": rate, "background_sent": sent,
