@@ -45,6 +45,13 @@ below the brokers' default ceiling (`transaction.max.timeout.ms`, 15 minutes).
 The cost is small: a worker that dies mid-transaction is replaced by one with
 the same transactional ids, whose start aborts the open transaction at once.
 
+Committed events only. Faust reads with `read_committed` only under
+`exactly_once`; the saga and notification workers (`at_least_once`) read
+uncommitted, so they acted on events of transactions that were then aborted: an
+email for a sign-up, or a checkout step after a reservation, that a crashed command
+processor never committed and decides again, possibly otherwise. Here every
+worker's consumer reads committed records only.
+
 Finding a coordinator while the broker stops. aiokafka's transactional producer
 retries its coordinator lookup when the node is not ready, but a connection the
 stopping broker closes mid-request (`KafkaConnectionError`) ends its sender for
@@ -62,7 +69,7 @@ from typing import Any
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.producer.sender import Sender
 from faust.transport.consumer import Consumer, TransactionManager
-from faust.transport.drivers.aiokafka import Producer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Producer
 from mode.services import ServiceTask
 
 TRANSACTION_TIMEOUT_MS = 10 * 60 * 1000
@@ -73,11 +80,18 @@ _record_gap = Consumer._add_gap
 _commit_transactions = TransactionManager.commit
 _producer_settings = Producer._settings_extra
 _look_up_coordinator = Sender._find_coordinator
+_worker_consumer = AIOKafkaConsumerThread._create_worker_consumer
 
 
 async def _add_gap(self: Consumer, tp, offset_from: int, offset_to: int) -> None:
     # `offset_to` is the record that revealed the gap: it is not part of the gap.
     await _record_gap(self, tp, offset_from, offset_to - 1)
+
+
+def _create_worker_consumer(self: AIOKafkaConsumerThread, transport):
+    consumer = _worker_consumer(self, transport)
+    consumer._isolation_level = "read_committed"  # read when it starts its fetcher
+    return consumer
 
 
 def _settings_extra(self: Producer) -> Mapping[str, Any]:
@@ -136,6 +150,9 @@ def apply() -> None:
         Producer._settings_extra = _settings_extra  # type: ignore[method-assign]
     if Sender._find_coordinator is not _find_coordinator:
         Sender._find_coordinator = _find_coordinator  # type: ignore[method-assign]
+    if AIOKafkaConsumerThread._create_worker_consumer is not _create_worker_consumer:
+        AIOKafkaConsumerThread._create_worker_consumer = (  # type: ignore[method-assign]
+            _create_worker_consumer)
     if TransactionManager.commit is not _commit_and_note:
         TransactionManager.commit = _commit_and_note  # type: ignore[method-assign]
     # A Service starts the tasks it finds by name, so the replacement must stay a task.
