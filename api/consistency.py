@@ -91,22 +91,30 @@ class ReadYourWrites:
         if own:
             await self._sessions.remember_writes(session_id, own)
 
-    async def wait(self, view: View) -> None:
-        """Wait until `view`'s model shows every write this request must see."""
+    async def wait(self, view: View, only: tuple[str, int] | None = None) -> None:
+        """Wait until `view`'s model shows every write this request must see (`only`: those
+        in that one partition)."""
         if not self._session_loaded:
             assert self._session_id is not None
             self._positions.extend(await self._sessions.writes(self._session_id))
             self._session_loaded = True
         needed = {tp: offset for tp, offset in _needed(self._positions).items()
-                  if tp[0] in view.topics}
+                  if tp[0] in view.topics and (only is None or tp == only)}
         await self._reach(view, needed)
 
     async def found(self, view: View, lookup: Callable[[], Awaitable[T | None]], *,
-                    topic: str, key: str | None) -> T | None:
+                    topic: str, key: str | None, own_events: bool = False) -> T | None:
         """`lookup()` on a view, once its model shows this request's writes; on a miss,
         again once the model has reached the end of `key`'s partition of `topic` (every
-        partition when the key does not name one)."""
-        await self.wait(view)
+        partition when the key does not name one).
+
+        `own_events`: the row is made of `key`'s own events alone, so of this request's
+        writes only those in `key`'s partition can change it, and only they are waited for
+        (a session creating products one after another does not wait for the last one to
+        be projected before each check of their category).
+        """
+        only = (topic, self._ends.partition(key)) if own_events and key is not None else None
+        await self.wait(view, only)
         row = await lookup()
         if row is None:
             await self._reach(view, await self._ends.of(topic, key), kafka_answered=True)
@@ -122,18 +130,20 @@ class ReadYourWrites:
 
     async def _reach(self, view: View, needed: dict[tuple[str, int], int], *,
                      kafka_answered: bool = False) -> None:
-        """Wait for `needed`; `kafka_answered`: the caller has just read the ends from Kafka,
-        so there is no outage to look for."""
-        if not needed or self._progress.shows(view.model, needed):
+        """Wait for `needed`, then have the view show it; `kafka_answered`: the caller has
+        just read the ends from Kafka, so there is no outage to look for."""
+        if not needed:
             return
-        if kafka_answered:
-            reached = await self._progress.reach(view.model, needed, self._wait_s)
-        else:
-            reached = await self._reach_or_name_outage(view, needed)
-        if not reached:
-            raise HTTPException(503, f"The {view.model} view has not caught up with "
-                                     "recent writes yet; retry shortly.",
-                                headers={"Retry-After": "1"})
+        if not self._progress.shows(view.model, needed):
+            if kafka_answered:
+                reached = await self._progress.reach(view.model, needed, self._wait_s)
+            else:
+                reached = await self._reach_or_name_outage(view, needed)
+            if not reached:
+                raise HTTPException(503, f"The {view.model} view has not caught up with "
+                                         "recent writes yet; retry shortly.",
+                                    headers={"Retry-After": "1"})
+        await view.show(needed)
 
     async def _reach_or_name_outage(self, view: View, needed: dict[tuple[str, int], int]
                                     ) -> bool:

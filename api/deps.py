@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -25,10 +25,11 @@ from projections.search_views import SearchView
 from projections.users_views import UsersView
 
 
-def _state(*path: str) -> Callable[[Request], object]:
+def _state(*path: str) -> Callable[[Request], Awaitable[object]]:
     """The dependency that hands a route what the app's lifespan put on its state
-    (`api/app.py`): a client, an adapter, or one of the read views."""
-    def found(request: Request) -> object:
+    (`api/app.py`): a client, an adapter, or one of the read views. (Async, though it
+    awaits nothing: FastAPI runs a plain function in a worker thread.)"""
+    async def found(request: Request) -> object:
         value = request.app.state
         for name in path:
             value = getattr(value, name)

@@ -27,9 +27,10 @@ _LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
 
 async def _by_key(view: View, lookup: Callable[[str], Awaitable[T | None]], seen: ReadYourWrites,
-                  topic: Topic, key: UUID | str) -> T | None:
+                  topic: Topic, key: UUID | str, own_events: bool = False) -> T | None:
     key = str(key)
-    return await seen.found(view, lambda: lookup(key), topic=topic.name, key=key)
+    return await seen.found(view, lambda: lookup(key), topic=topic.name, key=key,
+                            own_events=own_events)
 
 
 async def account(users: UsersView, seen: ReadYourWrites, user_id: str) -> UserRow | None:
@@ -56,12 +57,14 @@ async def account_by_email(users: UsersView, seen: ReadYourWrites, email_key: st
 
 async def category(catalog: CatalogView, seen: ReadYourWrites, category_id: UUID
                    ) -> CategoryRow | None:
-    return await _by_key(catalog, catalog.category, seen, CATALOG.events, category_id)
+    return await _by_key(catalog, catalog.category, seen, CATALOG.events, category_id,
+                         own_events=True)
 
 
 async def product(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID
                   ) -> ProductRow | None:
-    return await _by_key(catalog, catalog.product, seen, CATALOG.events, product_id)
+    return await _by_key(catalog, catalog.product, seen, CATALOG.events, product_id,
+                         own_events=True)
 
 
 async def order(orders: OrdersView, seen: ReadYourWrites, order_id: UUID) -> OrderRow | None:

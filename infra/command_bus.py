@@ -132,9 +132,17 @@ class CommandBus:
             batches = await consumer.getmany(timeout_ms=1000)
             for records in batches.values():
                 for record in records:
-                    if record.value is None:
+                    # Replies are keyed by command id: most are for other replicas' requests
+                    # (or none), so only those this one waits for are parsed.
+                    if record.value is None or not self._awaits(record.key):
                         continue
                     self._answer(Reply.model_validate_json(record.value))
+
+    def _awaits(self, key: bytes | None) -> bool:
+        try:
+            return key is not None and UUID(key.decode()) in self._waiting
+        except ValueError:
+            return False
 
     def _answer(self, reply: Reply) -> None:
         """Hand a reply to the longest-waiting sender of its command id.

@@ -46,6 +46,10 @@ class LogEnds:
                 self._consumer = consumer
             return self._consumer
 
+    def partition(self, key: str) -> int:
+        """The partition of `key` in a topic of the shop (each has the configured count)."""
+        return partition_of(key, list(range(self._settings.kafka_partitions)))
+
     async def of(self, topic: str, key: str | None = None) -> dict[tuple[str, int], int]:
         """{(topic, partition): end offset} for the partition of `key`, or every partition;
         `DependencyUnavailable` when Kafka does not answer in time."""

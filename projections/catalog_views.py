@@ -40,12 +40,25 @@ class ProductRow(TypedDict):
 class CatalogView(MySQLView):
     projection = CatalogProjection
 
+    # Categories never change once created (no event does), so a category found once is
+    # kept: every product write checks its category, and need not ask MySQL each time.
+    KEPT_CATEGORIES = 10_000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._categories: dict[str, CategoryRow] = {}
+
     async def categories(self) -> list[CategoryRow]:
         table = self.tables["categories"]
         return await self._all(select(table).order_by(table.c.name))
 
     async def category(self, category_id: str) -> CategoryRow | None:
-        return await self._one("categories", self.tables["categories"].c.id == category_id)
+        if (kept := self._categories.get(category_id)) is not None:
+            return kept
+        found = await self._one("categories", self.tables["categories"].c.id == category_id)
+        if found is not None and len(self._categories) < self.KEPT_CATEGORIES:
+            self._categories[category_id] = found
+        return found
 
     async def product(self, product_id: str) -> ProductRow | None:
         return await self._one("products", self.tables["products"].c.id == product_id)

@@ -284,10 +284,8 @@ class SearchProjection(Projection):
             await self._apply_products(products)
         if new_categories:
             await self._complete_products(new_categories)
-        if not self.is_shadow:
-            # Searchable before the checkpoint moves: a read with a consistency token
-            # must find what it waited for.
-            await self.es.indices.refresh(index=[self.index, self.categories_index])
+        # No refresh here: Elasticsearch refreshes on its own each second, and a reader
+        # that waits for a write refreshes when it needs to (`SearchView.show`).
 
     async def _categories(self, ids: set[str]) -> dict[str, dict[str, Any]]:
         if not ids:

@@ -23,6 +23,10 @@ class View:
     model: ClassVar[str]
     topics: ClassVar[tuple[str, ...]]
 
+    async def show(self, applied: dict[tuple[str, int], int]) -> None:
+        """Make visible to this view's reads what its model has applied up to `applied`
+        (next offsets). A store that shows a write once it is applied needs nothing."""
+
 
 def aware(row: Any) -> dict[str, Any]:
     """A row as a dict, its times in UTC with their zone."""
