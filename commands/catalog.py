@@ -10,11 +10,11 @@ is refused rather than taken again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import singledispatch
-from types import MappingProxyType
 from uuid import UUID
+
+from pyrsistent import PMap, PSet, pmap, pset
 
 from commands.decisions import Rejected
 from commands.pricing import require_shop_currency
@@ -61,8 +61,8 @@ class Product:
     specifications: tuple[tuple[str, str], ...]
     stock: int
     # order id -> quantity set aside and not yet released
-    reservations: Mapping[UUID, int] = field(default_factory=lambda: MappingProxyType({}))
-    released: frozenset[UUID] = frozenset()
+    reservations: PMap[UUID, int] = field(default_factory=pmap)
+    released: PSet[UUID] = field(default_factory=pset)
 
 
 State = Category | Product | None
@@ -210,13 +210,10 @@ def _(event: StockAdjusted, state: State) -> State:
 
 
 def _reservations(product: Product, order_id: UUID, quantity: int | None
-                  ) -> Mapping[UUID, int]:
-    reservations = dict(product.reservations)
+                  ) -> PMap[UUID, int]:
     if quantity is None:
-        reservations.pop(order_id, None)
-    else:
-        reservations[order_id] = quantity
-    return MappingProxyType(reservations)
+        return product.reservations.discard(order_id)
+    return product.reservations.set(order_id, quantity)
 
 
 @_evolve.register
@@ -236,4 +233,4 @@ def _(event: StockReleased, state: State) -> State:
     product = _product(state, event.product_id)
     return replace(product, stock=event.available,
                    reservations=_reservations(product, event.order_id, None),
-                   released=product.released | {event.order_id})
+                   released=product.released.add(event.order_id))

@@ -10,11 +10,12 @@ yields the same events, with the same ids and times.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any
 from uuid import UUID
+
+from pyrsistent import PDeque, PMap, pdeque, pmap
 
 from commands.decisions import Rejected
 from commands.registry import decider_for
@@ -41,18 +42,50 @@ class Outcome:
     rejection: Rejection | None = None
 
 
+class Remembered(Mapping[UUID, Outcome]):
+    """The outcomes of an aggregate's last `REMEMBERED_COMMANDS` commands, oldest first.
+
+    Persistent: remembering one more shares all but a few nodes with the map before
+    it, so it costs the same however many are remembered (a copy of the whole map,
+    per command, made a busy aggregate's every command slower than the last).
+    """
+
+    __slots__ = ("_outcomes", "_order")
+
+    def __init__(self, outcomes: PMap[UUID, Outcome] = pmap(),
+                 order: PDeque[UUID] = pdeque()) -> None:
+        self._outcomes, self._order = outcomes, order
+
+    def __getitem__(self, command_id: UUID) -> Outcome:
+        return self._outcomes[command_id]
+
+    def __contains__(self, command_id: object) -> bool:
+        return command_id in self._outcomes
+
+    def __iter__(self) -> Iterator[UUID]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    def with_outcome(self, command_id: UUID, outcome: Outcome) -> Remembered:
+        """These outcomes and `command_id`'s (in its old place if it was remembered), the
+        oldest forgotten beyond the limit."""
+        order = self._order if command_id in self._outcomes else self._order.append(command_id)
+        outcomes = self._outcomes.set(command_id, outcome)
+        while len(order) > REMEMBERED_COMMANDS:
+            outcomes, order = outcomes.discard(order.left), order.popleft()
+        return Remembered(outcomes, order)
+
+
 @dataclass(frozen=True)
 class Aggregate:
     state: Any = None
     version: int = 0
-    applied: Mapping[UUID, Outcome] = field(default_factory=lambda: MappingProxyType({}))
+    applied: Remembered = field(default_factory=Remembered)
 
     def remember(self, command_id: UUID, outcome: Outcome) -> Aggregate:
-        applied = dict(self.applied)
-        applied[command_id] = outcome
-        while len(applied) > REMEMBERED_COMMANDS:
-            del applied[next(iter(applied))]
-        return replace(self, applied=MappingProxyType(applied))
+        return replace(self, applied=self.applied.with_outcome(command_id, outcome))
 
 
 @dataclass(frozen=True)

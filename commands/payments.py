@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import singledispatch
-from types import MappingProxyType
-from typing import Mapping
 from uuid import UUID
+
+from pyrsistent import PMap, pmap
 
 from commands.decisions import Rejected
 from schemas.commands.payments import (
@@ -64,7 +64,7 @@ class Payment:
 @dataclass(frozen=True)
 class ReceiptBook:
     book: str
-    issued: Mapping[UUID, str] = field(default_factory=lambda: MappingProxyType({}))
+    issued: PMap[UUID, str] = field(default_factory=pmap)
 
     def number(self, count: int) -> str:
         return f"{self.book.removeprefix('receipts-')}-{count:06d}"
@@ -246,6 +246,4 @@ for _type, _new_status in ((PaymentAuthorized, "authorized"), (PaymentPending, "
 @_evolve.register
 def _(event: ReceiptIssued, state: State) -> State:
     book = state if isinstance(state, ReceiptBook) else ReceiptBook(event.book)
-    issued = dict(book.issued)
-    issued[event.payment_id] = event.receipt_number
-    return replace(book, issued=MappingProxyType(issued))
+    return replace(book, issued=book.issued.set(event.payment_id, event.receipt_number))

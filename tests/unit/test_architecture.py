@@ -26,7 +26,7 @@ MAY_IMPORT = {
 }
 # Pure code: decisions and reactions, no I/O. Only these outside libraries.
 PURE = ("commands", "streams/checkout_saga.py")
-PURE_MAY_IMPORT = {"pydantic", "hypothesis"}
+PURE_MAY_IMPORT = {"pydantic", "hypothesis", "pyrsistent"}
 STDLIB_IO = {"socket", "subprocess", "asyncio", "sqlite3", "http.client", "urllib.request"}
 
 

@@ -394,6 +394,6 @@ def test_stock_and_reservations_always_add_up_to_the_stock_there_was(initial, st
 
         assert state.stock >= 0
         assert state.stock + sum(state.reservations.values()) == initial
-        assert not set(state.reservations) & state.released
+        assert set(state.reservations).isdisjoint(state.released)
 
     assert len(reserved_by) == len(set(reserved_by))     # each order reserves at most once
