@@ -54,18 +54,62 @@ class Mailer(ABC):
 
 
 class SmtpMailer(Mailer):
-    """One SMTP connection per message (notifications are few; a relay may drop idle ones)."""
+    """SMTP over one connection, kept while it answers.
+
+    A checkout sends two emails, so a busy shop sends several a second: a connection
+    per message cost its opening, greeting and goodbye each time, on both ends. A
+    kept connection is checked with NOOP before each message and opened again if it
+    does not answer (the relay closed it while idle, or went away), so a message
+    is only ever started on a connection that has just answered.
+    """
 
     def __init__(self, host: str, port: int, timeout_s: float = 30.0) -> None:
         self.host, self.port, self.timeout_s = host, port, timeout_s
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()  # one message at a time on the one connection
 
     async def send(self, message: EmailMessage) -> None:
+        async with self._lock:
+            smtp = await self._answering()
+            try:
+                await smtp.send_message(message)
+            except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+                raise  # refused: the envelope was reset, the connection is still good
+            except BaseException:
+                # Cut off or timed out mid-message: it may have gone, so it is not retried,
+                # and the connection, in a state no one knows, is not used again.
+                await self._drop()
+                raise
+
+    async def _answering(self) -> aiosmtplib.SMTP:
+        if self._smtp is not None:
+            try:
+                await self._smtp.noop()
+                return self._smtp
+            except (aiosmtplib.SMTPException, OSError):
+                await self._drop()
+        smtp = aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=self.timeout_s)
         try:
-            await aiosmtplib.send(message, hostname=self.host, port=self.port,
-                                  timeout=self.timeout_s)
-        except aiosmtplib.SMTPConnectError as error:
+            await smtp.connect()
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError, OSError) as error:
             # Refused, timed out or turned away before MAIL FROM: nothing went out.
             raise MailUnavailable(str(error)) from error
+        self._smtp = smtp
+        return smtp
+
+    async def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._smtp is not None and self._smtp.is_connected:
+                try:
+                    await self._smtp.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    pass
+            await self._drop()
 
 
 class SesMailer(Mailer):

@@ -24,13 +24,24 @@ from aiosmtpd.controller import Controller
 
 class Mailbox:
     """Messages kept as files (they survive a restart) and, parsed, in memory: a search
-    must not read the whole folder again while a test polls it."""
+    must not read the whole folder again while a test polls it.
+
+    Only the newest `KEPT` are kept: a sink that has taken every email of many
+    benchmark runs would otherwise take minutes to start and scan them all at each
+    search. Older ones are deleted when it starts.
+    """
+
+    KEPT = 2_000
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self._items: list[dict] = []  # oldest first
-        for path in sorted(folder.glob("*.eml")):
+        paths = sorted(folder.glob("*.eml"))  # names begin with the time received
+        for old in paths[:-self.KEPT]:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".json").unlink(missing_ok=True)
+        for path in paths[-self.KEPT:]:
             try:
                 meta = json.loads(path.with_suffix(".json").read_text())
                 self._items.append(_mailhog_item(path.stem, meta, path.read_bytes()))
@@ -44,6 +55,8 @@ class Mailbox:
         (self.folder / f"{message_id}.json").write_text(json.dumps(meta))
         (self.folder / f"{message_id}.eml").write_bytes(data)
         self._items.append(_mailhog_item(message_id, meta, data))
+        if len(self._items) > 2 * self.KEPT:
+            del self._items[:-self.KEPT]  # files stay until the next start
         return message_id
 
     def all(self) -> list[dict]:

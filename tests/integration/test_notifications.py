@@ -7,6 +7,7 @@ a fake of Amazon's service (an outside party we do not run).
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -107,6 +108,20 @@ async def test_a_restarted_worker_that_reads_the_events_again_sends_nothing_twic
             select(notifications_sent.c.type, notifications_sent.c.status)
             .where(notifications_sent.c.user_id == str(newcomer["id"])))).all()
     assert sorted(rows) == [("EmailVerificationRequested", "sent"), ("UserRegistered", "sent")]
+
+
+async def test_mail_goes_on_after_the_mail_relay_restarts(
+        newcomer: dict, stack: Stack, settings: Settings, gateway: httpx.AsyncClient) -> None:
+    # The worker keeps its connection to the relay between emails (the newcomer's were
+    # sent on it); a restarted relay has closed it, and the next email opens another.
+    relay = stack.select(["mailsink"])
+    await asyncio.to_thread(stack.down, relay)
+    await asyncio.to_thread(stack.up, relay)
+
+    later = unique_email("mail")
+    assert (await sign_up(gateway, later)).status_code == 201
+    assert subjects(await wait_for_mails(settings, later, [WELCOME, VERIFY])) == sorted(
+        [WELCOME, VERIFY])
 
 
 # --- Amazon SES, through moto_server -----------------------------------------------------------
