@@ -162,6 +162,7 @@ def api(
 
     from infra.logging import configure_logging
     from infra.settings import get_settings
+    from ops.gateway import SERVER_TIMEOUT_S
 
     if service:
         from api.app import SERVICE_ROUTERS
@@ -178,7 +179,11 @@ def api(
     uvicorn.run("ops.bootstrap:api", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, proxy_headers=True,
                 forwarded_allow_ips=settings.api_forwarded_allow_ips, access_log=False,
-                log_level="warning")
+                log_level="warning",
+                # Longer than the gateway keeps an idle connection to a replica, so the
+                # gateway, not the replica, closes it: a replica closing it (after uvicorn's
+                # default 5 s) could do so just as the gateway sent a request on it.
+                timeout_keep_alive=SERVER_TIMEOUT_S + 5)
 
 
 @app.command()

@@ -17,6 +17,9 @@ from http import HTTPStatus
 from ops.routes import ROUTES, SERVICES, RateLimit, Route, by_precedence
 from infra.settings import Settings
 
+# How long the gateway waits on a replica; replicas keep idle connections open longer.
+SERVER_TIMEOUT_S = 60
+
 
 def _problem(status: int, detail: str, retry_after_s: int | None = None) -> str:
     """An `http-request return` of a problem+json answer (a condition follows it)."""
@@ -117,7 +120,7 @@ defaults
     option httplog
     timeout connect 2s
     timeout client 60s
-    timeout server 60s
+    timeout server {SERVER_TIMEOUT_S}s
     timeout http-request 10s
     # A request is retried on another server when its connection failed, or when the
     # server closed it before answering anything (a replica stopping), never after an
