@@ -78,7 +78,7 @@ class SmtpMailer(Mailer):
             except BaseException:
                 # Cut off or timed out mid-message: it may have gone, so it is not retried,
                 # and the connection, in a state no one knows, is not used again.
-                await self._drop()
+                self._drop()
                 raise
 
     async def _answering(self) -> aiosmtplib.SMTP:
@@ -87,7 +87,7 @@ class SmtpMailer(Mailer):
                 await self._smtp.noop()
                 return self._smtp
             except (aiosmtplib.SMTPException, OSError):
-                await self._drop()
+                self._drop()
         smtp = aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=self.timeout_s)
         try:
             await smtp.connect()
@@ -97,7 +97,7 @@ class SmtpMailer(Mailer):
         self._smtp = smtp
         return smtp
 
-    async def _drop(self) -> None:
+    def _drop(self) -> None:
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
             smtp.close()
@@ -109,7 +109,7 @@ class SmtpMailer(Mailer):
                     await self._smtp.quit()
                 except (aiosmtplib.SMTPException, OSError):
                     pass
-            await self._drop()
+            self._drop()
 
 
 class SesMailer(Mailer):
