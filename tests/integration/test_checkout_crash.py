@@ -124,8 +124,15 @@ async def test_kill_9_during_200_checkouts_ends_every_order_and_takes_no_payment
     confirmed = {o for o, order in orders.items() if order["status"] == "confirmed"}
     confirmed_cards = {o for o in confirmed if placed[o][1] == "card"}
     assert set(captured) == confirmed_cards
-    receipts = Counter(str(e.payload["order_id"]) for e in payment_events
-                       if e.type == "ReceiptIssued")
+
+    # The receipt is a later step than the confirmation: wait for it, then count.
+    async def receipts_issued() -> Counter | None:
+        receipts = Counter(str(e.payload["order_id"])
+                           for _, _, e in await read_events(settings, PAYMENTS.events.name)
+                           if e.type == "ReceiptIssued" and str(e.payload["order_id"]) in placed)
+        return receipts if set(receipts) >= confirmed_cards else None
+
+    receipts = await eventually(receipts_issued, timeout_s=60, interval_s=1)
     assert set(receipts) == confirmed_cards and max(receipts.values(), default=0) == 1
     # Every unit sold is one unit fewer in stock, and released stock came back.
     assert len(confirmed) <= STOCK
