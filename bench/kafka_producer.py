@@ -2,7 +2,7 @@
 
 Two runs into a scratch topic of the stack's partition count, deleted afterwards:
 an idempotent producer with acks=all, then the same in transactions committed
-every --transaction-ms (the command processors commit every 10 ms by default).
+every --transaction-ms (a command processor commits one transaction per batch).
 Run: `.venv/bin/python -m bench.kafka_producer`.
 """
 
@@ -25,8 +25,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--record-size", type=int, default=500)
-    parser.add_argument("--transaction-ms", type=int, default=None,
-                        help="transaction length (default: the command processors' interval)")
+    parser.add_argument("--transaction-ms", type=int, default=10,
+                        help="transaction length in ms")
     return parser.parse_args()
 
 
@@ -61,8 +61,7 @@ def perf_test(settings: Settings, args: argparse.Namespace, *extra: str) -> str:
 
 def main(args: argparse.Namespace) -> None:
     settings = get_settings()
-    transaction_ms = args.transaction_ms or max(
-        1, round(1000 * settings.command_commit_interval_s))
+    transaction_ms = args.transaction_ms
     asyncio.run(topic(settings, create=True))
     try:
         print(f"idempotent, acks=all: {perf_test(settings, args)}")

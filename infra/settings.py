@@ -130,10 +130,8 @@ class Settings(BaseSettings):
     # How long a sign-in started at a provider may take to come back to the callback.
     oauth_state_ttl_s: int = 600
 
-    # The Faust workers' own web servers (health and Faust's views), one per role
+    # The workers' own web servers (health, and Faust's views), one per role
     worker_web_ports: list[int] = [6066, 6067, 6068, 6069]
-    # How often a command processor commits its transaction; a command's answer waits for it.
-    command_commit_interval_s: float = 0.01
     # How long a worker's partition may make no progress before Faust logs it as stalled
     # (its stream_processing_timeout and broker_commit_livelock_soft_timeout).
     worker_stall_timeout_s: float = 300.0

@@ -194,14 +194,14 @@ def worker(
     service: Annotated[list[str] | None, typer.Option(
         help="Only this service's command processors (repeatable; default: all).")] = None,
 ) -> None:
-    """Run a Faust worker for one role."""
+    """Run the worker of one role."""
     import asyncio
 
     import faust
 
     from infra.logging import configure_logging
     from infra.settings import get_settings
-    from infra.topics import end_offsets, ensure_topics
+    from infra.topics import ensure_topics
     from schemas.topics import SERVICES
     from ops.bootstrap import bootstrap
     from streams.app import ROLES, create_app
@@ -215,13 +215,13 @@ def worker(
     settings = get_settings()
     configure_logging()
     asyncio.run(ensure_topics(settings))
-    ends = None
     if role == "commands":
-        from schemas.topics import SERVICES
+        from streams.command_processor import serve
 
-        ends = asyncio.run(end_offsets(settings, [t.name for s in SERVICES.values()
-                                                  for t in (s.events, s.replies)]))
-    faust_app = create_app(settings, role, bootstrap, service, ends)  # type: ignore[arg-type]
+        port = settings.worker_web_ports[ROLES.index(role)]
+        asyncio.run(serve(settings, service, port))
+        return
+    faust_app = create_app(settings, role, bootstrap)  # type: ignore[arg-type]
     faust.Worker(faust_app, loglevel="info").execute_from_commandline()
 
 

@@ -1,64 +1,67 @@
-"""The command processor of a service: the single writer of its aggregates.
+"""The command processors: the single writers of every service's aggregates.
 
-One Faust agent per service consumes the service's commands topic; each
-partition has one owner. For each command it loads the aggregate, lets
-`commands.handling` decide, appends the events to the events topic and answers
-on the replies topic, inside one Kafka transaction with the command's offset.
+One consumer group reads the commands topics; each partition has one owner. A
+poll brings each owned partition's waiting commands as one batch, and each batch
+is one Kafka transaction: the processor decides the commands in order
+(`commands.handling`), appends their events to the events topic, answers each on
+the replies topic and commits the batch's offset, all or nothing. Under load a
+batch holds many commands, so the transaction's round trips to the broker are
+shared by all of them; alone, a command costs one transaction.
+
+Each partition has its own transactional producer, whose id names the partition.
+Taking a partition starts that producer, and starting it fences the previous
+owner's: a worker thought dead that wakes up can no longer commit, and its open
+transaction is aborted before the new owner reads anything.
 
 The aggregates of a partition are rebuilt by the processor itself before it
 handles that partition's first command: it reads the partition of the events
 topic from offset 0 to its end (committed events only) and folds them, then
 reads the replies partition for the commands that appended nothing. Events
 carry their command id, so a command seen again after a crash is answered as a
-duplicate and appends nothing. Faust's own table recovery is not relied upon:
-it has been seen to take a changelog for empty and start with no state, and
-faust-streaming has open reports of duplicates under `exactly_once`. A read
-that fails is an error, never an empty state. When a partition is revoked its
-state is dropped, and rebuilt if it comes back.
+duplicate and appends nothing. A read that fails is an error, never an empty
+state. When a partition is revoked its state is dropped, and rebuilt if it comes
+back; when a batch fails (the broker unreachable, the producer fenced) its
+transaction is aborted, the partition's state is dropped with its producer, and
+the batch is read again.
 
-The two Faust tables stay for one reason: as table changelogs, the events and
-replies topics join the commands' partition group, so Faust writes them in the
-same transaction as the command's offset.
+This loop is plain aiokafka rather than a Faust agent: a Faust agent acknowledges
+one record at a time and waits for each send, so a command cost two broker round
+trips of its own plus a share of a transaction every commit interval.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable
+from dataclasses import dataclass
 
-import faust
 import structlog
-from faust.types import EventT
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord, TopicPartition
+from aiohttp import web
 
 from commands.handling import Aggregate, fold, handle, recall, with_positions
 from commands.registry import DECIDERS
+from infra import aiokafka_fixes
 from infra.settings import Settings
 from infra.topic_reader import TopicReader
 from schemas.envelope import CommandEnvelope
 from schemas.replies import Position, Reply
 from schemas.topics import SERVICES, ServiceTopics
-from streams.system import Decide, Subscription
+from streams.system import SYSTEM, Decide
 
 log = structlog.get_logger(__name__)
 
-
-class _TransactionalTopic(faust.Table):
-    """A table that only makes its changelog topic transactional; it keeps nothing.
-
-    It reports the topic's end (looked up before the worker started) as already
-    recovered, so Faust does not read the whole topic for nothing on every start.
-    """
-
-    ends: dict[tuple[str, int], int]
-
-    def on_key_set(self, key, value) -> None:
-        pass
-
-    def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
-        pass
-
-    def persisted_offset(self, tp) -> int | None:
-        end = self.ends.get((tp.topic, tp.partition))
-        return end - 1 if end else None
+GROUP_ID = "shopstream-commands"
+# A transaction left open by a worker that died stays open until its successor starts;
+# one held open by a broker restart must outlast the coordinator's reload (over a
+# minute on a busy machine), within the brokers' ceiling (15 minutes by default).
+TRANSACTION_TIMEOUT_MS = 10 * 60 * 1000
+MAX_BATCH = 500  # commands per poll, over all partitions
+RETRY_AFTER_S = 1.0  # after a failed batch, before the partition is read again
 
 
 async def recover(settings: Settings, topics: ServiceTopics, partition: int
@@ -91,75 +94,203 @@ async def recover(settings: Settings, topics: ServiceTopics, partition: int
     return aggregates
 
 
-def register(app: faust.App, subscription: Subscription, settings: Settings,
-             ends: dict[tuple[str, int], int]) -> None:
-    """Add the command processor of `subscription` (a `Decide`, `streams/system.py`) to `app`.
+@dataclass
+class Owned:
+    """One owned partition: its transactional producer and its aggregates."""
 
-    `ends` are the end offsets of the events and replies topics when the worker started.
-    """
-    assert isinstance(subscription.handler, Decide)
-    topics = SERVICES[subscription.handler.service]
-    partitions = settings.kafka_partitions
+    topics: ServiceTopics
+    partition: int
+    producer: AIOKafkaProducer
+    aggregates: dict[str, Aggregate] | None = None  # recovered on the first command
 
-    def raw_topic(*names: str, acks: bool = True) -> faust.TopicT:
-        return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
-                         value_serializer="raw", partitions=partitions, acks=acks)
 
-    commands = raw_topic(*subscription.topics)
-    # No stream consumes these two, so nothing acknowledges their records: declared with
-    # acks (Faust's default), Faust's stall check takes them for streams that never start
-    # and logs an error for each partition on every check. Its own changelogs have none.
-    events = raw_topic(topics.events.name, acks=False)
-    replies = raw_topic(topics.replies.name, acks=False)
-    for name, topic in (("aggregates", events), ("replies", replies)):
-        table = _TransactionalTopic(app, name=f"{topics.service}-{name}", default=None,
-                                    partitions=partitions, changelog_topic=topic)
-        table.ends = ends
-        app.tables.add(table)
+@dataclass
+class Handled:
+    """A command decided in the open transaction, its events sent but not yet acknowledged."""
 
-    # partition -> aggregate key -> aggregate, for the partitions this worker owns
-    owned: dict[int, dict[str, Aggregate]] = {}
+    key: str
+    reply: Reply
+    sent: list[asyncio.Future]
 
-    @app.on_partitions_revoked.connect
-    async def forget_revoked(sender, revoked, **kwargs) -> None:
-        for tp in revoked:
-            if tp.topic == topics.commands.name:
-                owned.pop(tp.partition, None)
 
-    async def process(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            message = event.message
-            key = message.key.decode()
+class CommandProcessor(ConsumerRebalanceListener):
+    def __init__(self, settings: Settings, services: list[str]) -> None:
+        self.settings = settings
+        self._by_topic = {SERVICES[s].commands.name: SERVICES[s] for s in services}
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, group_id=GROUP_ID,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            # A worker that dies holds its partitions until its session expires: keep
+            # that short, so another worker takes over within seconds.
+            session_timeout_ms=10_000, heartbeat_interval_ms=3_000)
+        self._owned: dict[TopicPartition, Owned] = {}
+        # Held while a batch is handled, so partitions are given up only between batches.
+        self._lock = asyncio.Lock()
+        self._generation = 0  # counts revocations: a batch polled before one is stale
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        async with self._lock:
+            self._generation += 1
+            for tp in revoked:
+                await self._drop(tp)
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        async with self._lock:
+            taken = [tp for tp in assigned if tp not in self._owned]
+            outcomes = await asyncio.gather(*(self._own(tp) for tp in taken),
+                                            return_exceptions=True)
+            for tp, outcome in zip(taken, outcomes, strict=True):
+                if isinstance(outcome, Exception):  # taken again on its first command
+                    log.warning("command_processor.take_failed", topic=tp.topic,
+                                partition=tp.partition, error=f"{type(outcome).__name__}: "
+                                                              f"{outcome}")
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        await self._consumer.start()
+        self._consumer.subscribe(list(self._by_topic), listener=self)
+        try:
+            while not stopping.is_set():
+                generation = self._generation
+                batches = await self._consumer.getmany(timeout_ms=1000, max_records=MAX_BATCH)
+                if not batches:
+                    continue
+                async with self._lock:
+                    if generation != self._generation:
+                        # Polled before partitions moved: read them again from where the
+                        # last owner committed.
+                        assigned = self._consumer.assignment()
+                        if stale := [tp for tp in batches if tp in assigned]:
+                            await self._consumer.seek_to_committed(*stale)
+                        continue
+                    await asyncio.gather(*(self._handle_batch(tp, records)
+                                           for tp, records in batches.items()))
+        finally:
+            async with self._lock:
+                for tp in list(self._owned):
+                    await self._drop(tp)
+            await self._consumer.stop()
+
+    async def _own(self, tp: TopicPartition) -> None:
+        """Start the partition's producer, which aborts its previous owner's open
+        transaction: until then, neither the partition's committed offset nor the events
+        and replies written in that transaction can be read."""
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap, acks="all",
+            enable_idempotence=True, linger_ms=0,
+            transactional_id=f"{GROUP_ID}-{tp.topic}-{tp.partition}",
+            transaction_timeout_ms=TRANSACTION_TIMEOUT_MS)
+        await producer.start()
+        self._owned[tp] = Owned(self._by_topic[tp.topic], tp.partition, producer)
+
+    async def _take(self, tp: TopicPartition) -> Owned:
+        """The partition, its aggregates recovered on its first command."""
+        if tp not in self._owned:
+            await self._own(tp)  # after a failed batch
+        owned = self._owned[tp]
+        if owned.aggregates is None:
+            owned.aggregates = await recover(self.settings, owned.topics, tp.partition)
+        return owned
+
+    async def _drop(self, tp: TopicPartition) -> None:
+        owned = self._owned.pop(tp, None)
+        if owned is not None:
+            with contextlib.suppress(Exception):
+                await owned.producer.stop()
+
+    async def _handle_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        try:
+            owned = await self._take(tp)
+            async with owned.producer.transaction():
+                await self._decide(owned, records)
+                await owned.producer.send_offsets_to_transaction(
+                    {tp: records[-1].offset + 1}, GROUP_ID)
+        except Exception as error:
+            # The transaction is aborted (or dies with its producer): the aggregates may
+            # hold decisions that were never committed, so they go too, and the batch is
+            # read again from its first command.
+            if isinstance(error, KafkaError):
+                log.warning("command_processor.batch_failed", topic=tp.topic,
+                            partition=tp.partition, commands=len(records),
+                            error=f"{type(error).__name__}: {error}")
+            else:  # a bug: the partition waits for its fix, with the trace in the log
+                log.exception("command_processor.batch_crashed", topic=tp.topic,
+                              partition=tp.partition, commands=len(records))
+            await self._drop(tp)
+            self._consumer.seek(tp, records[0].offset)
+            await asyncio.sleep(RETRY_AFTER_S)
+
+    async def _decide(self, owned: Owned, records: list[ConsumerRecord]) -> None:
+        """Decide `records` in order, sending their events and then their answers."""
+        producer, events_topic, aggregates = (owned.producer, owned.topics.events.name,
+                                              owned.aggregates)
+        assert aggregates is not None
+        handled: list[Handled] = []
+        pending: set = set()  # the command ids in `handled`
+        for record in records:
             try:
-                envelope = CommandEnvelope.from_bytes(message.value)
+                envelope = CommandEnvelope.from_bytes(record.value)
             except ValueError as error:
-                # A malformed command can never succeed; skip it rather than block the partition.
-                log.error("command.unreadable", topic=message.topic, partition=message.partition,
-                          offset=message.offset, error=str(error))
+                # A malformed command can never succeed; skip it rather than block the
+                # partition.
+                log.error("command.unreadable", topic=record.topic, partition=record.partition,
+                          offset=record.offset, error=str(error))
                 continue
-            if message.partition not in owned:
-                owned[message.partition] = await recover(settings, topics, message.partition)
-            aggregates = owned[message.partition]
+            if envelope.command_id in pending:
+                # A repeat within the batch is answered with where the first one's events
+                # landed, so those must be known first.
+                await self._acknowledged(owned, aggregates, handled)
+                handled, pending = [], set()
+            key = record.key.decode()
             decision = handle(aggregates.get(key) or Aggregate(), envelope, key)
-            aggregate = decision.aggregate
-            reply = decision.reply
-            if decision.events:
-                positions = []
-                for event_envelope in decision.events:
-                    sent = await events.send(key=key.encode(), value=event_envelope.to_bytes(),
-                                             partition=message.partition)
-                    metadata = await sent
-                    positions.append(Position(topic=events.get_topic_name(),
-                                              partition=metadata.partition,
-                                              offset=metadata.offset))
-                aggregate = with_positions(aggregate, envelope.command_id, positions)
-                reply = reply.model_copy(update={"positions": positions})
-            aggregates[key] = aggregate
-            # Sent and acknowledged before this command's offset can be committed, so the
-            # answer is in the same transaction (Faust's buffered table writes may not be).
-            await (await replies.send(key=str(reply.command_id).encode(),
-                                      value=reply.model_dump_json().encode(),
-                                      partition=message.partition))
-            log.debug("command.handled", type=envelope.type, status=reply.status, key=key)
+            aggregates[key] = decision.aggregate
+            sent = [await producer.send(events_topic, event.to_bytes(), key=key.encode(),
+                                        partition=owned.partition)
+                    for event in decision.events]
+            handled.append(Handled(key, decision.reply, sent))
+            pending.add(envelope.command_id)
+            log.debug("command.handled", type=envelope.type, status=decision.reply.status,
+                      key=key)
+        await self._acknowledged(owned, aggregates, handled)
 
-    app.agent(commands, name=subscription.name)(process)
+    async def _acknowledged(self, owned: Owned, aggregates: dict[str, Aggregate],
+                            handled: list[Handled]) -> None:
+        """Once the events of `handled` are acknowledged, note where they landed and send
+        the answers."""
+        answers: list[Awaitable] = []
+        for command in handled:
+            reply = command.reply
+            if command.sent:
+                positions = [Position(topic=m.topic, partition=m.partition, offset=m.offset)
+                             for m in await asyncio.gather(*command.sent)]
+                aggregates[command.key] = with_positions(aggregates[command.key],
+                                                         reply.command_id, positions)
+                reply = reply.model_copy(update={"positions": positions})
+            answers.append(await owned.producer.send(
+                owned.topics.replies.name, reply.model_dump_json().encode(),
+                key=str(reply.command_id).encode(), partition=owned.partition))
+        await asyncio.gather(*answers)
+
+
+async def serve(settings: Settings, services: list[str] | None, port: int) -> None:
+    """Run the command processors of `services` (default: every `Decide` of the commands
+    role in `streams/system.py`) until SIGTERM or SIGINT, with `/healthz` on `port`."""
+    services = services or [s.handler.service for s in SYSTEM["commands"].subscriptions
+                            if isinstance(s.handler, Decide)]
+    aiokafka_fixes.apply()
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    health = web.Application()
+    health.router.add_get("/healthz", lambda request: web.json_response(
+        {"status": "ok", "role": "commands"}))
+    runner = web.AppRunner(health, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        await CommandProcessor(settings, services).run(stopping)
+    finally:
+        await runner.cleanup()
+
