@@ -2,8 +2,11 @@
 
     OrderPlaced ──> ReserveStock (each line) ──> StockReserved / StockReservationRejected
       ──> RecordStockReservation ──> OrderAwaitingPayment (all reserved) or OrderCancelled
-    OrderAwaitingPayment ──> RequestPayment ──> PaymentRequested ──> provider.authorize
-      ──> PaymentAuthorized ──> provider.capture (cash on delivery: RecordPayment at once)
+    OrderAwaitingPayment ──> RequestPayment ──> PaymentRequested
+      ──> provider.charge (card, wallet: authorized and captured in one call)
+        | provider.authorize (cash on delivery, bank transfer)
+      ──> PaymentCaptured
+        | PaymentAuthorized ──> provider.capture (cash on delivery: RecordPayment at once)
         | PaymentPending (a bank transfer: settled later, or failed by the clock)
         | PaymentFailed ──> CancelOrder
     PaymentCaptured ──> RecordPayment ──> OrderConfirmed ──> RemoveOrderedItems (the cart)
@@ -88,16 +91,22 @@ class Send:
     correlation_id: UUID | None = None
 
 
+# The provider's calls. A card or wallet is paid at checkout, so it is charged:
+# authorized and captured in one call, one step fewer than asking for each.
+Call = Literal["charge", "authorize", "capture", "refund"]
+CHARGED_AT_ONCE = ("card", "wallet")
+
+
 @dataclass(frozen=True)
 class AskProvider:
     """Call the payment provider; `answer` turns its result into the command to append."""
 
-    call: Literal["authorize", "capture", "refund"]
+    call: Call
     payment_id: UUID
     user_id: UUID
     amount: Money
     method: str
-    # Sealed with the user's key (authorize only).
+    # Sealed with the user's key (charge and authorize only).
     token: str | None
     provider_reference: str | None
     # Derived from the payment and the event: the same step asks with the same key, while
@@ -139,7 +148,8 @@ def react(envelope: EventEnvelope, policy: Policy) -> list[Step]:
                 amount=event.amount, method=event.payment_method, token=event.payment_token,
                 expires_at=policy.deadline(event.payment_method, envelope.occurred_at)))]
         case PaymentRequested():
-            return [_ask(envelope, "authorize", event, token=event.token, reference=None)]
+            call: Call = "charge" if event.method in CHARGED_AT_ONCE else "authorize"
+            return [_ask(envelope, call, event, token=event.token, reference=None)]
         case PaymentAuthorized() if event.method == "cash_on_delivery":
             return [send(RecordPayment(order_id=event.order_id, payment_id=event.payment_id,
                                        status="authorized"))]
@@ -178,7 +188,7 @@ def react(envelope: EventEnvelope, policy: Policy) -> list[Step]:
     return []
 
 
-def _ask(envelope: EventEnvelope, call: Literal["authorize", "capture", "refund"], event: Event,
+def _ask(envelope: EventEnvelope, call: Call, event: Event,
          *, token: str | None, reference: str | None) -> AskProvider:
     payment: Any = event
     return AskProvider(call=call, payment_id=payment.payment_id, user_id=payment.user_id,
@@ -192,7 +202,7 @@ def answer(ask: AskProvider, result: PaymentResult, settles_at: datetime | None 
            ) -> Command:
     """What the provider said, as the command that records it."""
     match ask.call:
-        case "authorize":
+        case "authorize" | "charge":
             return RecordAuthorization(
                 payment_id=ask.payment_id, status=result.status if result.status in (
                     "authorized", "pending", "captured") else "failed",
@@ -218,11 +228,12 @@ def _reason(result: PaymentResult) -> str | None:
 def unreachable(ask: AskProvider, error: str) -> Command | None:
     """What to record when the provider cannot be reached after every retry.
 
-    An authorization that never came is a failed payment (the order is cancelled and
-    the customer may try again); a capture or refund is left for an operator, since
-    the money may have moved.
+    An authorization (or charge) that never came is a failed payment (the order is
+    cancelled and the customer may try again; a charge the provider did make is
+    refunded when its notice comes); a capture or refund is left for an operator,
+    since the money may have moved.
     """
-    if ask.call == "authorize":
+    if ask.call in ("authorize", "charge"):
         return RecordAuthorization(payment_id=ask.payment_id, status="failed",
                                    failure_reason=f"provider_unavailable: {error}"[:500])
     return None

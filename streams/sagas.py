@@ -147,6 +147,10 @@ async def _call(provider: PaymentProvider, ask: AskProvider, token: str | None
                 ) -> PaymentResult:
     reference = ask.provider_reference or ""
     match ask.call:
+        case "charge":
+            return await provider.charge(ask.payment_id, ask.amount,
+                                         PaymentMethod(ask.method, token),  # type: ignore[arg-type]
+                                         ask.idempotency_key)
         case "authorize":
             return await provider.authorize(ask.payment_id, ask.amount,
                                             PaymentMethod(ask.method, token),  # type: ignore[arg-type]

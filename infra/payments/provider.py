@@ -25,6 +25,11 @@ class PaymentAmountMismatch(PaymentProviderError):
 class PaymentProvider(Protocol):
     """Every call takes an idempotency key: the same key twice moves money once."""
 
+    async def charge(self, payment_id: UUID, amount: Money, method: PaymentMethod,
+                     idempotency_key: str) -> PaymentResult:
+        """Reserve and take `amount` in one call (a card or wallet paid at checkout)."""
+        ...
+
     async def authorize(self, payment_id: UUID, amount: Money, method: PaymentMethod,
                         idempotency_key: str) -> PaymentResult:
         """Reserve `amount` (or, for a bank transfer, start waiting for it)."""

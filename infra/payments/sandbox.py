@@ -9,6 +9,7 @@ The same request always gets the same answer, so idempotency keys need no state.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -76,6 +77,11 @@ class SandboxPaymentProvider:
 
     def settles_at(self, requested_at: datetime) -> datetime:
         return settles_at(requested_at, self.bank_delay_s)
+
+    async def charge(self, payment_id: UUID, amount: Money, method: PaymentMethod,
+                     idempotency_key: str) -> PaymentResult:
+        result = decide_authorization(payment_id, amount, method)
+        return replace(result, status="captured") if result.status == "authorized" else result
 
     async def authorize(self, payment_id: UUID, amount: Money, method: PaymentMethod,
                         idempotency_key: str) -> PaymentResult:

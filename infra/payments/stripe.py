@@ -1,7 +1,7 @@
 """Card payments through Stripe's PaymentIntents API, over plain HTTP (httpx).
 
-authorize: `POST /v1/payment_intents` with confirm=true and capture_method=manual, so
-the card is only reserved; capture: `POST /v1/payment_intents/{id}/capture`; refund:
+charge: `POST /v1/payment_intents` with confirm=true, captured at once; authorize: the
+same with capture_method=manual, so the card is only reserved; capture: `POST /v1/payment_intents/{id}/capture`; refund:
 `POST /v1/refunds`. Every request carries an `Idempotency-Key`, so a retry after a
 timeout never charges twice.
 
@@ -85,7 +85,7 @@ def raise_for_error(response_status: int, body: dict[str, Any]) -> PaymentResult
 
 
 def parse_authorization(body: dict[str, Any], amount: Money) -> PaymentResult:
-    """Map a confirmed PaymentIntent (capture_method=manual) to our result."""
+    """Map a confirmed PaymentIntent to our result."""
     _check_amount("payment intent", body, "amount", amount)
     reference, last4 = body.get("id"), _card_last4(body)
     match body.get("status"):
@@ -169,8 +169,17 @@ class StripePaymentProvider:
                               http_status=response.status_code)
         return response.status_code, body
 
+    async def charge(self, payment_id: UUID, amount: Money, method: PaymentMethod,
+                     idempotency_key: str) -> PaymentResult:
+        return await self._confirm(payment_id, amount, method, idempotency_key, "automatic")
+
     async def authorize(self, payment_id: UUID, amount: Money, method: PaymentMethod,
                         idempotency_key: str) -> PaymentResult:
+        return await self._confirm(payment_id, amount, method, idempotency_key, "manual")
+
+    async def _confirm(self, payment_id: UUID, amount: Money, method: PaymentMethod,
+                       idempotency_key: str, capture_method: str) -> PaymentResult:
+        """A confirmed PaymentIntent: authorized only (`manual`) or also captured."""
         if method.type != "card":
             return PaymentResult("failed", None,
                                  f"unsupported_method: Stripe here takes cards, not {method.type}")
@@ -182,7 +191,7 @@ class StripePaymentProvider:
             "payment_method": method.token,
             "payment_method_types[]": "card",
             "confirm": "true",
-            "capture_method": "manual",
+            "capture_method": capture_method,
             "metadata[payment_id]": str(payment_id),
             "expand[]": "payment_method",
         }, idempotency_key)

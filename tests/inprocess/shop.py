@@ -21,8 +21,10 @@ CATEGORY = UUID("00000000-0000-4000-8000-00000000c001")
 ADA = ("ada@example.com", "Ada Lovelace")
 REFERENCE = "sandbox_ref_1"
 AUTHORIZED = PaymentResult("authorized", REFERENCE, card_last4="4242")
+CHARGED = PaymentResult("captured", REFERENCE, card_last4="4242")
 # What the scripted network answers unless a test says otherwise.
-ANSWERS = {"authorize": AUTHORIZED, "capture": PaymentResult("captured", REFERENCE),
+ANSWERS = {"charge": CHARGED, "authorize": AUTHORIZED,
+           "capture": PaymentResult("captured", REFERENCE),
            "refund": PaymentResult("refunded", "re_1")}
 
 
@@ -31,6 +33,10 @@ class ScriptedNetwork:
 
     def __init__(self, answers: Mapping[str, PaymentResult]) -> None:
         self.answers = answers
+
+    async def charge(self, payment_id: UUID, amount: Money, method: PaymentMethod,
+                     idempotency_key: str) -> PaymentResult:
+        return self.answers["charge"]
 
     async def authorize(self, payment_id: UUID, amount: Money, method: PaymentMethod,
                         idempotency_key: str) -> PaymentResult:

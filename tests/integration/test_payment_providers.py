@@ -87,6 +87,23 @@ async def test_authorize_capture_refund_round_trip(settings: Settings, recorded)
     assert recorder.requests[-1].url.path == "/v1/refunds"
 
 
+async def test_a_charge_asks_stripe_to_capture_at_once(settings: Settings, recorded) -> None:
+    recorder, http = recorded
+    stripe = provider(settings, http)
+    payment_id = uuid.uuid4()
+
+    charged = await stripe.charge(payment_id, AMOUNT, PaymentMethod("card", "tok_visa"),
+                                  f"charge-{payment_id}")
+
+    assert charged.provider_reference.startswith("pi_")
+    assert (charged.failure_reason is not None) == (charged.status == "failed")
+    assert recorder.requests[-1].url.path == "/v1/payment_intents"
+    assert {k: v[0] for k, v in recorder.form().items()}.items() >= {
+        "amount": "2599", "currency": "eur", "payment_method": "tok_visa", "confirm": "true",
+        "capture_method": "automatic", "metadata[payment_id]": str(payment_id)}.items()
+    assert recorder.requests[-1].headers["Idempotency-Key"] == f"charge-{payment_id}"
+
+
 async def test_capture_answer_is_parsed_and_its_amount_checked(settings: Settings, recorded) -> None:
     recorder, http = recorded
     stripe = provider(settings, http)

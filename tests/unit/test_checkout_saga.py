@@ -149,16 +149,20 @@ def test_an_order_awaiting_payment_requests_it_with_a_deadline_by_method(method,
         token=token, expires_at=ISSUED_AT + wait)]
 
 
-def test_a_requested_payment_asks_the_provider_to_authorize_with_the_sealed_token():
+@pytest.mark.parametrize(("method", "call"), [
+    ("card", "charge"), ("wallet", "charge"), ("bank_transfer", "authorize"),
+    ("cash_on_delivery", "authorize")])
+def test_a_requested_payment_is_charged_at_once_or_authorized_with_the_sealed_token(
+        method, call):
     event = PaymentRequested(payment_id=PAYMENT, order_id=ORDER, user_id=USER, amount=AMOUNT,
-                             method="card", token=CARD_TOKEN,
+                             method=method, token=CARD_TOKEN,
                              expires_at=ISSUED_AT + timedelta(minutes=15))
 
     (ask,) = react(recorded(event), POLICY)
 
     assert isinstance(ask, AskProvider)
     assert (ask.call, ask.payment_id, ask.user_id, ask.amount, ask.method, ask.token) == (
-        "authorize", PAYMENT, USER, AMOUNT, "card", CARD_TOKEN)
+        call, PAYMENT, USER, AMOUNT, method, CARD_TOKEN)
     assert ask.provider_reference is None
     assert ask.requested_at == ISSUED_AT
     assert str(PAYMENT) in ask.idempotency_key
@@ -310,9 +314,10 @@ def test_a_refund_asked_again_after_a_failed_one_is_a_new_request_to_the_provide
 # answer and unreachable: what the provider said, as a command
 
 def ask_for(call: str, method: str = "card") -> AskProvider:
-    event = {"authorize": PaymentRequested(payment_id=PAYMENT, order_id=ORDER, user_id=USER,
-                                           amount=AMOUNT, method=method, token=CARD_TOKEN,
-                                           expires_at=ISSUED_AT),
+    requested = PaymentRequested(payment_id=PAYMENT, order_id=ORDER, user_id=USER,
+                                 amount=AMOUNT, method=method, token=CARD_TOKEN,
+                                 expires_at=ISSUED_AT)
+    event = {"charge": requested, "authorize": requested,
              "capture": authorized(method),
              "refund": PaymentRefundRequested(payment_id=PAYMENT, order_id=ORDER,
                                               user_id=USER, method=method, amount=AMOUNT,
@@ -340,8 +345,12 @@ SETTLES_AT = ISSUED_AT + timedelta(seconds=2)
     (PaymentResult("refunded", REFERENCE),
      RecordAuthorization(payment_id=PAYMENT, status="failed", provider_reference=REFERENCE)),
 ])
-def test_the_answer_to_an_authorization_is_recorded_as_given(result, expected):
-    assert answer(ask_for("authorize"), result, settles_at=SETTLES_AT) == expected
+@pytest.mark.parametrize(("call", "method"), [("charge", "card"), ("authorize", "bank_transfer")])
+def test_the_answer_to_a_charge_or_an_authorization_is_recorded_as_given(
+        result, expected, call, method):
+    ask = ask_for(call, method)
+    assert ask.call == call
+    assert answer(ask, result, settles_at=SETTLES_AT) == expected
 
 
 @pytest.mark.parametrize(("result", "status", "reason"), [
@@ -363,13 +372,14 @@ def test_only_a_refund_the_provider_confirms_counts_as_refunded(result, status, 
 
 
 def test_a_long_provider_message_is_cut_to_fit_the_reason():
-    command = answer(ask_for("authorize"), PaymentResult("failed", REFERENCE, "x" * 2000))
+    command = answer(ask_for("charge"), PaymentResult("failed", REFERENCE, "x" * 2000))
 
     assert command.failure_reason == "x" * 500
 
 
-def test_an_unreachable_provider_fails_an_authorization_and_says_so():
-    command = unreachable(ask_for("authorize"), "connection refused " * 100)
+@pytest.mark.parametrize(("call", "method"), [("charge", "card"), ("authorize", "bank_transfer")])
+def test_an_unreachable_provider_fails_a_charge_or_an_authorization_and_says_so(call, method):
+    command = unreachable(ask_for(call, method), "connection refused " * 100)
 
     assert isinstance(command, RecordAuthorization)
     assert (command.payment_id, command.status) == (PAYMENT, "failed")

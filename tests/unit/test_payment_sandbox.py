@@ -64,6 +64,22 @@ async def test_sandbox_authorization_by_token(method, status, last4, reason_star
         assert result.failure_reason.startswith(reason_starts)
 
 
+@pytest.mark.parametrize(("method", "status"), [
+    (PaymentMethod("card", "tok_visa"), "captured"),
+    (PaymentMethod("card", "tok_chargeDeclined"), "failed"),
+    (PaymentMethod("wallet", "wallet_ok"), "captured"),
+    (PaymentMethod("wallet", "wallet_declined"), "failed"),
+])
+async def test_a_sandbox_charge_captures_what_it_would_authorize(method, status) -> None:
+    sandbox = SandboxPaymentProvider()
+    charged = await sandbox.charge(PAYMENT, AMOUNT, method, "key-1")
+    authorized = await sandbox.authorize(PAYMENT, AMOUNT, method, "key-1")
+
+    assert charged.status == status
+    assert (charged.provider_reference, charged.failure_reason, charged.card_last4) == (
+        authorized.provider_reference, authorized.failure_reason, authorized.card_last4)
+
+
 async def test_unknown_token_reason_names_the_token_and_the_known_ones() -> None:
     result = await SandboxPaymentProvider().authorize(
         PAYMENT, AMOUNT, PaymentMethod("card", "tok_mastercard"), "key-1")
