@@ -197,14 +197,11 @@ def worker(
     """Run the worker of one role."""
     import asyncio
 
-    import faust
-
     from infra.logging import configure_logging
     from infra.settings import get_settings
     from infra.topics import ensure_topics
     from schemas.topics import SERVICES
-    from ops.bootstrap import bootstrap
-    from streams.app import ROLES, create_app
+    from streams.system import ROLES
 
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
@@ -221,6 +218,11 @@ def worker(
         port = settings.worker_web_ports[ROLES.index(role)]
         asyncio.run(serve(settings, service, port))
         return
+    import faust  # the other roles are Faust apps
+
+    from ops.bootstrap import bootstrap
+    from streams.app import create_app
+
     faust_app = create_app(settings, role, bootstrap)  # type: ignore[arg-type]
     faust.Worker(faust_app, loglevel="info").execute_from_commandline()
 

@@ -147,14 +147,11 @@ async def _call(provider: PaymentProvider, ask: AskProvider, token: str | None
                 ) -> PaymentResult:
     reference = ask.provider_reference or ""
     match ask.call:
-        case "charge":
-            return await provider.charge(ask.payment_id, ask.amount,
-                                         PaymentMethod(ask.method, token),  # type: ignore[arg-type]
-                                         ask.idempotency_key)
-        case "authorize":
-            return await provider.authorize(ask.payment_id, ask.amount,
-                                            PaymentMethod(ask.method, token),  # type: ignore[arg-type]
-                                            ask.idempotency_key)
+        case "charge" | "authorize":
+            confirm = provider.charge if ask.call == "charge" else provider.authorize
+            return await confirm(ask.payment_id, ask.amount,
+                                 PaymentMethod(ask.method, token),  # type: ignore[arg-type]
+                                 ask.idempotency_key)
         case "capture":
             return await provider.capture(ask.payment_id, reference, ask.amount,
                                           ask.idempotency_key)

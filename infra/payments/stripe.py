@@ -1,9 +1,9 @@
 """Card payments through Stripe's PaymentIntents API, over plain HTTP (httpx).
 
 charge: `POST /v1/payment_intents` with confirm=true, captured at once; authorize: the
-same with capture_method=manual, so the card is only reserved; capture: `POST /v1/payment_intents/{id}/capture`; refund:
-`POST /v1/refunds`. Every request carries an `Idempotency-Key`, so a retry after a
-timeout never charges twice.
+same with capture_method=manual, so the card is only reserved; capture:
+`POST /v1/payment_intents/{id}/capture`; refund: `POST /v1/refunds`. Every request
+carries an `Idempotency-Key`, so a retry after a timeout never charges twice.
 
 A decline (HTTP 402, a `card_error`) is a `failed` result with Stripe's reason. Anything
 else Stripe refuses (our malformed request, a bad key, rate limits, its outages) raises
