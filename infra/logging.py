@@ -49,8 +49,23 @@ class Repeats(logging.Filter):
         return True
 
 
+class OtherLibrariesLevelled(logging.Formatter):
+    """Our events reach the standard library as JSON lines that carry their own level
+    (structlog, below); another library's record (aiokafka's, say) gets its level and
+    logger in front, so that its ERROR reads as one in a process without Faust's format.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if isinstance(record.msg, str) and record.msg.startswith("{"):
+            return message
+        return f"[{record.levelname}] {record.name}: {message}"
+
+
 def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", level=level)
+    handler = logging.StreamHandler()
+    handler.setFormatter(OtherLibrariesLevelled("%(message)s"))
+    logging.basicConfig(handlers=[handler], level=level)
     # One line per Elasticsearch or outbound HTTP request (several per projection batch)
     # is noise; so is a warning with a stack trace for each retry while Elasticsearch is
     # down, which the request that gives up logs once, as one line (`api/problems.py`).

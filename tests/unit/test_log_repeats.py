@@ -1,5 +1,6 @@
 """A message repeated many times a second is logged once per interval, saying how many
-like it were held back; other messages pass as they come."""
+like it were held back; other messages pass as they come. Another library's line shows
+its level."""
 
 from __future__ import annotations
 
@@ -43,3 +44,14 @@ def test_other_messages_and_loggers_are_not_held_back_by_a_storm() -> None:
     assert repeats.filter(record("Failed fetch messages from %s: %s", 1, "not ready"))
     assert repeats.filter(record("Unable to update metadata from %s", [1],
                                  name="aiokafka.consumer.fetcher"))
+
+
+def test_another_librarys_record_shows_its_level_and_ours_stays_a_json_line() -> None:
+    from infra.logging import OtherLibrariesLevelled
+
+    formatter = OtherLibrariesLevelled("%(message)s")
+    ours = record('{"event": "command_processor.recovered", "level": "info"}', name="streams")
+
+    assert formatter.format(record("Unable connect to node with id %s", 1)) == \
+        "[ERROR] aiokafka: Unable connect to node with id 1"
+    assert formatter.format(ours) == '{"event": "command_processor.recovered", "level": "info"}'
