@@ -170,7 +170,8 @@ async def change_item(item_id: UUID, change: LineChange, user: CurrentUser, bus:
         product = await _product(catalog, seen, product_id)
         stock = (variant or product)["stock"]
         if change.quantity > stock:
-            raise HTTPException(409, f"Only {stock} of {reads.item_label(product, variant)} in stock.")
+            raise HTTPException(409, f"Only {stock} of {reads.item_label(product, variant)} "
+                                     "in stock.")
     await execute(bus, SetCartItemQuantity(cart_id=UUID(user.user_id), product_id=product_id,
                                            variant_id=variant["id"] if variant else None,
                                            quantity=change.quantity),

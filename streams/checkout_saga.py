@@ -1,6 +1,7 @@
 """The checkout saga's decisions: which step follows each event. Pure, no I/O.
 
-    OrderPlaced ──> ReserveStock (each product, all its variants at once) ──> StockReserved / StockReservationRejected
+    OrderPlaced ──> ReserveStock (each product: all its variants at once)
+      ──> StockReserved / StockReservationRejected
       ──> RecordStockReservation ──> OrderAwaitingPayment (all reserved) or OrderCancelled
     OrderAwaitingPayment ──> RequestPayment ──> PaymentRequested
       ──> provider.charge (card, wallet: authorized and captured in one call)
