@@ -385,8 +385,15 @@ async def create_product(form: NewProduct, admin: Admin, bus: BusDep,
 async def change_product(product_id: UUID, changes: ProductChanges, admin: Admin,
                          bus: BusDep, catalog: CatalogViewDep, seen: Seen,
                          idempotency_key: IdempotencyKey = None) -> Product:
-    """Change a product's details, price or stock; absent fields stay as they are."""
+    """Change a product's details, price or stock; absent fields stay as they are.
+
+    A product with variants has no stock of its own: set each variant's at
+    `/v1/admin/products/{id}/variants/{variant_id}`."""
     await _require_category(catalog, seen, changes.category_id)
+    if changes.stock is not None and await _has_variants(catalog, seen, product_id):
+        raise RequestValidationError([{
+            "loc": ("body", "stock"), "type": "value_error",
+            "msg": "This product comes in variants: set the stock of each variant."}])
     scope = f"PATCH /v1/admin/products/{product_id}\n{admin.user_id}"
     command = command_id(scope, idempotency_key)
     details = changes.model_dump(exclude_none=True, exclude={"stock"})
@@ -397,6 +404,11 @@ async def change_product(product_id: UUID, changes: ProductChanges, admin: Admin
                       actor=admin.user_id, command_id=derived_id(command, "stock"),
                       seen=seen)
     return await _shown(catalog, seen, product_id)
+
+
+async def _has_variants(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID) -> bool:
+    return (await reads.product(catalog, seen, product_id) is not None
+            and bool(await catalog.variants(str(product_id))))
 
 
 @router.patch("/v1/admin/products/{product_id}/variants/{variant_id}", response_model=Product,
