@@ -151,7 +151,8 @@ async def add_item(line: NewLine, user: CurrentUser, bus: BusDep, carts: CartsVi
     in_cart = held["quantity"] if held else 0
     stock = (variant or product)["stock"]
     if in_cart + line.quantity > stock:
-        raise HTTPException(409, f"Only {stock} of {reads.item_label(product, variant)} in stock.")
+        raise HTTPException(409, f"Only {stock} of {reads.item_label(product, variant)} "
+                                 "in stock.")
     await execute(bus, AddCartItem(cart_id=UUID(user.user_id), product_id=line.product_id,
                                    variant_id=line.variant_id, quantity=line.quantity),
                   actor=user.user_id, seen=seen,
