@@ -3,6 +3,8 @@
 Lines are read from the carts model (Redis, then MongoDB); names, prices and
 stock come from the catalog at read time, so a price change shows at once.
 Whether a product exists and is in stock is checked here against the catalog.
+A product with variants is added one variant at a time: its line's `id` is the
+variant's id (else the product's), and `PATCH`/`DELETE` address lines by it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import reads
@@ -21,14 +24,19 @@ from api.consistency import ReadYourWrites
 from api.deps import BusDep, CartsViewDep, CatalogViewDep, CurrentUser, IdempotencyKey, Seen
 from schemas.commands.cart import AddCartItem, RemoveCartItem, SetCartItemQuantity
 from projections.carts_views import CartsView
-from projections.catalog_views import CatalogView, ProductRow
+from projections.catalog_views import CatalogView, ProductRow, VariantRow
 from schemas.money import CURRENCY, Money
 
 router = APIRouter(tags=["cart"])
 
 
 class CartLine(BaseModel):
+    id: UUID = Field(description="The variant's id, or the product's for a product "
+                                 "without variants: what PATCH and DELETE take.")
     product_id: UUID
+    variant_id: UUID | None
+    options: dict[str, str] = Field(description="The variant's option values, e.g. "
+                                                "{\"Size\": \"M\"}; empty without variants.")
     name: str
     unit_price: Money
     quantity: int
@@ -49,6 +57,8 @@ class NewLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: UUID
+    variant_id: UUID | None = Field(default=None, description=(
+        "Which variant: required for a product with variants, refused for one without."))
     quantity: Annotated[int, Field(ge=1, le=99)] = 1
 
 
@@ -62,15 +72,18 @@ async def _view(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,
                 user_id: str) -> Cart:
     stored, lines = await reads.cart_lines(carts, catalog, seen, user_id)
     items = []
-    for product_id, quantity, product in lines:
+    for line in lines:
+        product, variant = line.product, line.variant
         if product is None:
             continue  # no longer sold: not part of the cart's total
-        price = product["price_amount"]
+        priced = variant or product
+        price, currency = priced["price_amount"], priced["currency"]
         items.append(CartLine(
-            product_id=product_id, name=product["name"],
-            unit_price=Money(amount=price, currency=product["currency"]), quantity=quantity,
-            line_total=Money(amount=price * quantity, currency=product["currency"]),
-            available=product["stock"]))
+            id=line.id, product_id=product["id"], variant_id=variant["id"] if variant else None,
+            options=variant["options"] if variant else {}, name=product["name"],
+            unit_price=Money(amount=price, currency=currency), quantity=line.quantity,
+            line_total=Money(amount=price * line.quantity, currency=currency),
+            available=line.stock))
     subtotal = sum(line.line_total.amount for line in items)
     return Cart(id=user_id, items=items, item_count=sum(line.quantity for line in items),
                 subtotal=Money(amount=subtotal, currency=CURRENCY), currency=CURRENCY,
@@ -87,6 +100,34 @@ async def _product(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID)
     return product
 
 
+async def _chosen(catalog: CatalogView, product: ProductRow, variant_id: UUID | None
+                  ) -> VariantRow | None:
+    """The variant chosen of `product`: 422 if one is needed and missing, unknown, or
+    given for a product without variants."""
+    variants = {row["id"]: row for row in await catalog.variants(product["id"])}
+    if variants and variant_id is None:
+        raise _unprocessable("variant_id", f"{product['name']} comes in variants: choose one "
+                                           "by its variant_id.")
+    if not variants and variant_id is not None:
+        raise _unprocessable("variant_id", f"{product['name']} has no variants.")
+    if variant_id is not None and str(variant_id) not in variants:
+        raise _unprocessable("variant_id", f"{product['name']} has no variant {variant_id}.")
+    return variants[str(variant_id)] if variant_id is not None else None
+
+
+def _unprocessable(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", field), "type": "value_error",
+                                    "msg": message}])
+
+
+async def _item(catalog: CatalogView, seen: ReadYourWrites, item_id: UUID
+                ) -> tuple[UUID, VariantRow | None]:
+    """A cart line's product id and variant (None without variants), from its item id."""
+    await seen.wait(catalog)
+    variant = (await catalog.variants_by_id([str(item_id)])).get(str(item_id))
+    return (UUID(variant["product_id"]), variant) if variant else (item_id, None)
+
+
 @router.get("/v1/cart", response_model=Cart)
 async def get_cart(user: CurrentUser, carts: CartsViewDep, catalog: CatalogViewDep,
                    seen: Seen) -> Cart:
@@ -100,42 +141,52 @@ async def get_cart(user: CurrentUser, carts: CartsViewDep, catalog: CatalogViewD
 async def add_item(line: NewLine, user: CurrentUser, bus: BusDep, carts: CartsViewDep,
                    catalog: CatalogViewDep, seen: Seen,
                    idempotency_key: IdempotencyKey = None) -> Cart:
-    """Add a product, or more of one already in the cart."""
+    """Add a product (the chosen variant of one that has variants), or more of one
+    already in the cart."""
     product = await _product(catalog, seen, line.product_id)
+    variant = await _chosen(catalog, product, line.variant_id)
     await seen.wait(carts)
     current = await carts.find(user.user_id)
-    held = current["items"].get(str(line.product_id)) if current else None
+    held = current["items"].get(str(line.variant_id or line.product_id)) if current else None
     in_cart = held["quantity"] if held else 0
-    if in_cart + line.quantity > product["stock"]:
-        raise HTTPException(409, f"Only {product['stock']} of {product['name']} in stock.")
+    stock = (variant or product)["stock"]
+    if in_cart + line.quantity > stock:
+        raise HTTPException(409, f"Only {stock} of {reads.item_label(product, variant)} "
+                                 "in stock.")
     await execute(bus, AddCartItem(cart_id=UUID(user.user_id), product_id=line.product_id,
-                                   quantity=line.quantity),
+                                   variant_id=line.variant_id, quantity=line.quantity),
                   actor=user.user_id, seen=seen,
                   command_id=command_id(f"POST /v1/cart/items\n{user.user_id}", idempotency_key))
     return await _view(carts, catalog, seen, user.user_id)
 
 
-@router.patch("/v1/cart/items/{product_id}", response_model=Cart,
+@router.patch("/v1/cart/items/{item_id}", response_model=Cart,
               responses={404: {"description": "Not in the cart"},
                          409: {"description": "More than in stock"}})
-async def change_item(product_id: UUID, change: LineChange, user: CurrentUser, bus: BusDep,
+async def change_item(item_id: UUID, change: LineChange, user: CurrentUser, bus: BusDep,
                       carts: CartsViewDep, catalog: CatalogViewDep, seen: Seen) -> Cart:
-    """Set a line's quantity; 0 removes it."""
+    """Set a line's quantity; 0 removes it. `item_id` is the line's `id`."""
+    product_id, variant = await _item(catalog, seen, item_id)
     if change.quantity > 0:
         product = await _product(catalog, seen, product_id)
-        if change.quantity > product["stock"]:
-            raise HTTPException(409, f"Only {product['stock']} of {product['name']} in stock.")
+        stock = (variant or product)["stock"]
+        if change.quantity > stock:
+            raise HTTPException(409, f"Only {stock} of {reads.item_label(product, variant)} "
+                                     "in stock.")
     await execute(bus, SetCartItemQuantity(cart_id=UUID(user.user_id), product_id=product_id,
+                                           variant_id=variant["id"] if variant else None,
                                            quantity=change.quantity),
                   actor=user.user_id, seen=seen, command_id=uuid.uuid4())
     return await _view(carts, catalog, seen, user.user_id)
 
 
-@router.delete("/v1/cart/items/{product_id}", response_model=Cart,
+@router.delete("/v1/cart/items/{item_id}", response_model=Cart,
                responses={404: {"description": "Not in the cart"}})
-async def remove_item(product_id: UUID, user: CurrentUser, bus: BusDep,
+async def remove_item(item_id: UUID, user: CurrentUser, bus: BusDep,
                       carts: CartsViewDep, catalog: CatalogViewDep, seen: Seen) -> Cart:
-    """Take a product out of the cart."""
-    await execute(bus, RemoveCartItem(cart_id=UUID(user.user_id), product_id=product_id),
+    """Take a line out of the cart. `item_id` is the line's `id`."""
+    product_id, variant = await _item(catalog, seen, item_id)
+    await execute(bus, RemoveCartItem(cart_id=UUID(user.user_id), product_id=product_id,
+                                      variant_id=variant["id"] if variant else None),
                   actor=user.user_id, seen=seen, command_id=uuid.uuid4())
     return await _view(carts, catalog, seen, user.user_id)

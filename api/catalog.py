@@ -1,4 +1,9 @@
-"""The catalog: categories and product pages for everyone, changes for admins."""
+"""The catalog: categories and product pages for everyone, changes for admins.
+
+A product may come in variants (sizes, colours): `options` name the ways it varies
+and their values, and each variant names one value of every option, with its own
+SKU, price and stock.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +16,27 @@ from uuid import UUID
 from elasticsearch import BadRequestError, NotFoundError
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from api import cursors, reads
 from api.commands import command_id, derived_id, execute
 from api.consistency import ReadYourWrites
 from api.deps import Admin, BusDep, CatalogViewDep, IdempotencyKey, SearchViewDep, Seen
-from projections.catalog_views import CatalogView, CategoryRow, ProductRow
+from projections.catalog_views import CatalogView, CategoryRow, ProductRow, VariantRow
 from projections.search_views import SearchView
 from projections.search_queries import Page, ProductQuery
-from schemas.commands.catalog import ChangeProduct, CreateCategory, CreateProduct, SetStock
-from schemas.events.catalog import Image, Slug
+from schemas.commands.catalog import (
+    MAX_OPTION_VALUES,
+    MAX_OPTIONS,
+    MAX_VARIANTS,
+    ChangeProduct,
+    ChangeVariant,
+    CreateCategory,
+    CreateProduct,
+    SetStock,
+    variants_problem,
+)
+from schemas.events.catalog import Image, Slug, variant_id_for
 from schemas.money import Money, Price
 from schemas.values import Caption, Label, Name, Sku, Text, Url, Value
 
@@ -59,6 +74,19 @@ class Stock(BaseModel):
     available: int
 
 
+class Option(BaseModel):
+    name: str
+    values: list[str]
+
+
+class Variant(BaseModel):
+    id: UUID
+    sku: str
+    options: dict[str, str]
+    price: Money
+    stock: Stock
+
+
 class Product(BaseModel):
     id: UUID
     sku: str
@@ -69,7 +97,10 @@ class Product(BaseModel):
     price: Money
     images: list[Image]
     specifications: dict[str, str]
-    stock: Stock
+    stock: Stock = Field(description="For a product with variants, the sum of theirs.")
+    options: list[Option] = Field(description="The ways the product varies, e.g. Size: S, "
+                                              "M, L; empty for a product without variants.")
+    variants: list[Variant]
     created_at: datetime
     updated_at: datetime
 
@@ -146,6 +177,33 @@ Specifications = Annotated[dict[Label, Value], Field(max_length=50)]
 StockLevel = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
+def _no_colon(name: str) -> str:
+    if ":" in name:
+        raise ValueError('must not hold ":" (search filters read "name:value")')
+    return name
+
+
+OptionName = Annotated[Label, Field(max_length=50), AfterValidator(_no_colon)]
+OptionValue = Annotated[Label, Field(max_length=50)]
+
+
+class NewOption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: OptionName
+    values: Annotated[list[OptionValue], Field(min_length=1, max_length=MAX_OPTION_VALUES)]
+
+
+class NewVariant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    options: Annotated[dict[OptionName, OptionValue], Field(
+        max_length=MAX_OPTIONS, description="One value of every option, e.g. {\"Size\": \"M\"}.")]
+    price: Price | None = Field(default=None, description="The product's price when absent.")
+    stock: StockLevel = 0
+
+
 class NewProduct(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -157,7 +215,23 @@ class NewProduct(BaseModel):
     price: Price
     images: Images = []
     specifications: Specifications = {}
-    stock: StockLevel = 0
+    stock: Annotated[StockLevel, Field(description=(
+        "For a product without variants; one with variants has its variants' stock."))] = 0
+    options: Annotated[list[NewOption], Field(max_length=MAX_OPTIONS)] = []
+    variants: Annotated[list[NewVariant], Field(max_length=MAX_VARIANTS)] = []
+
+    @model_validator(mode="after")
+    def _variants_fit_options(self) -> NewProduct:
+        if (problem := variants_problem(self.options, self.variants)) is not None:
+            raise ValueError(problem)
+        return self
+
+
+class VariantChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price: Price | None = None
+    stock: StockLevel | None = None
 
 
 class ProductChanges(BaseModel):
@@ -173,8 +247,16 @@ class ProductChanges(BaseModel):
     stock: StockLevel | None = None
 
 
+def _variant_view(row: VariantRow) -> Variant:
+    return Variant(id=row["id"], sku=row["sku"], options=row["options"],
+                   price=Money(amount=row["price_amount"], currency=row["currency"]),
+                   stock=Stock(available=row["stock"]))
+
+
 async def _product_view(catalog: CatalogView, row: ProductRow) -> Product:
     category = await catalog.category(row["category_id"])
+    variants = await catalog.variants(row["id"])
+    options = await catalog.options(row["id"]) if variants else []
     return Product(
         id=row["id"], sku=row["sku"], name=row["name"], slug=row["slug"],
         description=row["description"],
@@ -182,7 +264,8 @@ async def _product_view(catalog: CatalogView, row: ProductRow) -> Product:
         if category else None,
         price=Money(amount=row["price_amount"], currency=row["currency"]),
         images=row["images"], specifications=row["specifications"],
-        stock=Stock(available=row["stock"]), created_at=row["created_at"],
+        stock=Stock(available=row["stock"]), options=options,
+        variants=[_variant_view(v) for v in variants], created_at=row["created_at"],
         updated_at=row["updated_at"])
 
 
@@ -244,7 +327,8 @@ async def category_products(
 @router.get("/v1/products/{product_id}", response_model=Product,
             responses={404: {"description": "No such product"}})
 async def product(product_id: UUID, catalog: CatalogViewDep, seen: Seen) -> Product:
-    """A product page: description, images, specifications, price and stock."""
+    """A product page: description, images, specifications, price and stock, and its
+    options and variants (each with its price and stock) if it has any."""
     return await _shown(catalog, seen, product_id)
 
 
@@ -267,7 +351,8 @@ async def create_category(form: NewCategory, admin: Admin, bus: BusDep,
 async def create_product(form: NewProduct, admin: Admin, bus: BusDep,
                          catalog: CatalogViewDep, seen: Seen,
                          idempotency_key: IdempotencyKey = None) -> Product:
-    """Create a product in a category, with its price and stock."""
+    """Create a product in a category, with its price and stock, or with options and
+    variants (each with its SKU, stock and, if it differs from the product's, price)."""
     category = await _require_category(catalog, seen, form.category_id)
     assert category is not None
     command = command_id(f"POST /v1/admin/products\n{admin.user_id}", idempotency_key)
@@ -282,21 +367,33 @@ async def create_product(form: NewProduct, admin: Admin, bus: BusDep,
         # A retry: the product exists, and may have changed since; show it as it is now.
         return await _shown(catalog, seen, product_id)
     # The command holds the whole new product: no need to wait for the read model.
+    variants = [Variant(id=variant_id_for(product_id, v.sku), sku=v.sku, options=v.options,
+                        price=v.price or form.price, stock=Stock(available=v.stock))
+                for v in form.variants]
+    stock = sum(v.stock.available for v in variants) if variants else form.stock
     return Product(id=product_id, sku=form.sku, name=form.name, slug=slug,
                    description=form.description,
                    category=CategoryRef(id=category["id"], slug=category["slug"],
                                         name=category["name"]),
                    price=form.price, images=form.images, specifications=form.specifications,
-                   stock=Stock(available=form.stock), created_at=issued_at,
-                   updated_at=issued_at)
+                   stock=Stock(available=stock),
+                   options=[Option(**o.model_dump()) for o in form.options],
+                   variants=variants, created_at=issued_at, updated_at=issued_at)
 
 
 @router.patch("/v1/admin/products/{product_id}", response_model=Product)
 async def change_product(product_id: UUID, changes: ProductChanges, admin: Admin,
                          bus: BusDep, catalog: CatalogViewDep, seen: Seen,
                          idempotency_key: IdempotencyKey = None) -> Product:
-    """Change a product's details, price or stock; absent fields stay as they are."""
+    """Change a product's details, price or stock; absent fields stay as they are.
+
+    A product with variants has no stock of its own: set each variant's at
+    `/v1/admin/products/{id}/variants/{variant_id}`."""
     await _require_category(catalog, seen, changes.category_id)
+    if changes.stock is not None and await _has_variants(catalog, seen, product_id):
+        raise RequestValidationError([{
+            "loc": ("body", "stock"), "type": "value_error",
+            "msg": "This product comes in variants: set the stock of each variant."}])
     scope = f"PATCH /v1/admin/products/{product_id}\n{admin.user_id}"
     command = command_id(scope, idempotency_key)
     details = changes.model_dump(exclude_none=True, exclude={"stock"})
@@ -304,6 +401,35 @@ async def change_product(product_id: UUID, changes: ProductChanges, admin: Admin
                   actor=admin.user_id, command_id=command, seen=seen)
     if changes.stock is not None:
         await execute(bus, SetStock(product_id=product_id, available=changes.stock),
+                      actor=admin.user_id, command_id=derived_id(command, "stock"),
+                      seen=seen)
+    return await _shown(catalog, seen, product_id)
+
+
+async def _has_variants(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID) -> bool:
+    return (await reads.product(catalog, seen, product_id) is not None
+            and bool(await catalog.variants(str(product_id))))
+
+
+@router.patch("/v1/admin/products/{product_id}/variants/{variant_id}", response_model=Product,
+              responses={404: {"description": "No such product or variant"}})
+async def change_variant(product_id: UUID, variant_id: UUID, changes: VariantChanges,
+                         admin: Admin, bus: BusDep, catalog: CatalogViewDep, seen: Seen,
+                         idempotency_key: IdempotencyKey = None) -> Product:
+    """Change a variant's price or stock; absent fields stay as they are."""
+    if await reads.product(catalog, seen, product_id) is None:
+        raise HTTPException(404, f"There is no product {product_id}.")
+    if str(variant_id) not in {v["id"] for v in await catalog.variants(str(product_id))}:
+        raise HTTPException(404, f"The product {product_id} has no variant {variant_id}.")
+    scope = f"PATCH /v1/admin/products/{product_id}/variants/{variant_id}\n{admin.user_id}"
+    command = command_id(scope, idempotency_key)
+    if changes.price is not None:
+        await execute(bus, ChangeVariant(product_id=product_id, variant_id=variant_id,
+                                         price=changes.price),
+                      actor=admin.user_id, command_id=command, seen=seen)
+    if changes.stock is not None:
+        await execute(bus, SetStock(product_id=product_id, variant_id=variant_id,
+                                    available=changes.stock),
                       actor=admin.user_id, command_id=derived_id(command, "stock"),
                       seen=seen)
     return await _shown(catalog, seen, product_id)

@@ -1,6 +1,7 @@
 """Checkout: the signed-in user's cart becomes an order.
 
-The cart's lines are priced here from the catalog as it is now; the order's
+The cart's lines are priced here from the catalog as it is now (a variant's line at
+the variant's price, with its SKU and options); the order's
 totals follow from them in the orders decider (`commands/pricing.py`). The order
 then runs on its own (stock reserved, payment taken, confirmed or cancelled) and
 is followed at `GET /v1/orders/{id}`. The address and the payment token are
@@ -84,19 +85,23 @@ async def _priced_cart(carts: CartsView, catalog: CatalogView, seen: ReadYourWri
     if not wanted:
         raise HTTPException(409, "The cart is empty.")
     lines, gone = [], []
-    for product_id, quantity, product in wanted:
-        if product is None:
-            gone.append(f"product {product_id} is no longer sold")
-        elif quantity > product["stock"]:
-            gone.append(f"only {product['stock']} of {product['name']} in stock, "
-                        f"{quantity} in the cart")
-        elif product["currency"] != CURRENCY:
-            gone.append(f"{product['name']} is priced in {product['currency']}, the cart "
+    for item in wanted:
+        product, variant = item.product, item.variant
+        priced = variant or product
+        if product is None or priced is None:
+            gone.append(f"item {item.id} is no longer sold")
+        elif item.quantity > priced["stock"]:
+            gone.append(f"only {priced['stock']} of {reads.item_label(product, variant)} in "
+                        f"stock, {item.quantity} in the cart")
+        elif priced["currency"] != CURRENCY:
+            gone.append(f"{product['name']} is priced in {priced['currency']}, the cart "
                         f"in {CURRENCY}")
         else:
             lines.append(OrderLine.priced(
-                product_id=UUID(product_id), sku=product["sku"], name=product["name"],
-                unit_price=product["price_amount"], quantity=quantity))
+                product_id=UUID(product["id"]), sku=priced["sku"], name=product["name"],
+                unit_price=priced["price_amount"], quantity=item.quantity,
+                variant_id=UUID(variant["id"]) if variant else None,
+                options=variant["options"] if variant else None))
     if gone:
         raise HTTPException(409, "Stock gone: " + "; ".join(gone) + ".")
     return lines

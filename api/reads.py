@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from uuid import UUID
 
 from api.consistency import ReadYourWrites
 from infra.dependencies import DependencyUnavailable
 from projections.carts_views import CartRow, CartsView
-from projections.catalog_views import CatalogView, CategoryRow, ProductRow
+from projections.catalog_views import CatalogView, CategoryRow, ProductRow, VariantRow
 from projections.orders_views import OrderRow, OrdersView, PaymentRow
 from projections.users_views import UserRow, UsersView
 from projections.views import View
+from schemas.events.catalog import options_label
 from schemas.topics import CATALOG, ORDERS, PAYMENTS, USERS, Topic
 
 T = TypeVar("T")
@@ -76,18 +77,42 @@ async def payment(orders: OrdersView, seen: ReadYourWrites, payment_id: UUID
     return await _by_key(orders, orders.payment, seen, PAYMENTS.events, payment_id)
 
 
-CartLines = list[tuple[str, int, ProductRow | None]]
+class CartItem(NamedTuple):
+    """A cart line with the catalog's product (and variant) as they are now: `product`
+    is None once it is no longer sold, `variant` is None for a product without variants."""
+
+    id: str  # the variant's id, or the product's
+    quantity: int
+    product: ProductRow | None
+    variant: VariantRow | None
+
+    @property
+    def stock(self) -> int:
+        return (self.variant or self.product or {"stock": 0})["stock"]
+
+
+def item_label(product: ProductRow, variant: VariantRow | None) -> str:
+    """The product's name, with the variant's options: "Shirt (Size: M)"."""
+    return (f"{product['name']} ({options_label(variant['options'])})" if variant
+            else product["name"])
 
 
 async def cart_lines(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,
-                     user_id: str) -> tuple[CartRow | None, CartLines]:
+                     user_id: str) -> tuple[CartRow | None, list[CartItem]]:
     """The stored cart, once it shows the caller's writes, and its lines in the order they
-    were added: (product id, quantity, the product as the catalog shows it now, or None
-    once it is no longer sold)."""
+    were added, each with its product and variant as the catalog shows them now."""
     await seen.wait(carts)
     stored = await carts.find(user_id)
     wanted = sorted((stored or {"items": {}})["items"].items(),
                     key=lambda kv: kv[1]["added_at"] or _LONG_AGO)
-    products = await catalog.products([product_id for product_id, _ in wanted])
-    return stored, [(product_id, line["quantity"], products.get(product_id))
-                    for product_id, line in wanted]
+    products = await catalog.products(sorted({line["product_id"] for _, line in wanted}))
+    variants = await catalog.variants_by_id(
+        [line["variant_id"] for _, line in wanted if line["variant_id"]])
+    items = []
+    for item_id, line in wanted:
+        variant = variants.get(line["variant_id"]) if line["variant_id"] else None
+        product = products.get(line["product_id"])
+        if line["variant_id"] and variant is None:
+            product = None  # a variant no longer sold
+        items.append(CartItem(item_id, line["quantity"], product, variant))
+    return stored, items

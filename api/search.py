@@ -30,9 +30,17 @@ class PriceRangeCount(BaseModel):
     count: int
 
 
+class OptionValueCount(BaseModel):
+    value: str
+    count: int
+
+
 class Facets(BaseModel):
     category: list[CategoryCount]
     price: list[PriceRangeCount]
+    options: dict[str, list[OptionValueCount]] = Field(
+        default={}, description="By option name (e.g. Size): how many matching products "
+                                "have a variant with each value.")
 
 
 class SearchResults(BaseModel):
@@ -49,6 +57,10 @@ class Suggestions(BaseModel):
 
 
 Price = Annotated[int | None, Query(ge=0, le=10**12, description="Minor units (cents).")]
+OptionFilter = Annotated[list[Annotated[str, Query(pattern=r"^[^:]+:.+$", max_length=201)]],
+                         Query(max_length=10, description=(
+                             "`name:value`, e.g. `Size:M`: only products with a variant of "
+                             "that value; repeat for more (each must hold)."))]
 
 
 @router.get("/v1/search", response_model=SearchResults, response_model_by_alias=True,
@@ -60,28 +72,32 @@ async def search(
     category: Annotated[str | None, Query(
         max_length=120, description="A category slug: that category and its subcategories.")
     ] = None,
-    min_price: Price = None, max_price: Price = None,
+    min_price: Price = None, max_price: Price = None, option: OptionFilter = [],
     sort: Sort = "relevance", limit: Limit = 20, cursor: Cursor = None,
 ) -> SearchResults:
     """Search products by name, category, description and specifications.
 
     A misspelt word still finds what it was meant to, and `suggestion` offers the
-    corrected query. Facets count the matching products by category and by price
-    range; `min_price` and `max_price` (inclusive, minor units) and `category`
-    filter them. `sort`: `relevance` (default; `newest` when there are no words),
-    `price_asc`, `price_desc`, `newest` or `name`.
+    corrected query. Facets count the matching products by category, by price range
+    and by their variants' option values; `min_price` and `max_price` (inclusive, minor
+    units), `category` and `option` filter them. `sort`: `relevance` (default; `newest`
+    when there are no words), `price_asc`, `price_desc`, `newest` or `name`.
     """
     if min_price is not None and max_price is not None and min_price > max_price:
         raise RequestValidationError([{"loc": ("query", "min_price"), "type": "value_error",
                                        "msg": "min_price must not be above max_price."}])
     text = " ".join((q or "").split()) or None
-    query_print = cursors.fingerprint("search", text, category, min_price, max_price, sort)
+    options = tuple(sorted({":".join(part.strip() for part in o.split(":", 1))
+                            for o in option}))
+    query_print = cursors.fingerprint("search", text, category, min_price, max_price, sort,
+                                      *options)
     after = cursors.decode(cursor, query_print)
     await seen.wait(products)
     category_ids = await subtree_ids(products, category) if category is not None else None
     page = await search_page(products, ProductQuery(
         text=text, category_ids=category_ids, min_price=min_price, max_price=max_price,
-        sort="newest" if sort == "relevance" and text is None else sort, limit=limit, after=after, facets=True, suggestion=cursor is None))
+        options=options, sort="newest" if sort == "relevance" and text is None else sort,
+        limit=limit, after=after, facets=True, suggestion=cursor is None))
     return SearchResults(
         items=[summary(d) for d in page.items], total=page.total,
         facets=Facets.model_validate(page.facets), suggestion=page.suggestion,

@@ -1,5 +1,8 @@
 """The cart service's write model: a shopper's lines of products and quantities.
 
+A line is keyed by its item id: the variant's id for a product with variants (two
+sizes of one shirt are two lines), else the product's.
+
 Whether a product exists and how many are in stock belongs to the catalog; the
 API checks that against the catalog's read model before sending a command. The
 cart itself keeps its lines within bounds.
@@ -36,6 +39,7 @@ MAX_LINES = 50
 
 @dataclass(frozen=True)
 class Cart:
+    # item id -> quantity
     lines: Mapping[UUID, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
@@ -50,13 +54,13 @@ def evolve(state: State, event: Event) -> State:
     return _evolve(event, state or Cart())
 
 
-def _with(cart: Cart, **changes: int | None) -> Cart:
+def _with(cart: Cart, changes: Mapping[UUID, int | None]) -> Cart:
     lines = dict(cart.lines)
-    for product, quantity in changes.items():
+    for item, quantity in changes.items():
         if quantity is None:
-            lines.pop(UUID(product), None)
+            lines.pop(item, None)
         else:
-            lines[UUID(product)] = quantity
+            lines[item] = quantity
     return Cart(MappingProxyType(lines))
 
 
@@ -67,7 +71,7 @@ def _decide(command: Command, cart: Cart) -> list[Event]:
 
 @_decide.register
 def _(command: AddCartItem, cart: Cart) -> list[Event]:
-    current = cart.lines.get(command.product_id, 0)
+    current = cart.lines.get(command.item_id, 0)
     if current == 0 and len(cart.lines) >= MAX_LINES:
         raise Rejected("cart_full", f"A cart holds at most {MAX_LINES} different products.",
                        "invalid")
@@ -75,30 +79,33 @@ def _(command: AddCartItem, cart: Cart) -> list[Event]:
     if total > MAX_QUANTITY:
         raise Rejected("too_many", f"A cart line holds at most {MAX_QUANTITY} of a product.",
                        "invalid")
-    return [CartItemAdded(cart_id=command.cart_id, product_id=command.product_id,
-                          added=command.quantity, quantity=total)]
+    return [CartItemAdded(**_line(command), added=command.quantity, quantity=total)]
+
+
+def _line(command: AddCartItem | SetCartItemQuantity | RemoveCartItem) -> dict:
+    return {"cart_id": command.cart_id, "product_id": command.product_id,
+            "variant_id": command.variant_id}
 
 
 @_decide.register
 def _(command: SetCartItemQuantity, cart: Cart) -> list[Event]:
-    current = cart.lines.get(command.product_id)
+    current = cart.lines.get(command.item_id)
     if current is None:
         if command.quantity == 0:
             return []
-        raise Rejected("not_in_cart", "That product is not in the cart.", "not_found")
+        raise Rejected("not_in_cart", "That item is not in the cart.", "not_found")
     if command.quantity == 0:
-        return [CartItemRemoved(cart_id=command.cart_id, product_id=command.product_id)]
+        return [CartItemRemoved(**_line(command))]
     if command.quantity == current:
         return []
-    return [CartItemQuantityChanged(cart_id=command.cart_id, product_id=command.product_id,
-                                    quantity=command.quantity)]
+    return [CartItemQuantityChanged(**_line(command), quantity=command.quantity)]
 
 
 @_decide.register
 def _(command: RemoveCartItem, cart: Cart) -> list[Event]:
-    if command.product_id not in cart.lines:
-        raise Rejected("not_in_cart", "That product is not in the cart.", "not_found")
-    return [CartItemRemoved(cart_id=command.cart_id, product_id=command.product_id)]
+    if command.item_id not in cart.lines:
+        raise Rejected("not_in_cart", "That item is not in the cart.", "not_found")
+    return [CartItemRemoved(**_line(command))]
 
 
 @_decide.register
@@ -108,8 +115,8 @@ def _(command: ClearCart, cart: Cart) -> list[Event]:
 
 @_decide.register
 def _(command: RemoveOrderedItems, cart: Cart) -> list[Event]:
-    quantities = {product: max(cart.lines[product] - bought, 0)
-                  for product, bought in command.quantities.items() if product in cart.lines}
+    quantities = {item: max(cart.lines[item] - bought, 0)
+                  for item, bought in command.quantities.items() if item in cart.lines}
     if not quantities:
         return []
     return [OrderedItemsRemoved(cart_id=command.cart_id, order_id=command.order_id,
@@ -123,17 +130,17 @@ def _evolve(event: Event, cart: Cart) -> State:
 
 @_evolve.register
 def _(event: CartItemAdded, cart: Cart) -> State:
-    return _with(cart, **{str(event.product_id): event.quantity})
+    return _with(cart, {event.item_id: event.quantity})
 
 
 @_evolve.register
 def _(event: CartItemQuantityChanged, cart: Cart) -> State:
-    return _with(cart, **{str(event.product_id): event.quantity})
+    return _with(cart, {event.item_id: event.quantity})
 
 
 @_evolve.register
 def _(event: CartItemRemoved, cart: Cart) -> State:
-    return _with(cart, **{str(event.product_id): None})
+    return _with(cart, {event.item_id: None})
 
 
 @_evolve.register
@@ -143,5 +150,4 @@ def _(event: CartCleared, cart: Cart) -> State:
 
 @_evolve.register
 def _(event: OrderedItemsRemoved, cart: Cart) -> State:
-    return _with(cart, **{str(product): quantity or None
-                          for product, quantity in event.quantities.items()})
+    return _with(cart, {item: quantity or None for item, quantity in event.quantities.items()})

@@ -6,6 +6,10 @@ order's reservation goes back on sale (`ReleaseStock`). Both are answered with
 an event either way, because the checkout saga reacts to events. A product
 remembers which orders it released, so a reservation retried after its release
 is refused rather than taken again.
+
+A product with variants keeps each variant's stock, and its own stock is their
+sum. One `ReserveStock` per order takes every variant the order wants of the
+product, all or none; `ReleaseStock` gives them all back.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from commands.decisions import Rejected
 from commands.pricing import require_shop_currency
 from schemas.commands.catalog import (
     ChangeProduct,
+    ChangeVariant,
     CreateCategory,
     CreateProduct,
     ReleaseStock,
@@ -29,12 +34,18 @@ from schemas.commands.catalog import (
 from schemas.events.catalog import (
     CategoryCreated,
     Image,
+    Option,
     ProductChanged,
     ProductCreated,
     StockAdjusted,
     StockReleased,
     StockReservationRejected,
     StockReserved,
+    Variant,
+    VariantChanged,
+    VariantStock,
+    options_label,
+    variant_id_for,
 )
 from schemas.messages import Command, Event
 from schemas.money import Money
@@ -60,9 +71,21 @@ class Product:
     images: tuple[Image, ...]
     specifications: tuple[tuple[str, str], ...]
     stock: int
-    # order id -> quantity set aside and not yet released
-    reservations: PMap[UUID, int] = field(default_factory=pmap)
+    # order id -> quantity set aside and not yet released, by item: the variant's id,
+    # or the product's own for a product without variants
+    reservations: PMap[UUID, PMap[UUID, int]] = field(default_factory=pmap)
     released: PSet[UUID] = field(default_factory=pset)
+    options: tuple[Option, ...] = ()
+    variants: PMap[UUID, Variant] = field(default_factory=pmap)
+
+    def held(self, order_id: UUID) -> int:
+        """How many units an order holds of this product, over all its variants."""
+        return sum(self.reservations.get(order_id, pmap()).values())
+
+    def label(self, variant_id: UUID) -> str:
+        """The product's name with the variant's options, as a shopper knows it."""
+        variant = self.variants.get(variant_id)
+        return f"{self.name} ({options_label(variant.options)})" if variant else self.name
 
 
 State = Category | Product | None
@@ -100,8 +123,13 @@ def _(command: CreateCategory, state: State) -> list[Event]:
 def _(command: CreateProduct, state: State) -> list[Event]:
     if state is not None:
         raise Rejected("product_exists", f"The product {command.product_id} exists already.")
-    require_shop_currency(command.price)
-    return [ProductCreated(**command.model_dump())]
+    require_shop_currency(command.price, *(v.price for v in command.variants if v.price))
+    variants = [Variant(id=variant_id_for(command.product_id, v.sku), sku=v.sku,
+                        options=v.options, price=v.price or command.price, stock=v.stock)
+                for v in command.variants]
+    stock = sum(v.stock for v in variants) if variants else command.stock
+    return [ProductCreated(**command.model_dump(exclude={"variants", "stock"}),
+                           stock=stock, variants=variants)]
 
 
 @_decide.register
@@ -117,48 +145,102 @@ def _(command: ChangeProduct, state: State) -> list[Event]:
     return [ProductChanged(product_id=command.product_id, **changes)] if changes else []
 
 
+def _variant(product: Product, variant_id: UUID) -> Variant:
+    if variant_id not in product.variants:
+        raise Rejected("variant_not_found", f"{product.name} has no variant {variant_id}.",
+                       "not_found")
+    return product.variants[variant_id]
+
+
+@_decide.register
+def _(command: ChangeVariant, state: State) -> list[Event]:
+    product = _product(state, command.product_id)
+    variant = _variant(product, command.variant_id)
+    require_shop_currency(command.price)
+    if command.price == variant.price:
+        return []
+    return [VariantChanged(product_id=command.product_id, variant_id=command.variant_id,
+                           price=command.price)]
+
+
 @_decide.register
 def _(command: SetStock, state: State) -> list[Event]:
     product = _product(state, command.product_id)
-    delta = command.available - product.stock
+    if command.variant_id is None:
+        if product.variants:
+            raise Rejected("variant_needed", f"{product.name} comes in variants: set the "
+                                             "stock of each.", "invalid")
+        delta = command.available - product.stock
+        return [StockAdjusted(product_id=command.product_id, delta=delta,
+                              available=command.available)] if delta else []
+    delta = command.available - _variant(product, command.variant_id).stock
     if delta == 0:
         return []
-    return [StockAdjusted(product_id=command.product_id, delta=delta, available=command.available)]
+    return [StockAdjusted(product_id=command.product_id, delta=delta,
+                          available=product.stock + delta,
+                          variants=[VariantStock(variant_id=command.variant_id, quantity=delta,
+                                                 available=command.available)])]
 
 
 @_decide.register
 def _(command: ReserveStock, state: State) -> list[Event]:
     ids = {"product_id": command.product_id, "order_id": command.order_id}
+    asked = [VariantStock(variant_id=variant_id, quantity=quantity,
+                          available=_in_stock(state, variant_id))
+             for variant_id, quantity in command.variants.items()]
+
+    def refused(reason: str, available: int) -> list[Event]:
+        return [StockReservationRejected(**ids, requested=command.quantity,
+                                         available=available, reason=reason, variants=asked)]
+
     if not isinstance(state, Product):
-        return [StockReservationRejected(**ids, requested=command.quantity, available=0,
-                                         reason="That product is no longer sold.")]
+        return refused("That product is no longer sold.", 0)
     if command.order_id in state.reservations:
         return []
     if command.order_id in state.released:
-        return [StockReservationRejected(**ids, requested=command.quantity,
-                                         available=state.stock,
-                                         reason="The order was cancelled.")]
-    if command.quantity > state.stock:
-        left = f"only {state.stock} left" if state.stock else "sold out"
-        return [StockReservationRejected(**ids, requested=command.quantity,
-                                         available=state.stock,
-                                         reason=f"{state.name}: {left}.")]
-    return [StockReserved(**ids, quantity=command.quantity,
-                          available=state.stock - command.quantity)]
+        return refused("The order was cancelled.", state.stock)
+    if bool(command.variants) != bool(state.variants) or any(
+            variant_id not in state.variants for variant_id in command.variants):
+        return refused(f"{state.name}: that choice is no longer sold.", state.stock)
+    if not state.variants:
+        if command.quantity > state.stock:
+            return refused(f"{state.name}: {_left(state.stock)}.", state.stock)
+        return [StockReserved(**ids, quantity=command.quantity,
+                              available=state.stock - command.quantity)]
+    short = [a for a in asked if a.quantity > a.available]
+    if short:
+        return refused("; ".join(f"{state.label(a.variant_id)}: {_left(a.available)}"
+                                 for a in short) + ".", state.stock)
+    total = sum(a.quantity for a in asked)
+    return [StockReserved(**ids, quantity=total, available=state.stock - total,
+                          variants=[a.model_copy(update={"available": a.available - a.quantity})
+                                    for a in asked])]
+
+
+def _in_stock(state: State, variant_id: UUID) -> int:
+    variant = state.variants.get(variant_id) if isinstance(state, Product) else None
+    return variant.stock if variant else 0
+
+
+def _left(available: int) -> str:
+    return f"only {available} left" if available else "sold out"
 
 
 @_decide.register
 def _(command: ReleaseStock, state: State) -> list[Event]:
     if not isinstance(state, Product) or command.order_id in state.released:
         return []
-    quantity = state.reservations.get(command.order_id)
-    if quantity is None:
+    ids = {"product_id": command.product_id, "order_id": command.order_id}
+    held = state.reservations.get(command.order_id)
+    if held is None:
         # Nothing held (the reservation was refused, or never made): remember the order
         # anyway, so a reservation still on its way is refused.
-        return [StockReleased(product_id=command.product_id, order_id=command.order_id,
-                              quantity=0, available=state.stock)]
-    return [StockReleased(product_id=command.product_id, order_id=command.order_id,
-                          quantity=quantity, available=state.stock + quantity)]
+        return [StockReleased(**ids, quantity=0, available=state.stock)]
+    quantity = sum(held.values())
+    returned = [VariantStock(variant_id=item, quantity=n, available=state.variants[item].stock + n)
+                for item, n in held.items() if item in state.variants]
+    return [StockReleased(**ids, quantity=quantity, available=state.stock + quantity,
+                          variants=returned)]
 
 
 def _comparable_value(value):
@@ -189,7 +271,8 @@ def _(event: ProductCreated, state: State) -> State:
         product_id=event.product_id, sku=event.sku, name=event.name, slug=event.slug,
         description=event.description, category_id=event.category_id, price=event.price,
         images=tuple(event.images), specifications=tuple(sorted(event.specifications.items())),
-        stock=event.stock,
+        stock=event.stock, options=tuple(event.options),
+        variants=pmap({variant.id: variant for variant in event.variants}),
     )
 
 
@@ -205,22 +288,35 @@ def _(event: ProductChanged, state: State) -> State:
 
 
 @_evolve.register
+def _(event: VariantChanged, state: State) -> State:
+    product = _product(state, event.product_id)
+    variant = _variant(product, event.variant_id)
+    return replace(product, variants=product.variants.set(
+        variant.id, variant.model_copy(update={"price": event.price})))
+
+
+def _restocked(product: Product, available: int, moved: list[VariantStock],
+               **changes) -> Product:
+    """The product with its stock, and each moved variant's, as an event left them."""
+    variants = product.variants
+    for entry in moved:
+        variant = variants[entry.variant_id]
+        variants = variants.set(variant.id, variant.model_copy(update={"stock": entry.available}))
+    return replace(product, stock=available, variants=variants, **changes)
+
+
+@_evolve.register
 def _(event: StockAdjusted, state: State) -> State:
-    return replace(_product(state, event.product_id), stock=event.available)
-
-
-def _reservations(product: Product, order_id: UUID, quantity: int | None
-                  ) -> PMap[UUID, int]:
-    if quantity is None:
-        return product.reservations.discard(order_id)
-    return product.reservations.set(order_id, quantity)
+    return _restocked(_product(state, event.product_id), event.available, event.variants)
 
 
 @_evolve.register
 def _(event: StockReserved, state: State) -> State:
     product = _product(state, event.product_id)
-    return replace(product, stock=event.available,
-                   reservations=_reservations(product, event.order_id, event.quantity))
+    held = (pmap({entry.variant_id: entry.quantity for entry in event.variants})
+            if event.variants else pmap({product.product_id: event.quantity}))
+    return _restocked(product, event.available, event.variants,
+                      reservations=product.reservations.set(event.order_id, held))
 
 
 @_evolve.register
@@ -231,6 +327,6 @@ def _(event: StockReservationRejected, state: State) -> State:
 @_evolve.register
 def _(event: StockReleased, state: State) -> State:
     product = _product(state, event.product_id)
-    return replace(product, stock=event.available,
-                   reservations=_reservations(product, event.order_id, None),
-                   released=product.released.add(event.order_id))
+    return _restocked(product, event.available, event.variants,
+                      reservations=product.reservations.discard(event.order_id),
+                      released=product.released.add(event.order_id))

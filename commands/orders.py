@@ -64,7 +64,8 @@ class Order:
 
     @property
     def product_ids(self) -> list[UUID]:
-        return [line.product_id for line in self.lines]
+        """Each product once: its stock is reserved and released once for all its lines."""
+        return list(dict.fromkeys(line.product_id for line in self.lines))
 
 
 State = Order | None
@@ -93,8 +94,9 @@ def _decide(command: Command, state: State) -> list[Event]:
 def _(command: PlaceOrder, state: State) -> list[Event]:
     if state is not None:
         raise Rejected("order_exists", f"The order {command.order_id} exists already.")
-    if len({line.product_id for line in command.lines}) != len(command.lines):
-        raise Rejected("duplicate_lines", "Each product may appear in one line only.", "invalid")
+    if len({line.item_id for line in command.lines}) != len(command.lines):
+        raise Rejected("duplicate_lines", "Each product or variant may appear in one line "
+                                          "only.", "invalid")
     pricing.require_shop_currency(*(money for line in command.lines
                                     for money in (line.unit_price, line.line_total)))
     return [OrderPlaced(**command.model_dump(), totals=pricing.totals(command.lines),

@@ -1,7 +1,8 @@
 """A demo catalog, sent through the command path so the events are its source.
 
 Deterministic: category `path` and product number `i` fix every field (a random
-generator seeded with them) and the ids of the entity and of its command
+generator seeded with them; another one, seeded the same way, picks the variants, so
+products keep the fields they had before variants) and the ids of the entity and of its command
 (`uuid5` in the seed's namespace). Product `i` is the same whatever the count
 asked for, so `--products 1000` then `--products 100000` adds the 99,000 others,
 and a second run adds nothing: what the catalog view already shows is skipped,
@@ -25,8 +26,8 @@ from api.catalog import slugify
 from infra.clients import Clients
 from infra.command_bus import CommandBus, CommandTimeout
 from projections.catalog import CatalogProjection
-from schemas.commands.catalog import CreateCategory, CreateProduct
-from schemas.events.catalog import Image
+from schemas.commands.catalog import CreateCategory, CreateProduct, NewVariant
+from schemas.events.catalog import Image, Option
 from schemas.messages import Command
 from schemas.money import Money
 
@@ -384,6 +385,44 @@ def _profile(category: SeedCategory, whole_tree: list[SeedCategory]) -> Leaf:
                 if c.leaf and c.path.startswith(category.path + " > "))
 
 
+# Shoes and clothes come in sizes; about a third of what else comes in colours is sold
+# in several of them, as are some sized products.
+SIZES = {"Shoes": tuple(f"EU {n}" for n in range(38, 46)),
+         "Clothing > Kids": ("4Y", "6Y", "8Y", "10Y", "12Y"),
+         "Clothing": ("XS", "S", "M", "L", "XL")}
+COLOUR_SHARE = 0.3
+VARIANT_STOCK = (0, 1, 2, 3, 5, 8, 12, 20)
+# What the largest clothes cost more, in minor units.
+LARGE_SURCHARGE = 300
+
+
+def _sizes(home: SeedCategory) -> tuple[str, ...]:
+    return next((sizes for prefix, sizes in SIZES.items()
+                 if home.path == prefix or home.path.startswith(prefix + " > ")), ())
+
+
+def _variants(i: int, home: SeedCategory, leaf: Leaf, sku: str, price: int
+              ) -> tuple[list[Option], list[NewVariant]]:
+    """Product `i`'s options and variants; none for most products that are not sized."""
+    rng = random.Random(f"shopstream-seed/variants/{i}")
+    options: list[Option] = []
+    sizes = _sizes(home)
+    if sizes:
+        options.append(Option(name="Size", values=list(sizes)))
+    if leaf.coloured and rng.random() < COLOUR_SHARE:
+        options.append(Option(name="Colour", values=rng.sample(COLOURS, rng.randint(2, 4))))
+    combinations: list[dict[str, str]] = [{}]
+    for option in options:
+        combinations = [c | {option.name: value} for c in combinations
+                        for value in option.values]
+    variants = [NewVariant(
+        sku="-".join([sku, *(v.replace(" ", "").upper() for v in c.values())]), options=c,
+        price=(Money(amount=price + LARGE_SURCHARGE, currency="EUR")
+               if c.get("Size") == "XL" else None),
+        stock=rng.choice(VARIANT_STOCK)) for c in combinations] if options else []
+    return options, variants
+
+
 def product(i: int, homes: list[SeedCategory],
             whole_tree: list[SeedCategory]) -> tuple[UUID, Command]:
     """Product number `i` in one of `homes`, and the id of the command that creates it."""
@@ -410,11 +449,15 @@ def product(i: int, homes: list[SeedCategory],
     stock = 0 if rng.random() < 0.08 else rng.choice((1, 2, 3, 5, 8, 12, 20, 35, 50, 120, 400))
     images = [Image(url=f"{IMAGE_HOST}/{sku.lower()}-{n}/800/800", alt=f"{name}, view {n}")
               for n in range(1, rng.randint(1, 4) + 1)]
+    options, variants = _variants(i, home, leaf, sku, price)
+    if any(option.name == "Colour" for option in options):
+        specs.pop("Colour", None)  # the shopper picks it
     command = CreateProduct(
         product_id=uuid.uuid5(NAMESPACE, f"product/{i}"), sku=sku, name=name,
         slug=f"{slugify(name)}-{i}", description=description, category_id=home.category_id,
         price=Money(amount=price, currency="EUR"), images=images, specifications=specs,
-        stock=stock)
+        stock=sum(v.stock for v in variants) if variants else stock, options=options,
+        variants=variants)
     return uuid.uuid5(NAMESPACE, f"command/product/{i}"), command
 
 

@@ -1,7 +1,9 @@
 """The carts read model: one MongoDB document per cart, cached in Redis.
 
-A document is `{_id: cart id, items: {product id: {quantity, added_at}},
-version, updated_at}`. Writes are guarded by the cart's version, so a record
+A document is `{_id: cart id, items: {item id: {quantity, added_at, product_id,
+variant_id}}, version, updated_at}`; the item id is the variant's id, or the
+product's for a product without variants (lines written before variants hold no
+`product_id`: their item id is it). Writes are guarded by the cart's version, so a record
 applied twice changes nothing. The projection writes through to the Redis
 cache with the same guard (a Lua script), and readers fill the cache on a miss
 the same way, so a stale fill can never overwrite a newer cart. A replay builds
@@ -52,8 +54,10 @@ def _iso(value) -> str | None:
 
 
 def _as_json(document: dict[str, Any]) -> str:
-    items = {product: {"quantity": line["quantity"], "added_at": _iso(line.get("added_at"))}
-             for product, line in document.get("items", {}).items()}
+    items = {item: {"quantity": line["quantity"], "added_at": _iso(line.get("added_at")),
+                    "product_id": line.get("product_id", item),
+                    "variant_id": line.get("variant_id")}
+             for item, line in document.get("items", {}).items()}
     return json.dumps({"id": document["_id"], "items": items,
                        "version": document["version"],
                        "updated_at": _iso(document["updated_at"])})
@@ -112,20 +116,23 @@ class CartsProjection(Projection):
             at = record.envelope.occurred_at
             match event:
                 case CartItemAdded() | CartItemQuantityChanged():
-                    item = f"items.{event.product_id}"
+                    item = f"items.{event.item_id}"
                     update = {"$set": {f"{item}.quantity": event.quantity, "version": version,
                                        "updated_at": at}}
                     if isinstance(event, CartItemAdded):
-                        update["$set"][f"{item}.added_at"] = at
+                        update["$set"] |= {
+                            f"{item}.added_at": at, f"{item}.product_id": str(event.product_id),
+                            f"{item}.variant_id": str(event.variant_id) if event.variant_id
+                            else None}
                 case CartItemRemoved():
-                    update = {"$unset": {f"items.{event.product_id}": ""},
+                    update = {"$unset": {f"items.{event.item_id}": ""},
                               "$set": {"version": version, "updated_at": at}}
                 case CartCleared():
                     update = {"$set": {"items": {}, "version": version, "updated_at": at}}
                 case OrderedItemsRemoved():
-                    kept = {f"items.{product}.quantity": quantity
-                            for product, quantity in event.quantities.items() if quantity}
-                    gone = {f"items.{product}": "" for product, quantity
+                    kept = {f"items.{item}.quantity": quantity
+                            for item, quantity in event.quantities.items() if quantity}
+                    gone = {f"items.{item}": "" for item, quantity
                             in event.quantities.items() if not quantity}
                     update = {"$set": {**kept, "version": version, "updated_at": at}}
                     if gone:

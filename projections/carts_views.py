@@ -16,11 +16,13 @@ from projections.views import View
 class CartLineRow(TypedDict):
     quantity: int
     added_at: datetime | None
+    product_id: str
+    variant_id: str | None
 
 
 class CartRow(TypedDict):
     id: str
-    items: dict[str, CartLineRow]  # by product id
+    items: dict[str, CartLineRow]  # by item id: the variant's, or the product's
     version: int
     updated_at: datetime | None
 
@@ -32,9 +34,11 @@ def _parsed(cached: str) -> CartRow:
         return datetime.fromisoformat(value) if value else None
 
     return CartRow(id=data["id"], version=data["version"], updated_at=moment(data["updated_at"]),
-                   items={product: CartLineRow(quantity=line["quantity"],
-                                               added_at=moment(line.get("added_at")))
-                          for product, line in data["items"].items()})
+                   items={item: CartLineRow(quantity=line["quantity"],
+                                            added_at=moment(line.get("added_at")),
+                                            product_id=line.get("product_id") or item,
+                                            variant_id=line.get("variant_id"))
+                          for item, line in data["items"].items()})
 
 
 class CartsView(View):

@@ -1,4 +1,4 @@
-"""Reads of the catalog model: categories and products by id."""
+"""Reads of the catalog model: categories, products and their variants by id."""
 
 from __future__ import annotations
 
@@ -37,6 +37,23 @@ class ProductRow(TypedDict):
     version: int
 
 
+class OptionRow(TypedDict):
+    name: str
+    values: list[str]
+
+
+class VariantRow(TypedDict):
+    id: str
+    product_id: str
+    position: int
+    sku: str
+    options: dict[str, str]
+    price_amount: int
+    currency: str
+    stock: int
+    version: int
+
+
 class CatalogView(MySQLView):
     projection = CatalogProjection
 
@@ -70,3 +87,23 @@ class CatalogView(MySQLView):
         table = self.tables["products"]
         return {row["id"]: row
                 for row in await self._all(select(table).where(table.c.id.in_(product_ids)))}
+
+    async def options(self, product_id: str) -> list[OptionRow]:
+        """A product's options, in their order; empty for a product without variants."""
+        found = await self._one("product_options",
+                                self.tables["product_options"].c.id == product_id)
+        return found["options"] if found else []
+
+    async def variants(self, product_id: str) -> list[VariantRow]:
+        """A product's variants in the order they were given; empty without variants."""
+        table = self.tables["product_variants"]
+        return await self._all(select(table).where(table.c.product_id == product_id)
+                               .order_by(table.c.position))
+
+    async def variants_by_id(self, variant_ids: list[str]) -> dict[str, VariantRow]:
+        """The given variants by id; unknown ones are left out."""
+        if not variant_ids:
+            return {}
+        table = self.tables["product_variants"]
+        return {row["id"]: row
+                for row in await self._all(select(table).where(table.c.id.in_(variant_ids)))}

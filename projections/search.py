@@ -43,7 +43,9 @@ CATEGORIES_ALIAS = "catalog-categories"
 # 1: products alone. 2: category name and slug in products, a categories index, the
 # `spell` and `all_text` fields for did-you-mean and fuzzy matching across fields.
 # 3: no stop words in descriptions and `all_text` (a misspelt "band" matched "and").
-MAPPING_VERSION = 3
+# 4: the variants' option values (`options`, as "Size:M", for facets and filters; and
+# `options_text`, found by words).
+MAPPING_VERSION = 4
 
 PRODUCT_EVENTS = ("ProductCreated", "ProductChanged", "StockAdjusted", "StockReserved",
                   "StockReleased")
@@ -91,6 +93,8 @@ MAPPINGS: dict[str, Any] = {
         "images": {"type": "object", "enabled": False},
         "specifications": {"type": "object", "enabled": False},
         "specifications_text": {"type": "text", "copy_to": _SEARCHED},
+        "options": {"type": "keyword"},
+        "options_text": {"type": "text", "copy_to": ["all_text"]},
         "stock": {"type": "integer"},
         "created_at": {"type": "date"},
         "updated_at": {"type": "date"},
@@ -135,6 +139,15 @@ def _suggest(name: str) -> list[dict[str, Any]]:
     return [{"input": [name], "weight": 2}] + ([{"input": tails, "weight": 1}] if tails else [])
 
 
+def option_terms(event: ProductCreated) -> list[str]:
+    """Each option value a variant of the product has, as "name:value" (option names
+    hold no colon), in the options' order."""
+    present = {(name, value) for variant in event.variants
+               for name, value in variant.options.items()}
+    return [f"{option.name}:{value}" for option in event.options for value in option.values
+            if (option.name, value) in present]
+
+
 def with_category(document: dict[str, Any], category: dict[str, Any] | None) -> dict[str, Any]:
     """The product document with its category's slug and name (None while unknown)."""
     return document | {"category_slug": category["slug"] if category else None,
@@ -151,6 +164,8 @@ def created_document(event: ProductCreated, record: Record) -> dict[str, Any]:
         "images": [i.model_dump() for i in event.images],
         "specifications": event.specifications,
         "specifications_text": _specifications_text(event.specifications),
+        "options": option_terms(event),
+        "options_text": " ".join(term.split(":", 1)[1] for term in option_terms(event)),
         "stock": event.stock, "created_at": at, "updated_at": at,
         "suggest": _suggest(event.name), "version": record.envelope.aggregate_version,
     }

@@ -29,6 +29,7 @@ PRICE_RANGES: list[tuple[int, int | None]] = [
     (0, 2_500), (2_500, 5_000), (5_000, 10_000), (10_000, 25_000), (25_000, 50_000),
     (50_000, 100_000), (100_000, None)]
 CATEGORY_FACET_SIZE = 50
+OPTION_FACET_SIZE = 500  # "name:value" terms: a few options of up to 20 values each
 MAX_SUBTREE = 1000
 SUMMARY_FIELDS = ["id", "name", "slug", "price_amount", "currency", "images", "category_id",
                   "category_slug", "category_name"]
@@ -42,6 +43,8 @@ class ProductQuery:
     category_ids: tuple[str, ...] | None = None  # None: any category
     min_price: int | None = None
     max_price: int | None = None
+    # "name:value" terms a product's variants must have, each of them
+    options: tuple[str, ...] = ()
     sort: Sort = "relevance"
     limit: int = 20
     after: tuple[Any, ...] | None = None  # the previous page's last sort values
@@ -54,7 +57,7 @@ class Page:
     items: list[dict[str, Any]]  # the summary fields of each product's document
     total: int
     next_after: list[Any] | None
-    facets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    facets: dict[str, Any] = field(default_factory=dict)
     suggestion: str | None = None
 
 
@@ -87,6 +90,7 @@ def search_body(query: ProductQuery) -> dict[str, Any]:
         bounds = {"gte": query.min_price, "lte": query.max_price}
         filters.append({"range": {"price_amount": {k: v for k, v in bounds.items()
                                                    if v is not None}}})
+    filters += [{"term": {"options": term}} for term in query.options]
     text = (query.text or "").strip()
     must = [_matching(text)] if text else []
     body: dict[str, Any] = {
@@ -101,6 +105,8 @@ def search_body(query: ProductQuery) -> dict[str, Any]:
     if query.facets:
         body["aggs"] = {
             "category": {"terms": {"field": "category_slug", "size": CATEGORY_FACET_SIZE}},
+            "options": {"terms": {"field": "options", "size": OPTION_FACET_SIZE,
+                                  "order": {"_key": "asc"}}},
             "price": {"range": {"field": "price_amount", "ranges": [
                 {"from": low} | ({"to": high} if high is not None else {})
                 for low, high in PRICE_RANGES]}},
@@ -117,7 +123,7 @@ def page(response: dict[str, Any], query: ProductQuery) -> Page:
     hits = response["hits"]["hits"]
     more = len(hits) > query.limit
     hits = hits[:query.limit]
-    facets: dict[str, list[dict[str, Any]]] = {}
+    facets: dict[str, Any] = {}
     aggregations = response.get("aggregations")
     if aggregations:
         facets["category"] = [{"slug": b["key"], "count": b["doc_count"]}
@@ -125,6 +131,11 @@ def page(response: dict[str, Any], query: ProductQuery) -> Page:
         facets["price"] = [{"from": int(b["from"]), "to": int(b["to"]) if "to" in b else None,
                             "count": b["doc_count"]}
                            for b in aggregations["price"]["buckets"] if b["doc_count"]]
+        options: dict[str, list[dict[str, Any]]] = {}
+        for bucket in aggregations.get("options", {}).get("buckets", []):
+            name, value = bucket["key"].split(":", 1)
+            options.setdefault(name, []).append({"value": value, "count": bucket["doc_count"]})
+        facets["options"] = options
     return Page(
         items=[hit["_source"] for hit in hits],
         total=response["hits"]["total"]["value"] if query.facets else len(hits),

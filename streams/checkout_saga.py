@@ -1,6 +1,7 @@
 """The checkout saga's decisions: which step follows each event. Pure, no I/O.
 
-    OrderPlaced ──> ReserveStock (each line) ──> StockReserved / StockReservationRejected
+    OrderPlaced ──> ReserveStock (each product: all its variants at once)
+      ──> StockReserved / StockReservationRejected
       ──> RecordStockReservation ──> OrderAwaitingPayment (all reserved) or OrderCancelled
     OrderAwaitingPayment ──> RequestPayment ──> PaymentRequested
       ──> provider.charge (card, wallet: authorized and captured in one call)
@@ -11,7 +12,7 @@
         | PaymentFailed ──> CancelOrder
     PaymentCaptured ──> RecordPayment ──> OrderConfirmed ──> RemoveOrderedItems (the cart)
                                       └─> OrderPaid ──> IssueReceipt ──> ReceiptIssued
-    OrderCancelled ──> ReleaseStock (each line), CancelPayment ──> refund when it was taken
+    OrderCancelled ──> ReleaseStock (each product), CancelPayment ──> refund when it was taken
     FulfilmentRecorded(delivered) ──> SettlePayment (cash on delivery is paid at the door)
 
 The saga keeps no state: the order and the payment aggregates remember where a
@@ -52,6 +53,7 @@ from schemas.events.orders import (
     OrderAwaitingPayment,
     OrderCancelled,
     OrderConfirmed,
+    OrderLine,
     OrderPaid,
     OrderPlaced,
 )
@@ -132,9 +134,8 @@ def react(envelope: EventEnvelope, policy: Policy) -> list[Step]:
 
     match event:
         case OrderPlaced():
-            return [send(ReserveStock(product_id=line.product_id, order_id=event.order_id,
-                                      quantity=line.quantity), f"reserve {line.product_id}")
-                    for line in event.lines]
+            return [send(reservation, f"reserve {reservation.product_id}")
+                    for reservation in reservations(event)]
         case StockReserved():
             return [send(RecordStockReservation(order_id=event.order_id,
                                                 product_id=event.product_id, reserved=True))]
@@ -168,7 +169,7 @@ def react(envelope: EventEnvelope, policy: Policy) -> list[Step]:
         case OrderConfirmed():
             return [send(RemoveOrderedItems(
                 cart_id=event.user_id, order_id=event.order_id,
-                quantities={line.product_id: line.quantity for line in event.lines}))]
+                quantities={line.item_id: line.quantity for line in event.lines}))]
         case OrderPaid():
             return [send(IssueReceipt(
                 book=f"receipts-{envelope.occurred_at.year}", payment_id=event.payment_id,
@@ -186,6 +187,19 @@ def react(envelope: EventEnvelope, policy: Policy) -> list[Step]:
         case FulfilmentRecorded(status="delivered", payment_id=UUID() as payment_id):
             return [send(SettlePayment(payment_id=payment_id, source="cash_on_delivery"))]
     return []
+
+
+def reservations(event: OrderPlaced) -> list[ReserveStock]:
+    """One reservation per product, with every variant of it the order holds: the
+    product reserves them all or none."""
+    lines: dict[UUID, list[OrderLine]] = {}
+    for line in event.lines:
+        lines.setdefault(line.product_id, []).append(line)
+    return [ReserveStock(product_id=product_id, order_id=event.order_id,
+                         quantity=sum(line.quantity for line in held),
+                         variants={line.variant_id: line.quantity for line in held
+                                   if line.variant_id is not None})
+            for product_id, held in lines.items()]
 
 
 def _ask(envelope: EventEnvelope, call: Call, event: Event,

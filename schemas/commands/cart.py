@@ -1,4 +1,8 @@
-"""Requests to the cart service; a cart is addressed by its owner's user id."""
+"""Requests to the cart service; a cart is addressed by its owner's user id.
+
+A line is a product, or one variant of it (`variant_id`): its item id is the
+variant's id, or the product's for a product without variants.
+"""
 
 from __future__ import annotations
 
@@ -20,20 +24,27 @@ class _CartCommand(Command):
         return str(self.cart_id)
 
 
-class AddCartItem(_CartCommand):
+class _LineCommand(_CartCommand):
     product_id: UUID
+    variant_id: UUID | None = None
+
+    @property
+    def item_id(self) -> UUID:
+        return self.variant_id or self.product_id
+
+
+class AddCartItem(_LineCommand):
     quantity: Quantity
 
 
-class SetCartItemQuantity(_CartCommand):
+class SetCartItemQuantity(_LineCommand):
     """Set a line's quantity; 0 removes the line."""
 
-    product_id: UUID
     quantity: Annotated[int, Field(ge=0, le=99)]
 
 
-class RemoveCartItem(_CartCommand):
-    product_id: UUID
+class RemoveCartItem(_LineCommand):
+    pass
 
 
 class ClearCart(_CartCommand):
@@ -41,7 +52,7 @@ class ClearCart(_CartCommand):
 
 
 class RemoveOrderedItems(_CartCommand):
-    """Take what an order bought out of the cart; what was added since stays."""
+    """Take what an order bought out of the cart (by item id); what was added since stays."""
 
     order_id: UUID
     quantities: dict[UUID, Annotated[int, Field(ge=1, le=99)]]

@@ -40,7 +40,7 @@ class PlaceOrder(_OrderCommand):
 
 
 class RecordStockReservation(_OrderCommand):
-    """The catalog's answer for one line: reserved, or not (with why)."""
+    """The catalog's answer for one product (all its lines): reserved, or not (with why)."""
 
     product_id: UUID
     reserved: bool

@@ -1,4 +1,8 @@
-"""Facts of the cart service. Each carries the line's resulting quantity."""
+"""Facts of the cart service. Each carries the line's resulting quantity.
+
+A line is keyed by its item id: `variant_id` when the product comes in variants
+(events before variants have none), else `product_id`.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +16,27 @@ from schemas.messages import Event
 Quantity = Annotated[int, Field(ge=1, le=99)]
 
 
-class CartItemAdded(Event):
+class _LineEvent(Event):
     cart_id: UUID
     product_id: UUID
+    variant_id: UUID | None = None
+
+    @property
+    def item_id(self) -> UUID:
+        return self.variant_id or self.product_id
+
+
+class CartItemAdded(_LineEvent):
     added: Quantity
     quantity: Quantity
 
 
-class CartItemQuantityChanged(Event):
-    cart_id: UUID
-    product_id: UUID
+class CartItemQuantityChanged(_LineEvent):
     quantity: Quantity
 
 
-class CartItemRemoved(Event):
-    cart_id: UUID
-    product_id: UUID
+class CartItemRemoved(_LineEvent):
+    pass
 
 
 class CartCleared(Event):
@@ -37,7 +46,7 @@ class CartCleared(Event):
 class OrderedItemsRemoved(Event):
     """A placed order took its lines out of the cart.
 
-    `quantities` holds each line's resulting quantity; 0 means the line is gone.
+    `quantities` holds each line's resulting quantity by item id; 0 means the line is gone.
     """
 
     cart_id: UUID

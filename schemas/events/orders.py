@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.events.catalog import Name
+from schemas.events.catalog import Name, options_label
 from schemas.messages import Event
 from schemas.money import CURRENCY, Money
 from schemas.payments import PaymentMethodType
@@ -27,7 +27,10 @@ Reason = Annotated[str, Field(max_length=500)]
 
 
 class OrderLine(BaseModel):
-    """One product of an order, at the price it was sold for."""
+    """One product of an order, or one variant of it, at the price it was sold for.
+
+    For a variant, `sku` is the variant's and `options` say which it is.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -37,14 +40,28 @@ class OrderLine(BaseModel):
     unit_price: Money
     quantity: Annotated[int, Field(ge=1, le=99)]
     line_total: Money
+    variant_id: UUID | None = None
+    options: dict[str, str] = {}
+
+    @property
+    def item_id(self) -> UUID:
+        """What the line is of: the variant, or the product without variants."""
+        return self.variant_id or self.product_id
+
+    @property
+    def options_label(self) -> str:
+        """The variant as people read it ("Size: M"); empty for a product without variants."""
+        return options_label(self.options)
 
     @classmethod
     def priced(cls, product_id: UUID, sku: str, name: str, unit_price: int,
-               quantity: int) -> OrderLine:
+               quantity: int, variant_id: UUID | None = None,
+               options: dict[str, str] | None = None) -> OrderLine:
         """A line at `unit_price` minor units in the shop's currency: its total follows."""
         return cls(product_id=product_id, sku=sku, name=name,
                    unit_price=Money(amount=unit_price, currency=CURRENCY), quantity=quantity,
-                   line_total=Money(amount=unit_price * quantity, currency=CURRENCY))
+                   line_total=Money(amount=unit_price * quantity, currency=CURRENCY),
+                   variant_id=variant_id, options=options or {})
 
 
 class Totals(BaseModel):
@@ -79,7 +96,7 @@ class OrderPlaced(_OrderEvent):
 
 
 class OrderItemReserved(_OrderEvent):
-    """The catalog set aside one line's stock for this order."""
+    """The catalog set aside one product's stock (all its lines) for this order."""
 
     product_id: UUID
 

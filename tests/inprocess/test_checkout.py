@@ -45,7 +45,7 @@ async def test_a_declined_card_ends_cancelled_with_its_stock_released():
     assert (order.status, order.paid) == ("cancelled", False)
     assert payment.status == "failed"
     assert stock(shop) == {TEA: 10, CUPS: 5}
-    assert shop.state("catalog", TEA).reservations.get(ORDER, 0) == 0
+    assert shop.state("catalog", TEA).held(ORDER) == 0
     assert dict(shop.state("cart", USER).lines) == {TEA: 3, CUPS: 1}
     assert "card_declined" in text(email(shop, "Your order was cancelled"))
     assert not [m for m in shop.emails() if m["Subject"].startswith("Your receipt")]

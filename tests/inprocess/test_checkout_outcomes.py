@@ -171,7 +171,7 @@ async def test_however_the_steps_interleave_a_checkout_ends_consistent(method, d
         await shop.send(OUTSIDE["the clock expires the payment"])    # nobody paid in time
 
     order, payment = shop.state("orders", ORDER), shop.state("payments", PAYMENT)
-    held = {p: shop.state("catalog", p).reservations.get(ORDER, 0) for p in (TEA, CUPS)}
+    held = {p: shop.state("catalog", p).held(ORDER) for p in (TEA, CUPS)}
     assert stock(shop) == {TEA: 10 - held[TEA], CUPS: 5 - held[CUPS]}
     assert shop.types().count("PaymentCaptured") <= 1
     assert shop.types().count("PaymentRefunded") <= 1

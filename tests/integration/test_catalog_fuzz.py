@@ -50,7 +50,13 @@ def problems(payload: dict) -> list[str]:
     images = payload.get("images") or []
     lines = [payload.get("sku") or "", payload.get("name") or "",
              *(image["alt"] for image in images),
-             *(text for pair in (payload.get("specifications") or {}).items() for text in pair)]
+             *(text for pair in (payload.get("specifications") or {}).items() for text in pair),
+             *(text for option in payload.get("options") or []
+               for text in (option["name"], *option["values"])),
+             *(text for variant in payload.get("variants") or []
+               for text in (variant["sku"], *variant["options"], *variant["options"].values()))]
+    found += [f"variant price {v['price']}" for v in payload.get("variants") or []
+              if v["price"]["currency"] != CURRENCY or v["price"]["amount"] > MAX_PRICE]
     found += [f"text {text!r}" for text in lines if unprintable(text) or text != text.strip()]
     if unprintable(payload.get("description") or "", allowed="\n"):
         found.append(f"description {payload['description']!r}")

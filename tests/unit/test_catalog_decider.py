@@ -296,7 +296,7 @@ def test_reserving_stock_sets_it_aside_for_the_order():
     assert events == [StockReserved(product_id=PRODUCT_ID, order_id=ORDER_A, quantity=3,
                                     available=7)]
     assert state.stock == 7
-    assert dict(state.reservations) == {ORDER_A: 3}
+    assert dict(state.reservations) == {ORDER_A: {PRODUCT_ID: 3}} and state.held(ORDER_A) == 3
 
 
 def test_the_last_unit_cannot_be_reserved_by_two_orders():
@@ -308,7 +308,7 @@ def test_the_last_unit_cannot_be_reserved_by_two_orders():
         product_id=PRODUCT_ID, order_id=ORDER_B, requested=1, available=0,
         reason="Green tea: sold out.")]
     assert after.stock == 0
-    assert dict(after.reservations) == {ORDER_A: 1}
+    assert dict(after.reservations) == {ORDER_A: {PRODUCT_ID: 1}}
 
 
 def test_asking_for_more_than_is_left_is_refused_with_what_is_left():
@@ -393,7 +393,7 @@ def test_stock_and_reservations_always_add_up_to_the_stock_there_was(initial, st
         reserved_by += [e.order_id for e in events if isinstance(e, StockReserved)]
 
         assert state.stock >= 0
-        assert state.stock + sum(state.reservations.values()) == initial
+        assert state.stock + sum(map(state.held, state.reservations)) == initial
         assert set(state.reservations).isdisjoint(state.released)
 
     assert len(reserved_by) == len(set(reserved_by))     # each order reserves at most once

@@ -22,7 +22,13 @@ from projections.search import (
 )
 from projections.search_queries import ProductQuery, completions, page, search_body
 from schemas.envelope import EventEnvelope
-from schemas.events.catalog import CategoryCreated, ProductChanged, ProductCreated
+from schemas.events.catalog import (
+    CategoryCreated,
+    Option,
+    ProductChanged,
+    ProductCreated,
+    Variant,
+)
 from schemas.money import Money
 
 
@@ -103,6 +109,44 @@ def test_a_product_document_gets_its_category_and_keeps_it_through_changes() -> 
     assert changed["suggest"][1]["input"] == ["Headphones II", "II"]
 
 
+def test_a_product_document_holds_the_option_values_its_variants_have() -> None:
+    product_id = uuid.uuid4()
+    shirt = ProductCreated(
+        product_id=product_id, sku="TEE", name="Tee", slug="tee", category_id=uuid.uuid4(),
+        price=Money(amount=1500), stock=5,
+        options=[Option(name="Size", values=["S", "M", "L"]),
+                 Option(name="Colour", values=["Red", "Blue"])],
+        variants=[Variant(id=uuid.uuid4(), sku=f"TEE-{size}-{colour}",
+                          options={"Size": size, "Colour": colour}, price=Money(amount=1500),
+                          stock=1)
+                  for size, colour in (("S", "Red"), ("L", "Red"), ("L", "Blue"))])
+
+    document = created_document(shirt, record(shirt, 1, datetime(2026, 1, 1, tzinfo=UTC)))
+
+    # M is an option value no variant has: nothing to find it by.
+    assert document["options"] == ["Size:S", "Size:L", "Colour:Red", "Colour:Blue"]
+    assert document["options_text"] == "S L Red Blue"
+
+
+def test_option_filters_all_hold_and_option_facets_are_grouped_by_name() -> None:
+    body = search_body(ProductQuery(options=("Colour:Red", "Size:M"), facets=True))
+    assert body["query"]["bool"]["filter"] == [{"term": {"options": "Colour:Red"}},
+                                               {"term": {"options": "Size:M"}}]
+
+    response = {"hits": {"hits": [], "total": {"value": 3}}, "aggregations": {
+        "category": {"buckets": []}, "price": {"buckets": []},
+        "options": {"buckets": [{"key": "Colour:Red", "doc_count": 2},
+                                {"key": "Size:M", "doc_count": 3},
+                                {"key": "Size:XL", "doc_count": 1},
+                                {"key": "Fit:Slim:Tall", "doc_count": 1}]}}}
+    facets = page(response, ProductQuery(facets=True)).facets
+
+    assert facets["options"] == {"Colour": [{"value": "Red", "count": 2}],
+                                 "Size": [{"value": "M", "count": 3},
+                                          {"value": "XL", "count": 1}],
+                                 "Fit": [{"value": "Slim:Tall", "count": 1}]}
+
+
 def test_a_search_filters_by_subtree_and_price_and_continues_after_the_cursor() -> None:
     body = search_body(ProductQuery(text="wireles headphnes", category_ids=("a", "b"),
                                     min_price=1000, max_price=None, sort="price_asc", limit=5,
@@ -113,7 +157,7 @@ def test_a_search_filters_by_subtree_and_price_and_continues_after_the_cursor() 
     assert body["sort"] == [{"price_amount": "asc"}, {"id": "asc"}]
     assert body["search_after"] == [1999, "id-9"]
     assert body["size"] == 6
-    assert set(body["aggs"]) == {"category", "price"}
+    assert set(body["aggs"]) == {"category", "price", "options"}
     assert body["suggest"]["did_you_mean"]["text"] == "wireles headphnes"
 
 
