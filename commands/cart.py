@@ -2,12 +2,14 @@
 
 Whether a product exists and how many are in stock belongs to the catalog; the
 API checks that against the catalog's read model before sending a command. The
-cart itself keeps its lines within bounds.
+cart itself keeps its lines within bounds, and holds at most one voucher code (the
+API checks the code against the vouchers model; the voucher's own writer decides its
+use at checkout).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import singledispatch
 from types import MappingProxyType
 from typing import Mapping
@@ -16,7 +18,9 @@ from uuid import UUID
 from commands.decisions import Rejected
 from schemas.commands.cart import (
     AddCartItem,
+    ApplyCartVoucher,
     ClearCart,
+    RemoveCartVoucher,
     RemoveCartItem,
     RemoveOrderedItems,
     SetCartItemQuantity,
@@ -26,6 +30,8 @@ from schemas.events.cart import (
     CartItemAdded,
     CartItemQuantityChanged,
     CartItemRemoved,
+    CartVoucherApplied,
+    CartVoucherRemoved,
     OrderedItemsRemoved,
 )
 from schemas.messages import Command, Event
@@ -37,6 +43,7 @@ MAX_LINES = 50
 @dataclass(frozen=True)
 class Cart:
     lines: Mapping[UUID, int] = field(default_factory=lambda: MappingProxyType({}))
+    voucher: str | None = None
 
 
 State = Cart | None
@@ -57,7 +64,7 @@ def _with(cart: Cart, **changes: int | None) -> Cart:
             lines.pop(UUID(product), None)
         else:
             lines[UUID(product)] = quantity
-    return Cart(MappingProxyType(lines))
+    return replace(cart, lines=MappingProxyType(lines))
 
 
 @singledispatch
@@ -110,10 +117,25 @@ def _(command: ClearCart, cart: Cart) -> list[Event]:
 def _(command: RemoveOrderedItems, cart: Cart) -> list[Event]:
     quantities = {product: max(cart.lines[product] - bought, 0)
                   for product, bought in command.quantities.items() if product in cart.lines}
-    if not quantities:
+    events: list[Event] = []
+    if quantities:
+        events.append(OrderedItemsRemoved(cart_id=command.cart_id, order_id=command.order_id,
+                                          quantities=quantities))
+    if command.voucher is not None and cart.voucher == command.voucher:
+        events.append(CartVoucherRemoved(cart_id=command.cart_id))  # it was used
+    return events
+
+
+@_decide.register
+def _(command: ApplyCartVoucher, cart: Cart) -> list[Event]:
+    if cart.voucher == command.code:
         return []
-    return [OrderedItemsRemoved(cart_id=command.cart_id, order_id=command.order_id,
-                                quantities=quantities)]
+    return [CartVoucherApplied(cart_id=command.cart_id, code=command.code)]
+
+
+@_decide.register
+def _(command: RemoveCartVoucher, cart: Cart) -> list[Event]:
+    return [CartVoucherRemoved(cart_id=command.cart_id)] if cart.voucher else []
 
 
 @singledispatch
@@ -145,3 +167,13 @@ def _(event: CartCleared, cart: Cart) -> State:
 def _(event: OrderedItemsRemoved, cart: Cart) -> State:
     return _with(cart, **{str(product): quantity or None
                           for product, quantity in event.quantities.items()})
+
+
+@_evolve.register
+def _(event: CartVoucherApplied, cart: Cart) -> State:
+    return replace(cart, voucher=event.code)
+
+
+@_evolve.register
+def _(event: CartVoucherRemoved, cart: Cart) -> State:
+    return replace(cart, voucher=None)
