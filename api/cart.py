@@ -3,12 +3,14 @@
 Lines are read from the carts model (Redis, then MongoDB); names, prices and
 stock come from the catalog at read time, so a price change shows at once.
 Whether a product exists and is in stock is checked here against the catalog.
+A voucher code in the cart takes its discount off the current subtotal; whether its
+use is allowed is decided again, exactly, by the voucher at checkout.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -18,10 +20,28 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import reads
 from api.commands import command_id, execute
 from api.consistency import ReadYourWrites
-from api.deps import BusDep, CartsViewDep, CatalogViewDep, CurrentUser, IdempotencyKey, Seen
-from schemas.commands.cart import AddCartItem, RemoveCartItem, SetCartItemQuantity
+from api.deps import (
+    BusDep,
+    CartsViewDep,
+    CatalogViewDep,
+    CurrentUser,
+    IdempotencyKey,
+    OrdersViewDep,
+    Seen,
+)
+from api.vouchers import Code
+from schemas.commands.cart import (
+    AddCartItem,
+    ApplyCartVoucher,
+    RemoveCartItem,
+    RemoveCartVoucher,
+    SetCartItemQuantity,
+)
 from projections.carts_views import CartsView
 from projections.catalog_views import CatalogView, ProductRow
+from projections.orders_views import OrdersView, VoucherRow
+from schemas.events.orders import VoucherTerms
+from schemas.events.vouchers import used_up, window_or_minimum_refusal
 from schemas.money import CURRENCY, Money
 
 router = APIRouter(tags=["cart"])
@@ -36,13 +56,31 @@ class CartLine(BaseModel):
     available: int
 
 
+class CartVoucher(BaseModel):
+    code: str
+    kind: str
+    value: int
+    min_subtotal: Money | None
+    reason: str | None = Field(description="Why it takes nothing off now (expired, below "
+                                           "the minimum...); null while it applies.")
+
+
 class Cart(BaseModel):
     id: UUID
     items: list[CartLine]
     item_count: int
     subtotal: Money
+    voucher: CartVoucher | None
+    discount: Money
+    total: Money = Field(description="subtotal - discount; shipping is added at checkout.")
     currency: str
     updated_at: datetime | None
+
+
+class VoucherChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
 
 
 class NewLine(BaseModel):
@@ -58,8 +96,35 @@ class LineChange(BaseModel):
     quantity: Annotated[int, Field(ge=0, le=99, description="0 removes the line.")]
 
 
-async def _view(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,
-                user_id: str) -> Cart:
+def voucher_terms(row: VoucherRow) -> VoucherTerms:
+    minimum = row["min_subtotal_amount"]
+    return VoucherTerms(code=row["code"], kind=row["kind"], value=row["value"],
+                        min_subtotal=Money(amount=minimum) if minimum is not None else None)
+
+
+def voucher_refusal(row: VoucherRow, subtotal: int) -> str | None:
+    """Why the voucher takes nothing off `subtotal` now (its window, its minimum), or None."""
+    return window_or_minimum_refusal(row["code"], row["starts_at"], row["ends_at"],
+                                     row["min_subtotal_amount"], datetime.now(UTC), subtotal)
+
+
+async def _discount(orders: OrdersView, code: str | None, subtotal: int
+                    ) -> tuple[CartVoucher | None, int]:
+    if code is None:
+        return None, 0
+    row = await orders.voucher(code)
+    if row is None:
+        return CartVoucher(code=code, kind="unknown", value=0, min_subtotal=None,
+                           reason=f"Unknown voucher code {code}."), 0
+    terms = voucher_terms(row)
+    reason = voucher_refusal(row, subtotal)
+    return (CartVoucher(code=code, kind=terms.kind, value=terms.value,
+                        min_subtotal=terms.min_subtotal, reason=reason),
+            0 if reason else terms.discount_on(subtotal))
+
+
+async def _view(carts: CartsView, catalog: CatalogView, orders: OrdersView,
+                seen: ReadYourWrites, user_id: str) -> Cart:
     stored, lines = await reads.cart_lines(carts, catalog, seen, user_id)
     items = []
     for product_id, quantity, product in lines:
@@ -72,8 +137,11 @@ async def _view(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,
             line_total=Money(amount=price * quantity, currency=product["currency"]),
             available=product["stock"]))
     subtotal = sum(line.line_total.amount for line in items)
+    voucher, discount = await _discount(orders, stored["voucher"] if stored else None, subtotal)
     return Cart(id=user_id, items=items, item_count=sum(line.quantity for line in items),
-                subtotal=Money(amount=subtotal, currency=CURRENCY), currency=CURRENCY,
+                subtotal=Money(amount=subtotal, currency=CURRENCY), voucher=voucher,
+                discount=Money(amount=discount, currency=CURRENCY),
+                total=Money(amount=subtotal - discount, currency=CURRENCY), currency=CURRENCY,
                 updated_at=stored["updated_at"] if stored else None)
 
 
@@ -89,16 +157,16 @@ async def _product(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID)
 
 @router.get("/v1/cart", response_model=Cart)
 async def get_cart(user: CurrentUser, carts: CartsViewDep, catalog: CatalogViewDep,
-                   seen: Seen) -> Cart:
+                   orders: OrdersViewDep, seen: Seen) -> Cart:
     """The cart with unit prices, line totals, the item count and the subtotal."""
-    return await _view(carts, catalog, seen, user.user_id)
+    return await _view(carts, catalog, orders, seen, user.user_id)
 
 
 @router.post("/v1/cart/items", response_model=Cart,
              responses={404: {"description": "No such product"},
                         409: {"description": "More than in stock"}})
 async def add_item(line: NewLine, user: CurrentUser, bus: BusDep, carts: CartsViewDep,
-                   catalog: CatalogViewDep, seen: Seen,
+                   catalog: CatalogViewDep, orders: OrdersViewDep, seen: Seen,
                    idempotency_key: IdempotencyKey = None) -> Cart:
     """Add a product, or more of one already in the cart."""
     product = await _product(catalog, seen, line.product_id)
@@ -112,14 +180,15 @@ async def add_item(line: NewLine, user: CurrentUser, bus: BusDep, carts: CartsVi
                                    quantity=line.quantity),
                   actor=user.user_id, seen=seen,
                   command_id=command_id(f"POST /v1/cart/items\n{user.user_id}", idempotency_key))
-    return await _view(carts, catalog, seen, user.user_id)
+    return await _view(carts, catalog, orders, seen, user.user_id)
 
 
 @router.patch("/v1/cart/items/{product_id}", response_model=Cart,
               responses={404: {"description": "Not in the cart"},
                          409: {"description": "More than in stock"}})
 async def change_item(product_id: UUID, change: LineChange, user: CurrentUser, bus: BusDep,
-                      carts: CartsViewDep, catalog: CatalogViewDep, seen: Seen) -> Cart:
+                      carts: CartsViewDep, catalog: CatalogViewDep, orders: OrdersViewDep,
+                      seen: Seen) -> Cart:
     """Set a line's quantity; 0 removes it."""
     if change.quantity > 0:
         product = await _product(catalog, seen, product_id)
@@ -128,14 +197,46 @@ async def change_item(product_id: UUID, change: LineChange, user: CurrentUser, b
     await execute(bus, SetCartItemQuantity(cart_id=UUID(user.user_id), product_id=product_id,
                                            quantity=change.quantity),
                   actor=user.user_id, seen=seen, command_id=uuid.uuid4())
-    return await _view(carts, catalog, seen, user.user_id)
+    return await _view(carts, catalog, orders, seen, user.user_id)
 
 
 @router.delete("/v1/cart/items/{product_id}", response_model=Cart,
                responses={404: {"description": "Not in the cart"}})
 async def remove_item(product_id: UUID, user: CurrentUser, bus: BusDep,
-                      carts: CartsViewDep, catalog: CatalogViewDep, seen: Seen) -> Cart:
+                      carts: CartsViewDep, catalog: CatalogViewDep, orders: OrdersViewDep,
+                      seen: Seen) -> Cart:
     """Take a product out of the cart."""
     await execute(bus, RemoveCartItem(cart_id=UUID(user.user_id), product_id=product_id),
                   actor=user.user_id, seen=seen, command_id=uuid.uuid4())
-    return await _view(carts, catalog, seen, user.user_id)
+    return await _view(carts, catalog, orders, seen, user.user_id)
+
+
+@router.post("/v1/cart/voucher", response_model=Cart,
+             responses={422: {"description": "Unknown, expired, not yet valid, below the "
+                                             "minimum, or used up (the reason in `detail`)"}})
+async def apply_voucher(choice: VoucherChoice, user: CurrentUser, bus: BusDep,
+                        carts: CartsViewDep, catalog: CatalogViewDep, orders: OrdersViewDep,
+                        seen: Seen) -> Cart:
+    """Apply a voucher code to the cart: its discount shows at once, and the order takes
+    it at checkout (where the voucher decides, exactly, whether a use is left)."""
+    row = await reads.voucher(orders, seen, choice.code)
+    if row is None:
+        raise HTTPException(422, f"Unknown voucher code {choice.code}.")
+    cart = await _view(carts, catalog, orders, seen, user.user_id)
+    reason = voucher_refusal(row, cart.subtotal.amount) or used_up(
+        row["code"], await orders.voucher_uses(row["code"]), row["usage_limit"],
+        await orders.voucher_uses(row["code"], user.user_id), row["per_customer_limit"])
+    if reason is not None:
+        raise HTTPException(422, reason)
+    await execute(bus, ApplyCartVoucher(cart_id=UUID(user.user_id), code=row["code"]),
+                  actor=user.user_id, seen=seen, command_id=uuid.uuid4())
+    return await _view(carts, catalog, orders, seen, user.user_id)
+
+
+@router.delete("/v1/cart/voucher", response_model=Cart)
+async def remove_voucher(user: CurrentUser, bus: BusDep, carts: CartsViewDep,
+                         catalog: CatalogViewDep, orders: OrdersViewDep, seen: Seen) -> Cart:
+    """Take the voucher code out of the cart."""
+    await execute(bus, RemoveCartVoucher(cart_id=UUID(user.user_id)), actor=user.user_id,
+                  seen=seen, command_id=uuid.uuid4())
+    return await _view(carts, catalog, orders, seen, user.user_id)

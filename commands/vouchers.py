@@ -11,7 +11,6 @@ arrives later is refused rather than taken.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from functools import singledispatch
 from uuid import UUID
 
@@ -19,12 +18,13 @@ from pyrsistent import PMap, PSet, pmap, pset
 
 from commands.decisions import Rejected
 from schemas.commands.vouchers import CreateVoucher, ReleaseVoucherUse, ReserveVoucherUse
-from schemas.events.orders import VoucherTerms
 from schemas.events.vouchers import (
     VoucherCreated,
     VoucherUseRefused,
     VoucherUseReleased,
     VoucherUseReserved,
+    used_up,
+    window_or_minimum_refusal,
 )
 from schemas.messages import Command, Event
 from schemas.money import CURRENCY
@@ -45,28 +45,6 @@ class Voucher:
 
 
 State = Voucher | None
-
-
-def terms_of(created: VoucherCreated) -> VoucherTerms:
-    """What an order takes from a voucher: how much it takes off."""
-    return VoucherTerms(code=created.code, kind=created.kind, value=created.value,
-                        min_subtotal=created.min_subtotal)
-
-
-def refusal(voucher: VoucherCreated, at: datetime, subtotal: int) -> str | None:
-    """Why the voucher's terms do not allow a use at `at` on `subtotal`, or None.
-
-    The API asks the same of the vouchers read model to answer a cart early."""
-    code = voucher.code
-    if voucher.starts_at is not None and at < voucher.starts_at:
-        return f"Voucher {code} is not yet valid: it starts at {voucher.starts_at.isoformat()}."
-    if voucher.ends_at is not None and at >= voucher.ends_at:
-        return f"Voucher {code} has expired."
-    if voucher.min_subtotal is not None and subtotal < voucher.min_subtotal.amount:
-        minimum = voucher.min_subtotal
-        return (f"Voucher {code} needs a subtotal of at least {minimum.amount // 100}."
-                f"{minimum.amount % 100:02d} {minimum.currency}: the cart is below the minimum.")
-    return None
 
 
 def decide(state: State, command: Command) -> list[Event]:
@@ -100,19 +78,19 @@ def _(command: CreateVoucher, state: State) -> list[Event]:
 def _(command: ReserveVoucherUse, state: State) -> list[Event]:
     use = dict(code=command.code, order_id=command.order_id, user_id=command.user_id)
     if state is None:
-        return [VoucherUseRefused(**use, reason=f"There is no voucher {command.code}.")]
+        return [VoucherUseRefused(**use, reason=f"Unknown voucher code {command.code}.")]
     if command.order_id in state.held:
         return []
     terms = state.terms
-    reason = refusal(terms, command.ordered_at, command.subtotal.amount)
     if command.order_id in state.released:
-        reason = "The order was cancelled before its voucher was reserved."
-    elif reason is None and terms.usage_limit is not None and len(state.held) >= terms.usage_limit:
-        reason = f"Voucher {terms.code} is used up."
-    elif reason is None and terms.per_customer_limit is not None and (
-            state.uses_by(command.user_id) >= terms.per_customer_limit):
-        reason = (f"Voucher {terms.code} is used up for this customer: at most "
-                  f"{terms.per_customer_limit} per customer.")
+        reason: str | None = "The order was cancelled before its voucher was reserved."
+    else:
+        reason = window_or_minimum_refusal(
+            terms.code, terms.starts_at, terms.ends_at,
+            terms.min_subtotal.amount if terms.min_subtotal else None, command.ordered_at,
+            command.subtotal.amount) or used_up(
+            terms.code, len(state.held), terms.usage_limit, state.uses_by(command.user_id),
+            terms.per_customer_limit)
     if reason is not None:
         return [VoucherUseRefused(**use, reason=reason)]
     return [VoucherUseReserved(**use)]

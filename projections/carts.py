@@ -1,7 +1,7 @@
 """The carts read model: one MongoDB document per cart, cached in Redis.
 
 A document is `{_id: cart id, items: {product id: {quantity, added_at}},
-version, updated_at}`. Writes are guarded by the cart's version, so a record
+voucher: code or null, version, updated_at}`. Writes are guarded by the cart's version, so a record
 applied twice changes nothing. The projection writes through to the Redis
 cache with the same guard (a Lua script), and readers fill the cache on a miss
 the same way, so a stale fill can never overwrite a newer cart. A replay builds
@@ -24,6 +24,8 @@ from schemas.events.cart import (
     CartItemAdded,
     CartItemQuantityChanged,
     CartItemRemoved,
+    CartVoucherApplied,
+    CartVoucherRemoved,
     OrderedItemsRemoved,
 )
 from schemas.topics import CART
@@ -55,6 +57,7 @@ def _as_json(document: dict[str, Any]) -> str:
     items = {product: {"quantity": line["quantity"], "added_at": _iso(line.get("added_at"))}
              for product, line in document.get("items", {}).items()}
     return json.dumps({"id": document["_id"], "items": items,
+                       "voucher": document.get("voucher"),
                        "version": document["version"],
                        "updated_at": _iso(document["updated_at"])})
 
@@ -121,7 +124,11 @@ class CartsProjection(Projection):
                     update = {"$unset": {f"items.{event.product_id}": ""},
                               "$set": {"version": version, "updated_at": at}}
                 case CartCleared():
-                    update = {"$set": {"items": {}, "version": version, "updated_at": at}}
+                    update = {"$set": {"items": {}, "voucher": None, "version": version,
+                                       "updated_at": at}}
+                case CartVoucherApplied() | CartVoucherRemoved():
+                    code = event.code if isinstance(event, CartVoucherApplied) else None
+                    update = {"$set": {"voucher": code, "version": version, "updated_at": at}}
                 case OrderedItemsRemoved():
                     kept = {f"items.{product}.quantity": quantity
                             for product, quantity in event.quantities.items() if quantity}

@@ -21,6 +21,7 @@ class CartLineRow(TypedDict):
 class CartRow(TypedDict):
     id: str
     items: dict[str, CartLineRow]  # by product id
+    voucher: str | None
     version: int
     updated_at: datetime | None
 
@@ -32,6 +33,7 @@ def _parsed(cached: str) -> CartRow:
         return datetime.fromisoformat(value) if value else None
 
     return CartRow(id=data["id"], version=data["version"], updated_at=moment(data["updated_at"]),
+                   voucher=data.get("voucher"),
                    items={product: CartLineRow(quantity=line["quantity"],
                                                added_at=moment(line.get("added_at")))
                           for product, line in data["items"].items()})

@@ -32,6 +32,34 @@ class VoucherCreated(Event):
     per_customer_limit: Limit | None = None
 
 
+def window_or_minimum_refusal(code: str, starts_at: datetime | None, ends_at: datetime | None,
+                              min_subtotal: int | None, at: datetime, subtotal: int
+                              ) -> str | None:
+    """Why a voucher's window or minimum allows no use at `at` on `subtotal`, or None.
+
+    The voucher's writer decides with it at checkout; the API answers a cart early with it.
+    """
+    if starts_at is not None and at < starts_at:
+        return f"Voucher {code} is not yet valid: it starts at {starts_at.isoformat()}."
+    if ends_at is not None and at >= ends_at:
+        return f"Voucher {code} has expired."
+    if min_subtotal is not None and subtotal < min_subtotal:
+        return (f"Voucher {code} needs a subtotal of at least {min_subtotal // 100}."
+                f"{min_subtotal % 100:02d}: the subtotal is below the minimum.")
+    return None
+
+
+def used_up(code: str, uses: int, usage_limit: int | None, customer_uses: int,
+            per_customer_limit: int | None) -> str | None:
+    """Why the voucher's limits allow no further use, or None."""
+    if usage_limit is not None and uses >= usage_limit:
+        return f"Voucher {code} is used up."
+    if per_customer_limit is not None and customer_uses >= per_customer_limit:
+        return (f"Voucher {code} is used up for this customer: at most {per_customer_limit} "
+                f"per customer.")
+    return None
+
+
 class _VoucherUse(Event):
     code: VoucherCode
     order_id: UUID
