@@ -28,7 +28,7 @@ router = APIRouter(tags=["shipping"])
 
 MethodCode = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
                                               min_length=1, max_length=32,
-                                              pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+                                              pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
 
 
 class NewMethod(BaseModel):

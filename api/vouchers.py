@@ -25,7 +25,8 @@ router = APIRouter(tags=["vouchers"])
 
 # A code as a client types it: letters, digits, - and _, in any case.
 Code = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1,
-                                        max_length=32, pattern=r"^[A-Z0-9][A-Z0-9_-]*$")]
+                                        max_length=32,
+                                        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
 Count = Annotated[int, Field(ge=1, le=10**9)]
 
 
