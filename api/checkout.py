@@ -41,6 +41,7 @@ from projections.catalog_views import CatalogView
 from projections.orders_views import OrdersView
 from schemas.commands.orders import PlaceOrder
 from schemas.events.orders import OrderLine, ShippingMethod, VoucherTerms
+from schemas.events.shipping import ZoneMethod
 from schemas.money import CURRENCY
 from schemas.payments import PaymentMethodType
 from schemas.values import Line
@@ -120,8 +121,7 @@ async def _shipping(orders: OrdersView, seen: ReadYourWrites, country: str,
         raise HTTPException(422, f"The shipping method {code} is not offered for "
                                  f"{country}; offered: "
                                  + ", ".join(method["code"] for method in offered) + ".")
-    return ShippingMethod(**{key: value for key, value in chosen.items()
-                             if key != "estimated_days"})
+    return ZoneMethod(**chosen).terms()
 
 
 async def _voucher(carts: CartsView, orders: OrdersView, seen: ReadYourWrites,
