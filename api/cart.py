@@ -10,7 +10,7 @@ use is allowed is decided again, exactly, by the voucher at checkout.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -29,7 +29,7 @@ from api.deps import (
     OrdersViewDep,
     Seen,
 )
-from api.vouchers import Code
+from api.vouchers import Code, voucher_refusal, voucher_terms
 from schemas.commands.cart import (
     AddCartItem,
     ApplyCartVoucher,
@@ -39,9 +39,8 @@ from schemas.commands.cart import (
 )
 from projections.carts_views import CartsView
 from projections.catalog_views import CatalogView, ProductRow
-from projections.orders_views import OrdersView, VoucherRow
-from schemas.events.orders import VoucherTerms
-from schemas.events.vouchers import used_up, window_or_minimum_refusal
+from projections.orders_views import OrdersView
+from schemas.events.vouchers import used_up
 from schemas.money import CURRENCY, Money
 
 router = APIRouter(tags=["cart"])
@@ -96,18 +95,6 @@ class LineChange(BaseModel):
     quantity: Annotated[int, Field(ge=0, le=99, description="0 removes the line.")]
 
 
-def voucher_terms(row: VoucherRow) -> VoucherTerms:
-    minimum = row["min_subtotal_amount"]
-    return VoucherTerms(code=row["code"], kind=row["kind"], value=row["value"],
-                        min_subtotal=Money(amount=minimum) if minimum is not None else None)
-
-
-def voucher_refusal(row: VoucherRow, subtotal: int) -> str | None:
-    """Why the voucher takes nothing off `subtotal` now (its window, its minimum), or None."""
-    return window_or_minimum_refusal(row["code"], row["starts_at"], row["ends_at"],
-                                     row["min_subtotal_amount"], datetime.now(UTC), subtotal)
-
-
 async def _discount(orders: OrdersView, code: str | None, subtotal: int
                     ) -> tuple[CartVoucher | None, int]:
     if code is None:
@@ -158,7 +145,8 @@ async def _product(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID)
 @router.get("/v1/cart", response_model=Cart)
 async def get_cart(user: CurrentUser, carts: CartsViewDep, catalog: CatalogViewDep,
                    orders: OrdersViewDep, seen: Seen) -> Cart:
-    """The cart with unit prices, line totals, the item count and the subtotal."""
+    """The cart with unit prices, line totals, the item count, the subtotal, and the
+    voucher's discount and the total after it."""
     return await _view(carts, catalog, orders, seen, user.user_id)
 
 

@@ -32,9 +32,9 @@ from api.deps import (
     OrdersViewDep,
     Seen,
 )
-from api.cart import voucher_terms
 from api.orders import OrderAccepted
 from api.shipping import MethodCode, methods_for
+from api.vouchers import voucher_terms
 from api.users import Address
 from projections.carts_views import CartsView
 from projections.catalog_views import CatalogView

@@ -11,14 +11,22 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, \
-    model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from api import reads
 from api.commands import command_id, execute
 from api.deps import Admin, BusDep, IdempotencyKey, OrdersViewDep, Seen
 from projections.orders_views import VoucherRow
 from schemas.commands.vouchers import CreateVoucher
+from schemas.events.orders import VoucherTerms
+from schemas.events.vouchers import window_or_minimum_refusal
 from schemas.money import CURRENCY, MAX_PRICE, Money, Price
 
 router = APIRouter(tags=["vouchers"])
@@ -72,6 +80,18 @@ def shown(row: VoucherRow, used: int) -> Voucher:
                    starts_at=row["starts_at"], ends_at=row["ends_at"],
                    usage_limit=row["usage_limit"], per_customer_limit=row["per_customer_limit"],
                    used=used)
+
+
+def voucher_terms(row: VoucherRow) -> VoucherTerms:
+    minimum = row["min_subtotal_amount"]
+    return VoucherTerms(code=row["code"], kind=row["kind"], value=row["value"],
+                        min_subtotal=Money(amount=minimum) if minimum is not None else None)
+
+
+def voucher_refusal(row: VoucherRow, subtotal: int) -> str | None:
+    """Why the voucher takes nothing off `subtotal` now (its window, its minimum), or None."""
+    return window_or_minimum_refusal(row["code"], row["starts_at"], row["ends_at"],
+                                     row["min_subtotal_amount"], datetime.now(UTC), subtotal)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
