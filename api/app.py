@@ -23,7 +23,9 @@ from api import (
     payments,
     problems,
     search,
+    shipping,
     users,
+    vouchers,
 )
 from api.metrics import MetricsMiddleware
 from infra.container import Container
@@ -42,7 +44,7 @@ SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
     "users": [users.router, auth.router, oauth.router],
     "catalog": [catalog.router, search.router],
     "cart": [cart.router],
-    "orders": [checkout.router, orders.router],
+    "orders": [checkout.router, orders.router, vouchers.router, shipping.router],
     "payments": [payments.router],
     "audit": [audit.router],
 }

@@ -5,7 +5,9 @@ the variant's price, with its SKU and options); the order's
 totals follow from them in the orders decider (`commands/pricing.py`). The order
 then runs on its own (stock reserved, payment taken, confirmed or cancelled) and
 is followed at `GET /v1/orders/{id}`. The address and the payment token are
-sealed with the user's key before they enter the log.
+sealed with the user's key before they enter the log. The shipping method is one the
+zone of the address's country offers, at its price now; the cart's voucher goes with
+its terms, and the voucher's writer then decides whether the order may use it.
 """
 
 from __future__ import annotations
@@ -32,11 +34,15 @@ from api.deps import (
     Seen,
 )
 from api.orders import OrderAccepted
+from api.shipping import MethodCode, methods_for
+from api.vouchers import voucher_terms
 from api.users import Address
 from projections.carts_views import CartsView
 from projections.catalog_views import CatalogView
+from projections.orders_views import OrdersView
 from schemas.commands.orders import PlaceOrder
-from schemas.events.orders import OrderLine
+from schemas.events.orders import OrderLine, ShippingMethod, VoucherTerms
+from schemas.events.shipping import ZoneMethod
 from schemas.money import CURRENCY
 from schemas.payments import PaymentMethodType
 from schemas.values import Line
@@ -76,6 +82,9 @@ class CheckoutForm(BaseModel):
 
     shipping_address: Address
     payment_method: PaymentChoice
+    shipping_method: Annotated[MethodCode | None, Field(description=(
+        "A method code offered for the address's country (`GET /v1/shipping-methods`); "
+        "the cheapest when absent."))] = None
 
 
 async def _priced_cart(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,
@@ -107,9 +116,36 @@ async def _priced_cart(carts: CartsView, catalog: CatalogView, seen: ReadYourWri
     return lines
 
 
+async def _shipping(orders: OrdersView, seen: ReadYourWrites, country: str,
+                    code: str | None) -> ShippingMethod:
+    """The method chosen (or the cheapest) among those serving `country`; 422 otherwise."""
+    offered = await methods_for(orders, seen, country)
+    chosen = offered[0] if code is None else next(
+        (method for method in offered if method["code"] == code), None)
+    if chosen is None:
+        raise HTTPException(422, f"The shipping method {code} is not offered for "
+                                 f"{country}; offered: "
+                                 + ", ".join(method["code"] for method in offered) + ".")
+    return ZoneMethod(**chosen).terms()
+
+
+async def _voucher(carts: CartsView, orders: OrdersView, seen: ReadYourWrites,
+                   user_id: str) -> VoucherTerms | None:
+    """The terms of the cart's voucher, if it holds one; 422 if the code is unknown."""
+    stored = await carts.find(user_id)
+    code = stored["voucher"] if stored else None
+    if code is None:
+        return None
+    row = await reads.voucher(orders, seen, code)
+    if row is None:
+        raise HTTPException(422, f"Unknown voucher code {code}: remove it from the cart.")
+    return voucher_terms(row)
+
+
 @router.post("/v1/checkout", status_code=202, response_model=OrderAccepted,
              responses={409: {"description": "The cart is empty, or stock is gone"},
-                        422: {"description": "Invalid address or payment method"}})
+                        422: {"description": "Invalid address or payment method; a country "
+                                             "no zone serves, or a method not offered there"}})
 async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bus: BusDep,
                    carts: CartsViewDep, catalog: CatalogViewDep, orders: OrdersViewDep,
                    clients: ClientsDep, seen: Seen,
@@ -130,6 +166,9 @@ async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bu
         if placed is not None:
             return OrderAccepted(order_id=order_id, status=placed["status"])
     lines = await _priced_cart(carts, catalog, seen, user.user_id)
+    shipping = await _shipping(orders, seen, form.shipping_address.country,
+                               form.shipping_method)
+    voucher = await _voucher(carts, orders, seen, user.user_id)
     keys, method = clients.keys, form.payment_method
     await execute(bus, PlaceOrder(
         order_id=order_id, user_id=UUID(user.user_id), lines=lines,
@@ -137,6 +176,7 @@ async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bu
                                          json.dumps(form.shipping_address.model_dump())),
         payment_method=method.type,
         payment_token=(await keys.seal(user.user_id, method.token)
-                       if method.type in TOKENISED and method.token else None)),
+                       if method.type in TOKENISED and method.token else None),
+        voucher=voucher, shipping_method=shipping),
         actor=user.user_id, command_id=command, correlation_id=order_id, seen=seen)
     return OrderAccepted(order_id=order_id, status="pending")

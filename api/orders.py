@@ -8,7 +8,7 @@ user's is a 404, as if it did not exist); an admin sees any.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException
@@ -66,14 +66,30 @@ class OrderTracking(Tracking):
     status: OrderStatus
 
 
+class UsedVoucher(BaseModel):
+    code: str
+    kind: str
+    value: int
+
+
+class ChosenShipping(BaseModel):
+    code: str
+    name: str
+
+
 class Order(BaseModel):
     id: UUID
     status: OrderStatus
     items: list[OrderLine]
     subtotal: Money
-    shipping: Money
+    discount: Money
+    voucher: UsedVoucher | None
+    shipping: Money = Field(description="The shipping method's price, 0 from its free_over "
+                                        "(on the subtotal after the discount).")
+    shipping_method: ChosenShipping | None = Field(
+        description="null for orders placed before shipping methods.")
     tax: Money = Field(description="The VAT contained in the total (prices include VAT).")
-    total: Money
+    total: Money = Field(description="subtotal - discount + shipping: the amount charged.")
     shipping_address: ShownAddress | None = Field(
         description="null once the customer's personal data was erased.")
     payment: PaymentSummary
@@ -107,8 +123,11 @@ class Receipt(BaseModel):
     issued_at: datetime
     items: list[OrderLine]
     subtotal: Money
-    tax: Money
+    discount: Money
+    voucher: UsedVoucher | None
     shipping: Money
+    shipping_method: ChosenShipping | None
+    tax: Money
     total: Money
     payment_method: PaymentMethodType
     card_last4: str | None
@@ -122,10 +141,15 @@ class Fulfilment(BaseModel):
     tracking_number: Label | None = None
 
 
-def amounts(row: OrderRow | ReceiptRow) -> dict[str, Money]:
-    """subtotal, shipping, tax and total of an order or receipt row."""
+def amounts(row: OrderRow | ReceiptRow) -> dict[str, Any]:
+    """subtotal, discount, shipping, tax and total of an order or receipt row, with the
+    voucher and the shipping method they took."""
+    method = row["shipping_method"]
     return {name: Money(amount=row[f"{name}_amount"], currency=row["currency"])
-            for name in ("subtotal", "shipping", "tax", "total")}
+            for name in ("subtotal", "discount", "shipping", "tax", "total")} | {
+        "voucher": row["voucher"],
+        "shipping_method": ({"code": method["code"], "name": method["name"]}
+                            if method else None)}
 
 
 Owned = TypeVar("Owned", OrderRow, PaymentRow)
@@ -165,7 +189,8 @@ async def _order_view(orders: OrdersView, row: OrderRow) -> Order:
 def _summary(row: OrderRow) -> OrderSummary:
     return OrderSummary(id=row["id"], status=row["status"],
                         item_count=sum(line["quantity"] for line in row["lines"]),
-                        total=amounts(row)["total"], created_at=row["created_at"],
+                        total=Money(amount=row["total_amount"], currency=row["currency"]),
+                        created_at=row["created_at"],
                         confirmed_at=row["confirmed_at"])
 
 

@@ -2,7 +2,8 @@
 
 Each keyed read shows the caller's acknowledged writes, and before it reports a miss
 it waits until its model has reached the end of the key's partition
-(`api/consistency.py`): an account, a category, a product, an order, a payment.
+(`api/consistency.py`): an account, a category, a product, an order, a payment, a
+voucher, the zone serving a country.
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ from api.consistency import ReadYourWrites
 from infra.dependencies import DependencyUnavailable
 from projections.carts_views import CartRow, CartsView
 from projections.catalog_views import CatalogView, CategoryRow, ProductRow, VariantRow
-from projections.orders_views import OrderRow, OrdersView, PaymentRow
+from projections.orders_views import (
+    OrderRow,
+    OrdersView,
+    PaymentRow,
+    ShippingZoneRow,
+    VoucherRow,
+)
 from projections.users_views import UserRow, UsersView
 from projections.views import View
+from schemas.commands.shipping import SHIPPING_ZONES
+from schemas.commands.vouchers import voucher_key
 from schemas.events.catalog import options_label
 from schemas.topics import CATALOG, ORDERS, PAYMENTS, USERS, Topic
 
@@ -75,6 +84,18 @@ async def order(orders: OrdersView, seen: ReadYourWrites, order_id: UUID) -> Ord
 async def payment(orders: OrdersView, seen: ReadYourWrites, payment_id: UUID
                   ) -> PaymentRow | None:
     return await _by_key(orders, orders.payment, seen, PAYMENTS.events, payment_id)
+
+
+async def voucher(orders: OrdersView, seen: ReadYourWrites, code: str) -> VoucherRow | None:
+    return await seen.found(orders, lambda: orders.voucher(code), topic=ORDERS.events.name,
+                            key=voucher_key(code), own_events=True)
+
+
+async def zone_serving(orders: OrdersView, seen: ReadYourWrites, country: str
+                       ) -> ShippingZoneRow | None:
+    return await seen.found(orders, lambda: orders.zone_serving(country),
+                            topic=ORDERS.events.name, key=SHIPPING_ZONES, own_events=True)
+
 
 
 class CartItem(NamedTuple):

@@ -5,12 +5,14 @@ sizes of one shirt are two lines), else the product's.
 
 Whether a product exists and how many are in stock belongs to the catalog; the
 API checks that against the catalog's read model before sending a command. The
-cart itself keeps its lines within bounds.
+cart itself keeps its lines within bounds, and holds at most one voucher code (the
+API checks the code against the vouchers model; the voucher's own writer decides its
+use at checkout).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import singledispatch
 from types import MappingProxyType
 from typing import Mapping
@@ -19,7 +21,9 @@ from uuid import UUID
 from commands.decisions import Rejected
 from schemas.commands.cart import (
     AddCartItem,
+    ApplyCartVoucher,
     ClearCart,
+    RemoveCartVoucher,
     RemoveCartItem,
     RemoveOrderedItems,
     SetCartItemQuantity,
@@ -29,6 +33,8 @@ from schemas.events.cart import (
     CartItemAdded,
     CartItemQuantityChanged,
     CartItemRemoved,
+    CartVoucherApplied,
+    CartVoucherRemoved,
     OrderedItemsRemoved,
 )
 from schemas.messages import Command, Event
@@ -41,6 +47,7 @@ MAX_LINES = 50
 class Cart:
     # item id -> quantity
     lines: Mapping[UUID, int] = field(default_factory=lambda: MappingProxyType({}))
+    voucher: str | None = None
 
 
 State = Cart | None
@@ -61,7 +68,7 @@ def _with(cart: Cart, changes: Mapping[UUID, int | None]) -> Cart:
             lines.pop(item, None)
         else:
             lines[item] = quantity
-    return Cart(MappingProxyType(lines))
+    return replace(cart, lines=MappingProxyType(lines))
 
 
 @singledispatch
@@ -117,10 +124,25 @@ def _(command: ClearCart, cart: Cart) -> list[Event]:
 def _(command: RemoveOrderedItems, cart: Cart) -> list[Event]:
     quantities = {item: max(cart.lines[item] - bought, 0)
                   for item, bought in command.quantities.items() if item in cart.lines}
-    if not quantities:
+    events: list[Event] = []
+    if quantities:
+        events.append(OrderedItemsRemoved(cart_id=command.cart_id, order_id=command.order_id,
+                                          quantities=quantities))
+    if command.voucher is not None and cart.voucher == command.voucher:
+        events.append(CartVoucherRemoved(cart_id=command.cart_id))  # it was used
+    return events
+
+
+@_decide.register
+def _(command: ApplyCartVoucher, cart: Cart) -> list[Event]:
+    if cart.voucher == command.code:
         return []
-    return [OrderedItemsRemoved(cart_id=command.cart_id, order_id=command.order_id,
-                                quantities=quantities)]
+    return [CartVoucherApplied(cart_id=command.cart_id, code=command.code)]
+
+
+@_decide.register
+def _(command: RemoveCartVoucher, cart: Cart) -> list[Event]:
+    return [CartVoucherRemoved(cart_id=command.cart_id)] if cart.voucher else []
 
 
 @singledispatch
@@ -151,3 +173,13 @@ def _(event: CartCleared, cart: Cart) -> State:
 @_evolve.register
 def _(event: OrderedItemsRemoved, cart: Cart) -> State:
     return _with(cart, {item: quantity or None for item, quantity in event.quantities.items()})
+
+
+@_evolve.register
+def _(event: CartVoucherApplied, cart: Cart) -> State:
+    return replace(cart, voucher=event.code)
+
+
+@_evolve.register
+def _(event: CartVoucherRemoved, cart: Cart) -> State:
+    return replace(cart, voucher=None)

@@ -2,10 +2,14 @@
 
 Status runs pending -> awaiting_payment -> confirmed -> packed -> shipped ->
 out_for_delivery -> delivered, or ends cancelled. The order is the checkout
-saga's memory: it records each line's stock reservation and the payment's
-outcome as they come back, and its events tell the saga what to do next.
+saga's memory: it records each line's stock reservation, its voucher's use and
+the payment's outcome as they come back, and its events tell the saga what to do next.
 Answers that come too late (a reservation for an order already cancelled) change
 nothing; what they set in motion elsewhere is undone there.
+
+The service's other aggregates, the vouchers and the shipping zones, have their own
+deciders (`commands/vouchers.py`, `commands/shipping.py`); `decide` and `evolve` here
+hand their messages to them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import singledispatch
 from uuid import UUID
 
-from commands import pricing
+from commands import pricing, shipping, vouchers
 from commands.decisions import Rejected
 from schemas.commands.orders import (
     CancelOrder,
@@ -23,6 +27,7 @@ from schemas.commands.orders import (
     RecordFulfilment,
     RecordPayment,
     RecordStockReservation,
+    RecordVoucherUse,
 )
 from schemas.events.orders import (
     FulfilmentRecorded,
@@ -33,7 +38,10 @@ from schemas.events.orders import (
     OrderLine,
     OrderPaid,
     OrderPlaced,
+    OrderVoucherReserved,
+    ShippingMethod,
     Totals,
+    VoucherTerms,
 )
 from schemas.messages import Command, Event
 
@@ -61,6 +69,9 @@ class Order:
     paid: bool = False
     carrier: str | None = None
     tracking_number: str | None = None
+    voucher: VoucherTerms | None = None
+    voucher_reserved: bool = False
+    shipping_method: ShippingMethod | None = None
 
     @property
     def product_ids(self) -> list[UUID]:
@@ -68,15 +79,36 @@ class Order:
         return list(dict.fromkeys(line.product_id for line in self.lines))
 
 
-State = Order | None
+State = Order | vouchers.Voucher | shipping.ShippingZones | None
+_PARTS = (vouchers, shipping)
 
 
 def decide(state: State, command: Command) -> list[Event]:
+    for part in _PARTS:
+        if isinstance(command, part.COMMANDS):
+            return part.decide(state, command)  # type: ignore[arg-type]
     return _decide(command, state)
 
 
 def evolve(state: State, event: Event) -> State:
+    for part in _PARTS:
+        if isinstance(event, part.EVENTS):
+            return part.evolve(state, event)  # type: ignore[arg-type]
     return _evolve(event, state)
+
+
+def _ready(order: Order) -> bool:
+    """Whether the payment may be requested: every product is reserved, and the
+    voucher's use too when the order has one."""
+    return (order.reserved == set(order.product_ids)
+            and (order.voucher is None or order.voucher_reserved))
+
+
+def _awaiting_payment(order: Order) -> OrderAwaitingPayment:
+    return OrderAwaitingPayment(
+        order_id=order.order_id, user_id=order.user_id, payment_id=order.payment_id,
+        amount=order.totals.total, payment_method=order.payment_method,
+        payment_token=order.payment_token)
 
 
 def _order(state: State, order_id: UUID) -> Order:
@@ -99,7 +131,12 @@ def _(command: PlaceOrder, state: State) -> list[Event]:
                                           "only.", "invalid")
     pricing.require_shop_currency(*(money for line in command.lines
                                     for money in (line.unit_price, line.line_total)))
-    return [OrderPlaced(**command.model_dump(), totals=pricing.totals(command.lines),
+    method, voucher = command.shipping_method, command.voucher
+    pricing.require_shop_currency(method and method.price, method and method.free_over,
+                                  voucher and voucher.min_subtotal)
+    return [OrderPlaced(**command.model_dump(),
+                        totals=pricing.totals(command.lines, command.shipping_method,
+                                              command.voucher),
                         payment_id=payment_id_for(command.order_id))]
 
 
@@ -115,11 +152,25 @@ def _(command: RecordStockReservation, state: State) -> list[Event]:
         return [_cancelled(order, command.reason or "A product is out of stock.", "stock")]
     events: list[Event] = [OrderItemReserved(order_id=order.order_id, user_id=order.user_id,
                                              product_id=command.product_id)]
-    if order.reserved | {command.product_id} == set(order.product_ids):
-        events.append(OrderAwaitingPayment(
-            order_id=order.order_id, user_id=order.user_id, payment_id=order.payment_id,
-            amount=order.totals.total, payment_method=order.payment_method,
-            payment_token=order.payment_token))
+    if _ready(replace(order, reserved=order.reserved | {command.product_id})):
+        events.append(_awaiting_payment(order))
+    return events
+
+
+@_decide.register
+def _(command: RecordVoucherUse, state: State) -> list[Event]:
+    order = _order(state, command.order_id)
+    if order.status != "pending" or order.voucher_reserved:
+        return []
+    if order.voucher is None:
+        raise Rejected("no_voucher", "The order has no voucher.", "invalid")
+    if not command.reserved:
+        return [_cancelled(order, command.reason or "The voucher could not be used.",
+                           "voucher")]
+    events: list[Event] = [OrderVoucherReserved(order_id=order.order_id, user_id=order.user_id,
+                                                code=order.voucher.code)]
+    if _ready(replace(order, voucher_reserved=True)):
+        events.append(_awaiting_payment(order))
     return events
 
 
@@ -132,7 +183,8 @@ def _(command: RecordPayment, state: State) -> list[Event]:
     if order.status == "awaiting_payment":
         events.append(OrderConfirmed(
             order_id=order.order_id, user_id=order.user_id, payment_id=order.payment_id,
-            lines=list(order.lines), totals=order.totals, payment_method=order.payment_method))
+            lines=list(order.lines), totals=order.totals, payment_method=order.payment_method,
+            voucher=order.voucher, shipping_method=order.shipping_method))
     elif order.status in ("pending", "cancelled"):
         # Too late or too early to confirm; the payment side refunds what a cancelled
         # order was paid.
@@ -141,7 +193,8 @@ def _(command: RecordPayment, state: State) -> list[Event]:
         events.append(OrderPaid(
             order_id=order.order_id, user_id=order.user_id, payment_id=order.payment_id,
             lines=list(order.lines), totals=order.totals, payment_method=order.payment_method,
-            card_last4=command.card_last4))
+            card_last4=command.card_last4, voucher=order.voucher,
+            shipping_method=order.shipping_method))
     return events
 
 
@@ -162,7 +215,8 @@ def _cancelled(order: Order, reason: str, by: str) -> OrderCancelled:
     return OrderCancelled(
         order_id=order.order_id, user_id=order.user_id, reason=reason, cancelled_by=by,
         product_ids=order.product_ids,
-        payment_id=order.payment_id if order.status != "pending" else None)
+        payment_id=order.payment_id if order.status != "pending" else None,
+        voucher_code=order.voucher.code if order.voucher is not None else None)
 
 
 @_decide.register
@@ -195,7 +249,13 @@ def _evolve(event: Event, state: State) -> State:
 def _(event: OrderPlaced, state: State) -> State:
     return Order(order_id=event.order_id, user_id=event.user_id, payment_id=event.payment_id,
                  status="pending", lines=tuple(event.lines), totals=event.totals,
-                 payment_method=event.payment_method, payment_token=event.payment_token)
+                 payment_method=event.payment_method, payment_token=event.payment_token,
+                 voucher=event.voucher, shipping_method=event.shipping_method)
+
+
+@_evolve.register
+def _(event: OrderVoucherReserved, state: State) -> State:
+    return replace(_order(state, event.order_id), voucher_reserved=True)
 
 
 @_evolve.register

@@ -1,8 +1,16 @@
-"""What an order costs: line totals, shipping and the VAT the prices contain.
+"""What an order costs: line totals, the voucher's discount, shipping and the VAT the
+prices contain.
 
 Prices in the catalog include VAT, as shops selling to consumers in the EU show
-them, so `tax` is the VAT contained in the total, not added to it. All amounts
-are integer minor units; the one rounding (of the VAT) is half up, to the cent.
+them, so `tax` is the VAT contained in the total, not added to it. All amounts are
+integer minor units, and one rule rounds: half up, to the cent, where a share of
+an amount is taken (a percentage discount, the VAT contained). In that order:
+
+    subtotal = sum of the lines
+    discount = the voucher's share of the subtotal (never more than it; 0 below its minimum)
+    shipping = the method's price, 0 from its `free_over` (on subtotal - discount)
+    total    = subtotal - discount + shipping
+    tax      = the VAT contained in total
 """
 
 from __future__ import annotations
@@ -10,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from commands.decisions import Rejected
-from schemas.events.orders import OrderLine, Totals
+from schemas.events.orders import OrderLine, ShippingMethod, Totals, VoucherTerms
 from schemas.money import CURRENCY, Money
 
-# Standard delivery, free from FREE_SHIPPING_FROM (on the subtotal).
+# The flat rule of orders placed before shipping methods: standard delivery, free from
+# FREE_SHIPPING_FROM (on the subtotal). Kept so those orders replay to the same totals.
 SHIPPING_FEE = 490
 FREE_SHIPPING_FROM = 5000
 # VAT in basis points: 2000 = 20 %.
@@ -28,8 +37,13 @@ def require_shop_currency(*amounts: Money | None) -> None:
                                                f"{money.currency}.", "invalid")
 
 
-def shipping_for(subtotal: int) -> int:
-    return 0 if subtotal >= FREE_SHIPPING_FROM else SHIPPING_FEE
+def shipping_for(subtotal: int, method: ShippingMethod | None = None) -> int:
+    """Shipping for `subtotal` (after the discount) by `method`, or by the flat rule."""
+    if method is None:
+        return 0 if subtotal >= FREE_SHIPPING_FROM else SHIPPING_FEE
+    if method.free_over is not None and subtotal >= method.free_over.amount:
+        return 0
+    return method.price.amount
 
 
 def vat_contained(gross: int, rate_bp: int = VAT_RATE_BP) -> int:
@@ -39,13 +53,16 @@ def vat_contained(gross: int, rate_bp: int = VAT_RATE_BP) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
-def totals(lines: Iterable[OrderLine], currency: str = CURRENCY) -> Totals:
+def totals(lines: Iterable[OrderLine], shipping: ShippingMethod | None = None,
+           voucher: VoucherTerms | None = None, currency: str = CURRENCY) -> Totals:
     subtotal = sum(line.line_total.amount for line in lines)
-    shipping = shipping_for(subtotal)
-    total = subtotal + shipping
+    discount = voucher.discount_on(subtotal) if voucher is not None else 0
+    carriage = shipping_for(subtotal - discount, shipping)
+    total = subtotal - discount + carriage
 
     def money(amount: int) -> Money:
         return Money(amount=amount, currency=currency)
 
-    return Totals(subtotal=money(subtotal), shipping=money(shipping),
-                  tax=money(vat_contained(total)), total=money(total))
+    return Totals(subtotal=money(subtotal), shipping=money(carriage),
+                  tax=money(vat_contained(total)), total=money(total),
+                  discount=money(discount) if voucher is not None else None)

@@ -7,14 +7,24 @@ loss is unrecoverable by design (it is what crypto-shredding deletes from).
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 metadata = MetaData()
+# Held while tables are created: every worker and replica creates its tables as it
+# starts, and two creating the same new table at once would fail one of them.
+SCHEMA_LOCK = "shopstream.create_tables"
+SCHEMA_LOCK_WAIT_S = 60
 
 
 async def create_tables(engine: AsyncEngine) -> None:
     """Create the tables declared so far (by the modules this process has imported) that
     do not exist yet: each process creates the tables it uses."""
-    async with engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT GET_LOCK(:name, :wait)"),
+                                 {"name": SCHEMA_LOCK, "wait": SCHEMA_LOCK_WAIT_S})
+        try:
+            await connection.run_sync(metadata.create_all)
+            await connection.commit()
+        finally:
+            await connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": SCHEMA_LOCK})

@@ -385,12 +385,35 @@ def seed(
         min=1, help="Only the first M categories of the demo tree (default: all).")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=2000,
                                              help="Commands in flight at once.")] = 256,
+    shipping_only: Annotated[bool, typer.Option(
+        help="Only the shipping zones (EU, United Kingdom, United States), no catalog.")
+    ] = False,
 ) -> None:
-    """Create a demo catalog through the command path; running it again adds nothing."""
+    """Create the shipping zones and a demo catalog through the command path; running it
+    again adds nothing."""
+    from collections import Counter
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ops.seed import seed as run_seed
+    from ops.seed import seed_shipping, shipping_zones
     from infra.topics import ensure_topics
+
+    if shipping_only:
+        outcomes: Counter = Counter()
+
+        async def zones(container):
+            await ensure_topics(container.settings)
+            return await seed_shipping(container.clients, container.bus, outcomes)
+
+        _run(zones)
+        failed = outcomes["rejected"] + outcomes["timeout"]
+        console.print(f"seed: {len(shipping_zones())} shipping zones: {outcomes['accepted']} "
+                      f"created, {len(shipping_zones()) - outcomes['accepted'] - failed} "
+                      f"already there, {failed} failed")
+        if outcomes["rejected"] or outcomes["timeout"]:
+            raise typer.Exit(1)
+        return
 
     with Progress(TextColumn("[bold]seeding"), BarColumn(), MofNCompleteColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:

@@ -1,4 +1,5 @@
-"""A demo catalog, sent through the command path so the events are its source.
+"""A demo catalog and the shipping zones, sent through the command path so the events are
+their source.
 
 Deterministic: category `path` and product number `i` fix every field (a random
 generator seeded with them; another one, seeded the same way, picks the variants, so
@@ -6,7 +7,9 @@ products keep the fields they had before variants) and the ids of the entity and
 (`uuid5` in the seed's namespace). Product `i` is the same whatever the count
 asked for, so `--products 1000` then `--products 100000` adds the 99,000 others,
 and a second run adds nothing: what the catalog view already shows is skipped,
-and anything else sent again is answered as a duplicate by the processors.
+and anything else sent again is answered as a duplicate by the processors. The zones
+(the EU's 27 member states, the United Kingdom, the United States) are seeded the same
+way: fixed ids, skipped once the orders view shows them.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from api.catalog import slugify
 from infra.clients import Clients
 from infra.command_bus import CommandBus, CommandTimeout
 from projections.catalog import CatalogProjection
+from projections.orders import OrdersProjection
 from schemas.commands.catalog import CreateCategory, CreateProduct, NewVariant
+from schemas.commands.shipping import CreateShippingZone
 from schemas.events.catalog import Image, Option
+from schemas.events.shipping import EstimatedDays, ZoneMethod
 from schemas.messages import Command
 from schemas.money import Money
 
@@ -461,6 +467,37 @@ def product(i: int, homes: list[SeedCategory],
     return uuid.uuid5(NAMESPACE, f"command/product/{i}"), command
 
 
+EU_MEMBERS = ("AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES "
+              "SE HU").split()
+
+
+def _method(code: str, name: str, price: int, free_over: int | None, days: tuple[int, int]
+            ) -> ZoneMethod:
+    return ZoneMethod(code=code, name=name, price=Money(amount=price),
+                      free_over=Money(amount=free_over) if free_over is not None else None,
+                      estimated_days=EstimatedDays(min=days[0], max=days[1]))
+
+
+def shipping_zones() -> list[tuple[UUID, CreateShippingZone]]:
+    """The zones `make up` seeds, with their command ids. The EU's standard delivery keeps
+    the shop's former flat rule: 4.90, free from 50.00."""
+    zones = (
+        ("European Union", EU_MEMBERS, (
+            _method("standard", "Standard delivery", 490, 5000, (2, 5)),
+            _method("express", "Express delivery", 1290, None, (1, 2)))),
+        ("United Kingdom", ["GB"], (
+            _method("standard", "Standard delivery", 790, 7500, (3, 6)),
+            _method("express", "Express delivery", 1690, None, (1, 3)))),
+        ("United States", ["US"], (
+            _method("standard", "Standard delivery", 1290, 10000, (5, 10)),
+            _method("express", "Express delivery", 2490, None, (2, 4)))),
+    )
+    return [(uuid.uuid5(NAMESPACE, f"command/shipping-zone/{name}"),
+             CreateShippingZone(zone_id=uuid.uuid5(NAMESPACE, f"shipping-zone/{name}"),
+                                name=name, countries=list(countries), methods=list(methods)))
+            for name, countries, methods in zones]
+
+
 @dataclass(frozen=True)
 class SeedResult:
     categories: int
@@ -469,11 +506,14 @@ class SeedResult:
     products_sent: int
     outcomes: Counter  # reply status (or "timeout") of what was sent
     seconds: float
+    zones: int = 0
+    zones_sent: int = 0
 
     def summary(self) -> str:
-        sent = self.categories_sent + self.products_sent
-        skipped = self.categories + self.products - sent
-        return (f"seed: {self.categories:,} categories and {self.products:,} products: "
+        sent = self.categories_sent + self.products_sent + self.zones_sent
+        skipped = self.categories + self.products + self.zones - sent
+        return (f"seed: {self.categories:,} categories, {self.products:,} products and "
+                f"{self.zones} shipping zones: "
                 f"{self.outcomes['accepted']:,} created, "
                 f"{skipped + self.outcomes['duplicate']:,} already there, "
                 f"{self.outcomes['rejected'] + self.outcomes['timeout']:,} failed, "
@@ -481,8 +521,10 @@ class SeedResult:
 
 
 async def _existing(clients: Clients, table_name: str, ids: list[UUID]) -> set[str]:
-    """Which of these ids the catalog view already shows."""
-    table = CatalogProjection(clients.mysql).tables[table_name]
+    """Which of these ids the catalog (or, for the zones, the orders) view already shows."""
+    projection = (OrdersProjection(clients.mysql, clients.keys)
+                  if table_name == "shipping_zones" else CatalogProjection(clients.mysql))
+    table = projection.tables[table_name]
     found: set[str] = set()
     async with clients.mysql.connect() as connection:
         for start in range(0, len(ids), 5000):
@@ -518,11 +560,22 @@ async def _send_all(bus: CommandBus, commands: Iterable[tuple[UUID, Command]], c
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
+async def seed_shipping(clients: Clients, bus: CommandBus, outcomes: Counter) -> int:
+    """Create the seeded shipping zones the orders view does not show yet; how many were sent."""
+    zones = shipping_zones()
+    known = await _existing(clients, "shipping_zones", [zone.zone_id for _, zone in zones])
+    missing = [(command_id, zone) for command_id, zone in zones if str(zone.zone_id) not in known]
+    # One at a time: they are decided by one aggregate anyway.
+    await _send_all(bus, missing, 1, outcomes, lambda done: None)
+    return len(missing)
+
+
 async def seed(clients: Clients, bus: CommandBus, products: int,
                category_limit: int | None = None,
                concurrency: int = 256,
                progress: Callable[[int, int], None] = lambda done, total: None) -> SeedResult:
-    """Create the demo catalog's first `category_limit` categories and `products` products."""
+    """Create the shipping zones, the demo catalog's first `category_limit` categories and
+    `products` products."""
     started = time.monotonic()
     tree = categories(category_limit)
     homes = _with_products(tree)
@@ -542,6 +595,7 @@ async def seed(clients: Clients, bus: CommandBus, products: int,
         progress(done, total)
 
     progress(0, total)
+    zones_sent = await seed_shipping(clients, bus, outcomes)
     for depth in sorted({c.depth for c in missing}):  # parents first
         await _send_all(bus, (c.command() for c in missing if c.depth == depth),
                         concurrency, outcomes, step)
@@ -549,4 +603,4 @@ async def seed(clients: Clients, bus: CommandBus, products: int,
     await _send_all(bus, (product(i, homes, whole_tree) for i in wanted), concurrency,
                     outcomes, step)
     return SeedResult(len(tree), len(missing), products, len(wanted), outcomes,
-                      time.monotonic() - started)
+                      time.monotonic() - started, len(shipping_zones()), zones_sent)

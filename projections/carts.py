@@ -1,9 +1,9 @@
 """The carts read model: one MongoDB document per cart, cached in Redis.
 
 A document is `{_id: cart id, items: {item id: {quantity, added_at, product_id,
-variant_id}}, version, updated_at}`; the item id is the variant's id, or the
-product's for a product without variants (lines written before variants hold no
-`product_id`: their item id is it). Writes are guarded by the cart's version, so a record
+variant_id}}, voucher: code or null, version, updated_at}`; the item id is the
+variant's id, or the product's for a product without variants (lines written before
+variants hold no `product_id`: their item id is it). Writes are guarded by the cart's version, so a record
 applied twice changes nothing. The projection writes through to the Redis
 cache with the same guard (a Lua script), and readers fill the cache on a miss
 the same way, so a stale fill can never overwrite a newer cart. A replay builds
@@ -26,6 +26,8 @@ from schemas.events.cart import (
     CartItemAdded,
     CartItemQuantityChanged,
     CartItemRemoved,
+    CartVoucherApplied,
+    CartVoucherRemoved,
     OrderedItemsRemoved,
 )
 from schemas.topics import CART
@@ -59,6 +61,7 @@ def _as_json(document: dict[str, Any]) -> str:
                     "variant_id": line.get("variant_id")}
              for item, line in document.get("items", {}).items()}
     return json.dumps({"id": document["_id"], "items": items,
+                       "voucher": document.get("voucher"),
                        "version": document["version"],
                        "updated_at": _iso(document["updated_at"])})
 
@@ -128,7 +131,11 @@ class CartsProjection(Projection):
                     update = {"$unset": {f"items.{event.item_id}": ""},
                               "$set": {"version": version, "updated_at": at}}
                 case CartCleared():
-                    update = {"$set": {"items": {}, "version": version, "updated_at": at}}
+                    update = {"$set": {"items": {}, "voucher": None, "version": version,
+                                       "updated_at": at}}
+                case CartVoucherApplied() | CartVoucherRemoved():
+                    code = event.code if isinstance(event, CartVoucherApplied) else None
+                    update = {"$set": {"voucher": code, "version": version, "updated_at": at}}
                 case OrderedItemsRemoved():
                     kept = {f"items.{item}.quantity": quantity
                             for item, quantity in event.quantities.items() if quantity}

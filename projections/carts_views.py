@@ -23,6 +23,7 @@ class CartLineRow(TypedDict):
 class CartRow(TypedDict):
     id: str
     items: dict[str, CartLineRow]  # by item id: the variant's, or the product's
+    voucher: str | None
     version: int
     updated_at: datetime | None
 
@@ -34,6 +35,7 @@ def _parsed(cached: str) -> CartRow:
         return datetime.fromisoformat(value) if value else None
 
     return CartRow(id=data["id"], version=data["version"], updated_at=moment(data["updated_at"]),
+                   voucher=data.get("voucher"),
                    items={item: CartLineRow(quantity=line["quantity"],
                                             added_at=moment(line.get("added_at")),
                                             product_id=line.get("product_id") or item,

@@ -15,7 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, Executable, MetaData, Table, bindparam, func, select, text, update
+from sqlalchemy import (
+    JSON,
+    Executable,
+    MetaData,
+    Table,
+    bindparam,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.mysql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -102,6 +113,21 @@ class MySQLProjection(Projection):
         async with self.engine.begin() as connection:
             await connection.run_sync(lambda sync: self._metadata.create_all(
                 sync, tables=list(self.tables.values())))
+
+    async def outdated(self) -> bool:
+        """True when a live table lacks a column this code writes: a release added it, and
+        only a replay can fill it for the rows already there."""
+        if self.is_shadow:
+            return False
+
+        def missing(sync) -> bool:
+            inspector = inspect(sync)
+            return any({column.name for column in table.columns}
+                       - {column["name"] for column in inspector.get_columns(table.name)}
+                       for table in self.tables.values())
+
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(missing)
 
     async def apply(self, records: list[Record]) -> None:
         async with self.engine.begin() as connection:

@@ -1,10 +1,12 @@
-"""The orders read model in MySQL: orders, their payments and the receipts issued for them.
+"""The orders read model in MySQL: orders, their payments and the receipts issued for them,
+and the service's other aggregates: vouchers and shipping zones.
 
 Orders and payments are rows guarded by their aggregate's version, so a record
 applied twice changes nothing; a receipt belongs to another aggregate (the
 receipt book) and is inserted once, keyed by its number. The shipping address
 arrives sealed and is unsealed with its owner's key: null once they were
-forgotten. Times are stored as naive UTC, as in every MySQL read model.
+forgotten. Times are stored as naive UTC, as in every MySQL read model. A voucher's
+`used` is not stored: it is counted from the orders confirmed with it.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ from schemas.events.orders import (
     OrderItemReserved,
     OrderPaid,
     OrderPlaced,
-    Totals,
+    OrderVoucherReserved,
 )
+from schemas.events.shipping import ShippingZoneCreated
+from schemas.events.vouchers import VoucherCreated
 from schemas.events.payments import (
     PaymentAuthorized,
     PaymentCaptured,
@@ -55,8 +59,11 @@ from schemas.topics import ORDERS, PAYMENTS
 
 def _amount_columns() -> list[Column]:
     return [Column(f"{name}_amount", BigInteger, nullable=False)
-            for name in ("subtotal", "shipping", "tax", "total")] + [
-        Column("currency", String(3), nullable=False)]
+            for name in ("subtotal", "discount", "shipping", "tax", "total")] + [
+        Column("currency", String(3), nullable=False),
+        # {code, kind, value, min_subtotal} and {code, name, price, free_over}: the terms
+        # the order took; null without a voucher, or for an order before shipping methods.
+        Column("voucher", JSON), Column("shipping_method", JSON)]
 
 
 def orders_table(metadata: MetaData, name: str) -> Table:
@@ -80,9 +87,39 @@ def orders_table(metadata: MetaData, name: str) -> Table:
         Column("confirmed_at", DATETIME(fsp=6)),
         Column("paid_at", DATETIME(fsp=6)),
         Column("updated_at", DATETIME(fsp=6), nullable=False),
+        Column("voucher_code", String(32)),
         Column("version", Integer, nullable=False),
         # A user's orders, newest first.
         Index("ix_orders_user_created", "user_id", "created_at", "id"),
+        # A voucher's uses.
+        Index("ix_orders_voucher", "voucher_code", "status"),
+    )
+
+
+def vouchers_table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("code", String(32), primary_key=True),
+        Column("kind", String(16), nullable=False),
+        Column("value", BigInteger, nullable=False),
+        Column("min_subtotal_amount", BigInteger),
+        Column("starts_at", DATETIME(fsp=6)),
+        Column("ends_at", DATETIME(fsp=6)),
+        Column("usage_limit", Integer),
+        Column("per_customer_limit", Integer),
+        Column("created_at", DATETIME(fsp=6), nullable=False),
+    )
+
+
+def shipping_zones_table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("id", String(36), primary_key=True),
+        Column("name", String(200), nullable=False),
+        Column("countries", JSON, nullable=False),
+        # [{code, name, price, free_over, estimated_days{min, max}}]
+        Column("methods", JSON, nullable=False),
+        Column("created_at", DATETIME(fsp=6), nullable=False),
     )
 
 
@@ -128,10 +165,15 @@ def receipts_table(metadata: MetaData, name: str) -> Table:
     )
 
 
-def _amounts(totals: Totals) -> dict:
+def _amounts(event: OrderPlaced | ReceiptIssued) -> dict:
+    totals = event.totals
     return {"subtotal_amount": totals.subtotal.amount, "shipping_amount": totals.shipping.amount,
+            "discount_amount": totals.discount.amount if totals.discount else 0,
             "tax_amount": totals.tax.amount, "total_amount": totals.total.amount,
-            "currency": totals.total.currency}
+            "currency": totals.total.currency,
+            "voucher": event.voucher.model_dump(mode="json") if event.voucher else None,
+            "shipping_method": (event.shipping_method.model_dump(mode="json")
+                                if event.shipping_method else None)}
 
 
 def _naive(value: datetime | None) -> datetime | None:
@@ -147,7 +189,8 @@ class OrdersProjection(MySQLProjection):
     name = "orders"
     topics = (ORDERS.events.name, PAYMENTS.events.name)
     table_factories = {"orders": orders_table, "payments": payments_table,
-                       "receipts": receipts_table}
+                       "receipts": receipts_table, "vouchers": vouchers_table,
+                       "shipping_zones": shipping_zones_table}
 
     def __init__(self, engine: AsyncEngine, keys: KeyStore, suffix: str = "") -> None:
         super().__init__(engine, suffix)
@@ -169,12 +212,13 @@ class OrdersProjection(MySQLProjection):
                 return [insert_row(
                     orders, id=str(event.order_id), user_id=str(event.user_id),
                     status="pending", lines=[line.model_dump(mode="json") for line in event.lines],
-                    **_amounts(event.totals),
+                    **_amounts(event),
+                    voucher_code=event.voucher.code if event.voucher else None,
                     shipping_address=await self._address(str(event.user_id),
                                                          event.shipping_address),
                     payment_id=str(event.payment_id), payment_method=event.payment_method,
                     tracking=[], created_at=at, updated_at=at, version=version)]
-            case OrderItemReserved():
+            case OrderItemReserved() | OrderVoucherReserved():
                 return order()
             case OrderAwaitingPayment():
                 return order(status="awaiting_payment")
@@ -220,8 +264,21 @@ class OrdersProjection(MySQLProjection):
                     order_id=str(event.order_id), payment_id=str(event.payment_id),
                     user_id=str(event.user_id), issued_at=at,
                     lines=[line.model_dump(mode="json") for line in event.lines],
-                    **_amounts(event.totals), payment_method=event.payment_method,
+                    **_amounts(event), payment_method=event.payment_method,
                     card_last4=event.card_last4)]
+            case VoucherCreated():
+                return [insert_row(
+                    self.tables["vouchers"], code=event.code, kind=event.kind, value=event.value,
+                    min_subtotal_amount=event.min_subtotal.amount if event.min_subtotal else None,
+                    starts_at=_naive(event.starts_at), ends_at=_naive(event.ends_at),
+                    usage_limit=event.usage_limit, per_customer_limit=event.per_customer_limit,
+                    created_at=at)]
+            case ShippingZoneCreated():
+                return [insert_row(
+                    self.tables["shipping_zones"], id=str(event.zone_id), name=event.name,
+                    countries=event.countries,
+                    methods=[method.model_dump(mode="json") for method in event.methods],
+                    created_at=at)]
         return []
 
     async def _address(self, user_id: str, sealed: str) -> dict | None:

@@ -1,13 +1,12 @@
-"""Reads of the orders model: orders, a user's order history, payments and receipts."""
+"""Reads of the orders model: orders, a user's order history, payments and receipts,
+vouchers with their uses, and the shipping zones."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import select
-
-from sqlalchemy import or_, tuple_
+from sqlalchemy import func, or_, select, tuple_
 
 from projections.orders import OrdersProjection
 from projections.views import MySQLView
@@ -19,13 +18,17 @@ class OrderRow(TypedDict):
     status: str
     lines: list[Any]
     subtotal_amount: int
+    discount_amount: int
     shipping_amount: int
     tax_amount: int
     total_amount: int
     currency: str
+    voucher: dict[str, Any] | None
+    shipping_method: dict[str, Any] | None
     shipping_address: dict[str, Any] | None
     payment_id: str
     payment_method: str
+    voucher_code: str | None
     cancel_reason: str | None
     cancelled_by: str | None
     carrier: str | None
@@ -66,12 +69,39 @@ class ReceiptRow(TypedDict):
     issued_at: datetime
     lines: list[Any]
     subtotal_amount: int
+    discount_amount: int
     shipping_amount: int
     tax_amount: int
     total_amount: int
     currency: str
+    voucher: dict[str, Any] | None
+    shipping_method: dict[str, Any] | None
     payment_method: str
     card_last4: str | None
+
+
+class VoucherRow(TypedDict):
+    code: str
+    kind: str
+    value: int
+    min_subtotal_amount: int | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    usage_limit: int | None
+    per_customer_limit: int | None
+    created_at: datetime
+
+
+class ShippingZoneRow(TypedDict):
+    id: str
+    name: str
+    countries: list[str]
+    methods: list[dict[str, Any]]
+    created_at: datetime
+
+
+# An order has used its voucher once it is confirmed, until it is cancelled.
+USED = ("confirmed", "packed", "shipped", "out_for_delivery", "delivered")
 
 
 class OrdersView(MySQLView):
@@ -108,3 +138,26 @@ class OrdersView(MySQLView):
             .where(table.c.status == "pending",
                    or_(table.c.settles_at <= moment, table.c.expires_at <= moment))
             .order_by(table.c.expires_at, table.c.id).limit(limit))
+
+    async def voucher(self, code: str) -> VoucherRow | None:
+        return await self._one("vouchers", self.tables["vouchers"].c.code == code.upper())
+
+    async def voucher_uses(self, code: str, user_id: str | None = None) -> int:
+        """How many orders (of `user_id`, when given) were confirmed with the voucher and
+        not cancelled since."""
+        orders = self.tables["orders"]
+        query = (select(func.count()).select_from(orders)
+                 .where(orders.c.voucher_code == code.upper(), orders.c.status.in_(USED)))
+        if user_id is not None:
+            query = query.where(orders.c.user_id == user_id)
+        async with self.engine.connect() as connection:
+            return (await connection.execute(query)).scalar_one()
+
+    async def shipping_zones(self) -> list[ShippingZoneRow]:
+        """Every zone, oldest first (a shop has a handful)."""
+        table = self.tables["shipping_zones"]
+        return await self._all(select(table).order_by(table.c.created_at, table.c.id))
+
+    async def zone_serving(self, country: str) -> ShippingZoneRow | None:
+        return next((zone for zone in await self.shipping_zones()
+                     if country in zone["countries"]), None)

@@ -51,7 +51,8 @@ def _service(name: str, command_key: str, event_key: str) -> ServiceTopics:
 USERS = _service("users", "user id, or the email key for a sign-up", "user id or email key")
 CATALOG = _service("catalog", "category or product id", "category or product id")
 CART = _service("cart", "cart id (its owner's user id)", "cart id")
-ORDERS = _service("orders", "order id", "order id")
+ORDERS = _service("orders", "order id, voucher:<code>, or shipping-zones",
+                  "order id, voucher:<code>, or shipping-zones")
 PAYMENTS = _service("payments", "payment id, or a receipt book", "payment id or receipt book")
 
 SERVICES: dict[str, ServiceTopics] = {s.service: s for s in (USERS, CATALOG, CART, ORDERS,

@@ -3,6 +3,8 @@
     OrderPlaced ──> ReserveStock (each product: all its variants at once)
       ──> StockReserved / StockReservationRejected
       ──> RecordStockReservation ──> OrderAwaitingPayment (all reserved) or OrderCancelled
+                └─> ReserveVoucherUse (with a voucher) ──> VoucherUseReserved / Refused
+      ──> RecordVoucherUse ──> OrderAwaitingPayment (with the lines) or OrderCancelled
     OrderAwaitingPayment ──> RequestPayment ──> PaymentRequested
       ──> provider.charge (card, wallet: authorized and captured in one call)
         | provider.authorize (cash on delivery, bank transfer)
@@ -12,7 +14,8 @@
         | PaymentFailed ──> CancelOrder
     PaymentCaptured ──> RecordPayment ──> OrderConfirmed ──> RemoveOrderedItems (the cart)
                                       └─> OrderPaid ──> IssueReceipt ──> ReceiptIssued
-    OrderCancelled ──> ReleaseStock (each product), CancelPayment ──> refund when it was taken
+    OrderCancelled ──> ReleaseStock (each product), ReleaseVoucherUse, CancelPayment
+                       ──> refund when it was taken
     FulfilmentRecorded(delivered) ──> SettlePayment (cash on delivery is paid at the door)
 
 The saga keeps no state: the order and the payment aggregates remember where a
@@ -35,7 +38,12 @@ from schemas.payments import PaymentResult
 from schemas.times import utc
 from schemas.commands.cart import RemoveOrderedItems
 from schemas.commands.catalog import ReleaseStock, ReserveStock
-from schemas.commands.orders import CancelOrder, RecordPayment, RecordStockReservation
+from schemas.commands.orders import (
+    CancelOrder,
+    RecordPayment,
+    RecordStockReservation,
+    RecordVoucherUse,
+)
 from schemas.commands.payments import (
     CancelPayment,
     FailPayment,
@@ -46,6 +54,7 @@ from schemas.commands.payments import (
     RequestPayment,
     SettlePayment,
 )
+from schemas.commands.vouchers import ReleaseVoucherUse, ReserveVoucherUse
 from schemas.envelope import EventEnvelope
 from schemas.events.catalog import StockReservationRejected, StockReserved
 from schemas.events.orders import (
@@ -64,6 +73,7 @@ from schemas.events.payments import (
     PaymentRefundRequested,
     PaymentRequested,
 )
+from schemas.events.vouchers import VoucherUseRefused, VoucherUseReserved
 from schemas.messages import Command, Event
 from schemas.money import Money
 
@@ -134,8 +144,19 @@ def react(envelope: EventEnvelope, policy: Policy) -> list[Step]:
 
     match event:
         case OrderPlaced():
-            return [send(reservation, f"reserve {reservation.product_id}")
-                    for reservation in reservations(event)]
+            steps = [send(reservation, f"reserve {reservation.product_id}")
+                     for reservation in reservations(event)]
+            if event.voucher is not None:
+                steps.append(send(ReserveVoucherUse(
+                    code=event.voucher.code, order_id=event.order_id, user_id=event.user_id,
+                    subtotal=event.totals.subtotal, ordered_at=envelope.occurred_at),
+                    "reserve voucher"))
+            return steps
+        case VoucherUseReserved():
+            return [send(RecordVoucherUse(order_id=event.order_id, reserved=True))]
+        case VoucherUseRefused():
+            return [send(RecordVoucherUse(order_id=event.order_id, reserved=False,
+                                          reason=event.reason))]
         case StockReserved():
             return [send(RecordStockReservation(order_id=event.order_id,
                                                 product_id=event.product_id, reserved=True))]
@@ -169,16 +190,22 @@ def react(envelope: EventEnvelope, policy: Policy) -> list[Step]:
         case OrderConfirmed():
             return [send(RemoveOrderedItems(
                 cart_id=event.user_id, order_id=event.order_id,
-                quantities={line.item_id: line.quantity for line in event.lines}))]
+                quantities={line.item_id: line.quantity for line in event.lines},
+                voucher=event.voucher.code if event.voucher is not None else None))]
         case OrderPaid():
             return [send(IssueReceipt(
                 book=f"receipts-{envelope.occurred_at.year}", payment_id=event.payment_id,
                 order_id=event.order_id, user_id=event.user_id, lines=event.lines,
                 totals=event.totals, payment_method=event.payment_method,
-                card_last4=event.card_last4))]
+                card_last4=event.card_last4, voucher=event.voucher,
+                shipping_method=event.shipping_method))]
         case OrderCancelled():
             steps = [send(ReleaseStock(product_id=product_id, order_id=event.order_id),
                           f"release {product_id}") for product_id in event.product_ids]
+            if event.voucher_code is not None:
+                steps.append(send(ReleaseVoucherUse(code=event.voucher_code,
+                                                    order_id=event.order_id,
+                                                    user_id=event.user_id), "release voucher"))
             if event.payment_id is not None:
                 steps.append(send(CancelPayment(payment_id=event.payment_id,
                                                 reason=f"order_cancelled: {event.reason}"),

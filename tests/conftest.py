@@ -38,7 +38,16 @@ async def clients(settings: Settings) -> Clients:
 
 
 @pytest.fixture(scope="session")
-async def gateway(settings: Settings) -> httpx.AsyncClient:
+def shipping_zones(stack: Stack) -> None:
+    """The zones `make up` seeds (EU, United Kingdom, United States), so checkouts to
+    those countries work on a stack started without the demo seed."""
+    from tests.support import shopstream
+
+    shopstream("seed", "--shipping-only")
+
+
+@pytest.fixture(scope="session")
+async def gateway(settings: Settings, shipping_zones: None) -> httpx.AsyncClient:
     """An HTTP client for the shop through the gateway, as a user reaches it."""
     async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
         yield client

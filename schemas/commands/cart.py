@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import Field
 
 from schemas.events.cart import Quantity
+from schemas.events.orders import VoucherCode
 from schemas.messages import Command
 
 
@@ -56,3 +57,15 @@ class RemoveOrderedItems(_CartCommand):
 
     order_id: UUID
     quantities: dict[UUID, Annotated[int, Field(ge=1, le=99)]]
+    # The voucher the order used: taken off the cart too if it is still there.
+    voucher: VoucherCode | None = None
+
+
+class ApplyCartVoucher(_CartCommand):
+    """Hold a voucher code in the cart; the API checks it against the vouchers model."""
+
+    code: VoucherCode
+
+
+class RemoveCartVoucher(_CartCommand):
+    pass

@@ -1,4 +1,5 @@
-"""Requests to the orders service; an order is addressed by its id."""
+"""Requests to the orders service about an order, addressed by its id (vouchers and the
+shipping zones, of the same service, have their own modules)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from schemas.events.orders import (
     OrderLine,
     PaymentMethodType,
     Reason,
+    ShippingMethod,
     TrackingNumber,
+    VoucherTerms,
 )
 from schemas.messages import Command
 from schemas.personal import Sealed
@@ -37,12 +40,21 @@ class PlaceOrder(_OrderCommand):
     shipping_address: Sealed
     payment_method: PaymentMethodType
     payment_token: Sealed | None = None
+    voucher: VoucherTerms | None = None
+    shipping_method: ShippingMethod | None = None
 
 
 class RecordStockReservation(_OrderCommand):
     """The catalog's answer for one product (all its lines): reserved, or not (with why)."""
 
     product_id: UUID
+    reserved: bool
+    reason: Reason | None = None
+
+
+class RecordVoucherUse(_OrderCommand):
+    """The voucher's answer: a use reserved for the order, or not (with why)."""
+
     reserved: bool
     reason: Reason | None = None
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from schemas.events.orders import OrderLine, Reason, Totals
+from schemas.events.orders import OrderLine, Reason, ShippingMethod, Totals, VoucherTerms
 from schemas.payments import PaymentMethodType
 from schemas.events.payments import Last4, ReceiptBook, Reference
 from schemas.messages import Command
@@ -88,6 +88,8 @@ class IssueReceipt(Command):
     totals: Totals
     payment_method: PaymentMethodType
     card_last4: Last4 | None = None
+    voucher: VoucherTerms | None = None
+    shipping_method: ShippingMethod | None = None
 
     @property
     def aggregate_key(self) -> str:

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from pydantic import Field
 
+from schemas.events.orders import VoucherCode
 from schemas.messages import Event
 
 Quantity = Annotated[int, Field(ge=1, le=99)]
@@ -52,3 +53,14 @@ class OrderedItemsRemoved(Event):
     cart_id: UUID
     order_id: UUID
     quantities: dict[UUID, Annotated[int, Field(ge=0, le=99)]]
+
+
+class CartVoucherApplied(Event):
+    """The cart holds a voucher code; its discount follows from the current subtotal."""
+
+    cart_id: UUID
+    code: VoucherCode
+
+
+class CartVoucherRemoved(Event):
+    cart_id: UUID

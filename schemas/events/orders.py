@@ -14,16 +14,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events.catalog import Name, options_label
 from schemas.messages import Event
-from schemas.money import CURRENCY, Money
+from schemas.money import CURRENCY, MAX_AMOUNT, Money
 from schemas.payments import PaymentMethodType
 from schemas.personal import Sealed
 
 FulfilmentStatus = Literal["packed", "shipped", "out_for_delivery", "delivered"]
-# Who or what ended an order: the customer, the payment, missing stock, an admin.
-CancelledBy = Literal["customer", "payment", "stock", "admin"]
+# Who or what ended an order: the customer, the payment, missing stock, an admin, or a
+# voucher whose use was refused.
+CancelledBy = Literal["customer", "payment", "stock", "admin", "voucher"]
 Carrier = Annotated[str, Field(min_length=1, max_length=100)]
 TrackingNumber = Annotated[str, Field(min_length=1, max_length=100)]
 Reason = Annotated[str, Field(max_length=500)]
+# A voucher's code, upper-cased: codes are compared case-insensitively.
+VoucherCode = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$")]
+VoucherKind = Literal["percentage", "fixed"]
+MethodCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 
 
 class OrderLine(BaseModel):
@@ -65,7 +70,9 @@ class OrderLine(BaseModel):
 
 
 class Totals(BaseModel):
-    """An order's amounts. Prices include VAT: `tax` is the VAT contained in `total`."""
+    """An order's amounts. Prices include VAT: `tax` is the VAT contained in `total`, and
+    total = subtotal - discount + shipping. `discount` is None on orders placed before
+    vouchers, which means 0."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -73,6 +80,40 @@ class Totals(BaseModel):
     shipping: Money
     tax: Money
     total: Money
+    discount: Money | None = None
+
+
+class ShippingMethod(BaseModel):
+    """The shipping an order took, at its price then: free from `free_over` (compared with
+    the subtotal after the discount)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: MethodCode
+    name: Name
+    price: Money
+    free_over: Money | None = None
+
+
+class VoucherTerms(BaseModel):
+    """What a voucher takes off: `value` percent (1-100) of the subtotal, or `value` minor
+    units; nothing below `min_subtotal`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: VoucherCode
+    kind: VoucherKind
+    value: Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
+    min_subtotal: Money | None = None
+
+    def discount_on(self, subtotal: int) -> int:
+        """The discount on `subtotal` minor units: a percentage rounded half up to the
+        cent, never more than the subtotal; 0 below the minimum."""
+        if self.min_subtotal is not None and subtotal < self.min_subtotal.amount:
+            return 0
+        if self.kind == "percentage":
+            return min((2 * subtotal * self.value + 100) // 200, subtotal)
+        return min(self.value, subtotal)
 
 
 class _OrderEvent(Event):
@@ -93,6 +134,10 @@ class OrderPlaced(_OrderEvent):
     payment_method: PaymentMethodType
     # The payment network's token for a card or wallet, sealed; None for the others.
     payment_token: Sealed | None = None
+    # The voucher's terms when the cart held one: its use is reserved by the saga.
+    voucher: VoucherTerms | None = None
+    # None on orders placed before shipping methods: the flat rule of their time.
+    shipping_method: ShippingMethod | None = None
 
 
 class OrderItemReserved(_OrderEvent):
@@ -101,8 +146,14 @@ class OrderItemReserved(_OrderEvent):
     product_id: UUID
 
 
+class OrderVoucherReserved(_OrderEvent):
+    """The voucher's writer set one use aside for this order."""
+
+    code: VoucherCode
+
+
 class OrderAwaitingPayment(_OrderEvent):
-    """Every line is reserved: the payment is requested."""
+    """Every line and the voucher's use (if any) are reserved: the payment is requested."""
 
     payment_id: UUID
     amount: Money
@@ -117,6 +168,8 @@ class OrderConfirmed(_OrderEvent):
     lines: list[OrderLine]
     totals: Totals
     payment_method: PaymentMethodType
+    voucher: VoucherTerms | None = None
+    shipping_method: ShippingMethod | None = None
 
 
 class OrderPaid(_OrderEvent):
@@ -127,6 +180,8 @@ class OrderPaid(_OrderEvent):
     totals: Totals
     payment_method: PaymentMethodType
     card_last4: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
+    voucher: VoucherTerms | None = None
+    shipping_method: ShippingMethod | None = None
 
 
 class OrderCancelled(_OrderEvent):
@@ -138,6 +193,8 @@ class OrderCancelled(_OrderEvent):
     product_ids: list[UUID]
     # The payment to cancel or refund, once one was requested.
     payment_id: UUID | None = None
+    # The voucher whose use is released.
+    voucher_code: VoucherCode | None = None
 
 
 class FulfilmentRecorded(_OrderEvent):

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from schemas.events.orders import OrderLine, Reason, Totals
+from schemas.events.orders import OrderLine, Reason, ShippingMethod, Totals, VoucherTerms
 from schemas.payments import PaymentMethodType
 from schemas.messages import Event
 from schemas.money import Money
@@ -95,3 +95,5 @@ class ReceiptIssued(Event):
     totals: Totals
     payment_method: PaymentMethodType
     card_last4: Last4 | None = None
+    voucher: VoucherTerms | None = None
+    shipping_method: ShippingMethod | None = None

@@ -113,7 +113,8 @@ def test_the_confirmation_shows_each_line_and_the_totals_to_the_cent() -> None:
 
 
 @pytest.mark.parametrize(("by", "cart_kept"), [("payment", True), ("stock", True),
-                                              ("customer", False), ("admin", False)])
+                                              ("voucher", True), ("customer", False),
+                                              ("admin", False)])
 def test_a_cancellation_gives_the_reason_and_says_when_the_cart_kept_the_items(
         by: str, cart_kept: bool) -> None:
     message = render(cancelled(by))
@@ -175,3 +176,22 @@ def test_the_tests_render_every_email_of_the_table() -> None:
 ])
 def test_money(amount: int, currency: str, said: str) -> None:
     assert money(Money(amount=amount, currency=currency)) == said
+
+
+def test_the_confirmation_and_receipt_show_the_voucher_discount_and_the_method() -> None:
+    from schemas.events.orders import ShippingMethod, VoucherTerms
+
+    voucher = VoucherTerms(code="SPRING10", kind="percentage", value=10)
+    method = ShippingMethod(code="express", name="Express <fast>", price=Money(amount=1290))
+    totals = Totals(subtotal=Money(amount=3467), discount=Money(amount=347),
+                    shipping=Money(amount=1290), tax=Money(amount=735),
+                    total=Money(amount=4410))
+    for event in (confirmed().model_copy(update={"totals": totals, "voucher": voucher,
+                                                 "shipping_method": method}),
+                  receipt().model_copy(update={"totals": totals, "voucher": voucher,
+                                               "shipping_method": method})):
+        text, html = parts(render(event))
+        assert "Discount (voucher SPRING10): -€3.47" in text
+        assert "Shipping (Express <fast>): €12.90" in text
+        assert "Total: €44.10" in text and "VAT included: €7.35" in text
+        assert "Express &lt;fast&gt;" in html and "-€3.47" in html
