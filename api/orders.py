@@ -189,8 +189,9 @@ async def _visible_to_caller(order_id: UUID, orders: OrdersViewDep, seen: Seen,
                              user: MaybeUser, order_token: OrderTokenHeader = None
                              ) -> OrderRow:
     """The order `order_id` of the path, if the caller may read it: its signed-in owner
-    (or an admin), or anyone holding its order token. Otherwise 404; 401 with neither a
-    sign-in nor a token."""
+    (or an admin), or anyone holding its order token. Otherwise 404, as for an order
+    that does not exist; 401 with neither a sign-in nor a token (as on every route that
+    needs one)."""
     if user is None and order_token is None:
         raise HTTPException(401, "Sign in, or send the order's X-Order-Token.",
                             headers={"WWW-Authenticate": "Bearer"})
