@@ -117,3 +117,22 @@ def test_an_order_from_before_cart_ids_empties_its_owner_s_cart() -> None:
                          payment_method="card")
     (remove,) = commands(react(recorded(old), POLICY))
     assert remove.cart_id == USER
+
+
+def test_only_a_guest_s_confirmation_links_to_the_order_with_its_token() -> None:
+    from streams.emails import email_for
+    from streams.notifications import Addressee, message_for
+
+    settings = SETTINGS.model_copy(update={"mail_from": "shop@example.com",
+                                           "frontend_url": "https://shop.example"})
+    confirmed = recorded(_confirmed(GUEST_CART))
+    token = guest_tokens.order_token(SETTINGS, ORDER)
+    email = email_for(confirmed.type, confirmed.payload)
+
+    def text(addressee: Addressee) -> str:
+        message = message_for(settings, confirmed, email, addressee)
+        return message.get_body(("plain",)).get_content()
+
+    guest = text(Addressee("guest@example.com", "Ada", guest_order=ORDER))
+    assert f"https://shop.example/orders/{ORDER}?token={token}" in guest
+    assert "token=" not in text(Addressee("user@example.com", "Ada"))
