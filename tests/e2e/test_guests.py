@@ -5,10 +5,12 @@ kept out of every answer but the one that issues them and out of the events."""
 from __future__ import annotations
 
 import secrets
+from uuid import UUID
 from urllib.parse import quote
 
 import httpx
 
+from infra.guest_tokens import guest_id
 from infra.settings import Settings
 from schemas.topics import CART, ORDERS
 from tests.e2e.test_checkout import ENDED, order_when, receipt_of
@@ -21,7 +23,14 @@ from tests.e2e.test_vouchers_shipping import (
     text_of_mail,
     unique_code,
 )
-from tests.support import eventually, make_product, read_events, shopper, unique_email
+from tests.support import (
+    eventually,
+    make_product,
+    read_events,
+    shopper,
+    shopstream,
+    unique_email,
+)
 
 
 async def open_cart(http: httpx.AsyncClient, product: dict, quantity: int) -> dict:
@@ -160,3 +169,19 @@ async def test_a_wrong_cart_token_shows_nothing_and_no_token_is_in_answers_or_ev
         raw = "\n".join(envelope.model_dump_json()
                         for _, _, envelope in await read_events(settings, topic))
         assert cart_token not in raw and order_token not in raw and email not in raw
+
+
+async def test_forgetting_a_guest_shreds_the_guest_order_s_personal_data(
+        gateway: httpx.AsyncClient, admin: dict, category: dict) -> None:
+    soap = await make_product(gateway, admin, category, "Guest soap", 600, 5)
+    guest = await open_cart(gateway, soap, 1)
+    accepted = await guest_checkout(gateway, guest, unique_email("forget"))
+    mine = {"X-Order-Token": accepted["order_token"]}
+    order = await order_when(gateway, mine, accepted["order_id"], ENDED)
+    assert order["shipping_address"]["city"] == "Berlin"
+
+    shopstream("forget", str(guest_id(UUID(accepted["order_id"]))))
+
+    kept = (await gateway.get(f"/v1/orders/{order['id']}", headers=mine)).json()
+    assert kept["shipping_address"] is None
+    assert (kept["status"], kept["total"]) == (order["status"], order["total"])
