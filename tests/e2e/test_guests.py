@@ -185,3 +185,22 @@ async def test_forgetting_a_guest_shreds_the_guest_order_s_personal_data(
     kept = (await gateway.get(f"/v1/orders/{order['id']}", headers=mine)).json()
     assert kept["shipping_address"] is None
     assert (kept["status"], kept["total"]) == (order["status"], order["total"])
+
+
+async def test_a_guest_s_retried_writes_count_once(
+        gateway: httpx.AsyncClient, admin: dict, category: dict) -> None:
+    cup = await make_product(gateway, admin, category, "Guest cup", 500, 9)
+    guest = await open_cart(gateway, cup, 1)
+    for _ in range(2):
+        again = await add(gateway, guest | {"Idempotency-Key": "one-more-cup"}, cup, 2)
+        assert again.status_code == 200, again.text
+    assert lines(await cart_of(gateway, guest)) == {cup["id"]: 3}
+
+    body = {"shipping_address": BERLIN, "payment_method": CARD,
+            "email": unique_email("retry")}
+    answers = [await gateway.post("/v1/checkout", json=body,
+                                  headers=guest | {"Idempotency-Key": "pay-once"})
+               for _ in range(2)]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].json()["order_id"] == answers[1].json()["order_id"]
+    assert answers[0].json()["order_token"] == answers[1].json()["order_token"]
