@@ -223,7 +223,8 @@ async def add_item(line: NewLine, shopper: CartShopper, bus: BusDep, carts: Cart
     await execute(bus, AddCartItem(cart_id=UUID(shopper.cart_id), product_id=line.product_id,
                                    variant_id=line.variant_id, quantity=line.quantity),
                   actor=shopper.actor, seen=seen,
-                  command_id=command_id(f"POST /v1/cart/items\n{shopper.cart_id}", idempotency_key))
+                  command_id=command_id(f"POST /v1/cart/items\n{shopper.cart_id}",
+                                        idempotency_key))
     return await _view(carts, catalog, orders, seen, shopper)
 
 
