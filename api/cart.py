@@ -1,4 +1,7 @@
-"""The signed-in shopper's cart: lines with current prices, quantities and totals.
+"""The shopper's cart: lines with current prices, quantities and totals.
+
+A signed-in user's cart has their id; a guest's is opened by its cart token
+(`api.deps.Shopper`), and `POST /v1/cart/merge` moves it into the account's cart.
 
 Lines are read from the carts model (Redis, then MongoDB); names, prices and
 stock come from the catalog at read time, so a price change shows at once.
@@ -27,20 +30,28 @@ from api.deps import (
     BusDep,
     CartsViewDep,
     CatalogViewDep,
+    CartShopper,
     CurrentUser,
+    CartTokenHeader,
     IdempotencyKey,
     OrdersViewDep,
     Seen,
+    SettingsDep,
+    Shopper,
 )
+from infra import guest_tokens
 from api.vouchers import Code, voucher_refusal, voucher_terms
 from schemas.commands.cart import (
+    MAX_LINES,
+    MAX_QUANTITY,
     AddCartItem,
     ApplyCartVoucher,
+    ClearCart,
     RemoveCartItem,
     RemoveCartVoucher,
     SetCartItemQuantity,
 )
-from projections.carts_views import CartsView
+from projections.carts_views import CartRow, CartsView
 from projections.catalog_views import CatalogView, ProductRow, VariantRow
 from projections.orders_views import OrdersView
 from schemas.events.vouchers import used_up
@@ -121,8 +132,9 @@ async def _discount(orders: OrdersView, code: str | None, subtotal: int
 
 
 async def _view(carts: CartsView, catalog: CatalogView, orders: OrdersView,
-                seen: ReadYourWrites, user_id: str) -> Cart:
-    stored, lines = await reads.cart_lines(carts, catalog, seen, user_id)
+                seen: ReadYourWrites, shopper: Shopper) -> Cart:
+    stored, lines = await reads.cart_lines(carts, catalog, seen, shopper.cart_id,
+                                           guest=shopper.user is None)
     items = []
     for line in lines:
         product, variant = line.product, line.variant
@@ -138,7 +150,7 @@ async def _view(carts: CartsView, catalog: CatalogView, orders: OrdersView,
             available=line.stock))
     subtotal = sum(line.line_total.amount for line in items)
     voucher, discount = await _discount(orders, stored["voucher"] if stored else None, subtotal)
-    return Cart(id=user_id, items=items, item_count=sum(line.quantity for line in items),
+    return Cart(id=shopper.cart_id, items=items, item_count=sum(line.quantity for line in items),
                 subtotal=Money(amount=subtotal, currency=CURRENCY), voucher=voucher,
                 discount=Money(amount=discount, currency=CURRENCY),
                 total=Money(amount=subtotal - discount, currency=CURRENCY), currency=CURRENCY,
@@ -184,42 +196,42 @@ async def _item(catalog: CatalogView, seen: ReadYourWrites, item_id: UUID
 
 
 @router.get("/v1/cart", response_model=Cart)
-async def get_cart(user: CurrentUser, carts: CartsViewDep, catalog: CatalogViewDep,
+async def get_cart(shopper: CartShopper, carts: CartsViewDep, catalog: CatalogViewDep,
                    orders: OrdersViewDep, seen: Seen) -> Cart:
     """The cart with unit prices, line totals, the item count, the subtotal, and the
     voucher's discount and the total after it."""
-    return await _view(carts, catalog, orders, seen, user.user_id)
+    return await _view(carts, catalog, orders, seen, shopper)
 
 
 @router.post("/v1/cart/items", response_model=Cart,
              responses={404: {"description": "No such product"},
                         409: {"description": "More than in stock"}})
-async def add_item(line: NewLine, user: CurrentUser, bus: BusDep, carts: CartsViewDep,
+async def add_item(line: NewLine, shopper: CartShopper, bus: BusDep, carts: CartsViewDep,
                    catalog: CatalogViewDep, orders: OrdersViewDep, seen: Seen,
                    idempotency_key: IdempotencyKey = None) -> Cart:
     """Add a product (the chosen variant of one that has variants), or more of one
     already in the cart."""
     product = await _product(catalog, seen, line.product_id)
     variant = await _chosen(catalog, product, line.variant_id)
-    await seen.wait(carts)
-    current = await carts.find(user.user_id)
+    current = await reads.cart(carts, seen, shopper.cart_id, guest=shopper.user is None)
     held = current["items"].get(str(line.variant_id or line.product_id)) if current else None
     in_cart = held["quantity"] if held else 0
     stock = (variant or product)["stock"]
     if in_cart + line.quantity > stock:
         raise HTTPException(409, f"Only {stock} of {reads.item_label(product, variant)} "
                                  "in stock.")
-    await execute(bus, AddCartItem(cart_id=UUID(user.user_id), product_id=line.product_id,
+    await execute(bus, AddCartItem(cart_id=UUID(shopper.cart_id), product_id=line.product_id,
                                    variant_id=line.variant_id, quantity=line.quantity),
-                  actor=user.user_id, seen=seen,
-                  command_id=command_id(f"POST /v1/cart/items\n{user.user_id}", idempotency_key))
-    return await _view(carts, catalog, orders, seen, user.user_id)
+                  actor=shopper.actor, seen=seen,
+                  command_id=command_id(f"POST /v1/cart/items\n{shopper.cart_id}",
+                                        idempotency_key))
+    return await _view(carts, catalog, orders, seen, shopper)
 
 
 @router.patch("/v1/cart/items/{item_id}", response_model=Cart,
               responses={404: {"description": "Not in the cart"},
                          409: {"description": "More than in stock"}})
-async def change_item(item_id: UUID, change: LineChange, user: CurrentUser, bus: BusDep,
+async def change_item(item_id: UUID, change: LineChange, shopper: CartShopper, bus: BusDep,
                       carts: CartsViewDep, catalog: CatalogViewDep, orders: OrdersViewDep,
                       seen: Seen) -> Cart:
     """Set a line's quantity; 0 removes it. `item_id` is the line's `id`."""
@@ -230,30 +242,30 @@ async def change_item(item_id: UUID, change: LineChange, user: CurrentUser, bus:
         if change.quantity > stock:
             raise HTTPException(409, f"Only {stock} of {reads.item_label(product, variant)} "
                                      "in stock.")
-    await execute(bus, SetCartItemQuantity(cart_id=UUID(user.user_id), product_id=product_id,
+    await execute(bus, SetCartItemQuantity(cart_id=UUID(shopper.cart_id), product_id=product_id,
                                            variant_id=variant["id"] if variant else None,
                                            quantity=change.quantity),
-                  actor=user.user_id, seen=seen, command_id=uuid.uuid4())
-    return await _view(carts, catalog, orders, seen, user.user_id)
+                  actor=shopper.actor, seen=seen, command_id=uuid.uuid4())
+    return await _view(carts, catalog, orders, seen, shopper)
 
 
 @router.delete("/v1/cart/items/{item_id}", response_model=Cart,
                responses={404: {"description": "Not in the cart"}})
-async def remove_item(item_id: UUID, user: CurrentUser, bus: BusDep,
+async def remove_item(item_id: UUID, shopper: CartShopper, bus: BusDep,
                       carts: CartsViewDep, catalog: CatalogViewDep, orders: OrdersViewDep,
                       seen: Seen) -> Cart:
     """Take a line out of the cart. `item_id` is the line's `id`."""
     product_id, variant = await _item(catalog, seen, item_id)
-    await execute(bus, RemoveCartItem(cart_id=UUID(user.user_id), product_id=product_id,
+    await execute(bus, RemoveCartItem(cart_id=UUID(shopper.cart_id), product_id=product_id,
                                       variant_id=variant["id"] if variant else None),
-                  actor=user.user_id, seen=seen, command_id=uuid.uuid4())
-    return await _view(carts, catalog, orders, seen, user.user_id)
+                  actor=shopper.actor, seen=seen, command_id=uuid.uuid4())
+    return await _view(carts, catalog, orders, seen, shopper)
 
 
 @router.post("/v1/cart/voucher", response_model=Cart,
              responses={422: {"description": "Unknown, expired, not yet valid, below the "
                                              "minimum, or used up (the reason in `detail`)"}})
-async def apply_voucher(choice: VoucherChoice, user: CurrentUser, bus: BusDep,
+async def apply_voucher(choice: VoucherChoice, shopper: CartShopper, bus: BusDep,
                         carts: CartsViewDep, catalog: CatalogViewDep, orders: OrdersViewDep,
                         seen: Seen) -> Cart:
     """Apply a voucher code to the cart: its discount shows at once, and the order takes
@@ -261,21 +273,79 @@ async def apply_voucher(choice: VoucherChoice, user: CurrentUser, bus: BusDep,
     row = await reads.voucher(orders, seen, choice.code)
     if row is None:
         raise HTTPException(422, f"Unknown voucher code {choice.code}.")
-    cart = await _view(carts, catalog, orders, seen, user.user_id)
+    cart = await _view(carts, catalog, orders, seen, shopper)
     reason = voucher_refusal(row, cart.subtotal.amount) or used_up(
         row["code"], await orders.voucher_uses(row["code"]), row["usage_limit"],
-        await orders.voucher_uses(row["code"], user.user_id), row["per_customer_limit"])
+        await orders.voucher_uses(row["code"], shopper.cart_id), row["per_customer_limit"])
     if reason is not None:
         raise HTTPException(422, reason)
-    await execute(bus, ApplyCartVoucher(cart_id=UUID(user.user_id), code=row["code"]),
-                  actor=user.user_id, seen=seen, command_id=uuid.uuid4())
-    return await _view(carts, catalog, orders, seen, user.user_id)
+    await execute(bus, ApplyCartVoucher(cart_id=UUID(shopper.cart_id), code=row["code"]),
+                  actor=shopper.actor, seen=seen, command_id=uuid.uuid4())
+    return await _view(carts, catalog, orders, seen, shopper)
 
 
 @router.delete("/v1/cart/voucher", response_model=Cart)
-async def remove_voucher(user: CurrentUser, bus: BusDep, carts: CartsViewDep,
+async def remove_voucher(shopper: CartShopper, bus: BusDep, carts: CartsViewDep,
                          catalog: CatalogViewDep, orders: OrdersViewDep, seen: Seen) -> Cart:
     """Take the voucher code out of the cart."""
-    await execute(bus, RemoveCartVoucher(cart_id=UUID(user.user_id)), actor=user.user_id,
+    await execute(bus, RemoveCartVoucher(cart_id=UUID(shopper.cart_id)), actor=shopper.actor,
                   seen=seen, command_id=uuid.uuid4())
-    return await _view(carts, catalog, orders, seen, user.user_id)
+    return await _view(carts, catalog, orders, seen, shopper)
+
+
+def _merge_step(user_id: str, guest_cart: CartRow, what: str) -> UUID:
+    """A merge step's command id: the same for a retry of the same merge (the guest cart
+    at the same version), so a repeat moves nothing twice."""
+    return command_id(f"POST /v1/cart/merge\n{user_id}",
+                      f"{guest_cart['id']}\n{guest_cart['version']}\n{what}")
+
+
+@router.post("/v1/cart/merge", response_model=Cart,
+             responses={422: {"description": "No X-Cart-Token"}})
+async def merge_cart(user: CurrentUser, bus: BusDep, carts: CartsViewDep,
+                     catalog: CatalogViewDep, orders: OrdersViewDep, seen: Seen,
+                     settings: SettingsDep, cart_token: CartTokenHeader = None) -> Cart:
+    """Move a guest cart (its `X-Cart-Token`) into the signed-in user's cart: each line's
+    quantity is added, within the cart's limits and the stock; the guest's voucher comes
+    too if the user's cart has none. The guest cart is left empty, so a repeat adds
+    nothing."""
+    if cart_token is None:
+        raise _unprocessable_header()
+    mine = Shopper(user.user_id, user)
+    guest_id = str(guest_tokens.guest_cart_id(settings, cart_token))
+    guest, lines = await reads.cart_lines(carts, catalog, seen, guest_id, guest=True)
+    if guest is None or (not guest["items"] and guest["voucher"] is None):
+        return await _view(carts, catalog, orders, seen, mine)
+    held = await reads.cart(carts, seen, user.user_id, guest=False)
+    held_items = held["items"] if held else {}
+    room = MAX_LINES - len(held_items)
+    for line in lines:
+        if line.product is None:
+            continue  # no longer sold
+        in_cart = held_items[line.id]["quantity"] if line.id in held_items else 0
+        if in_cart == 0 and room <= 0:
+            continue
+        quantity = min(line.quantity, MAX_QUANTITY - in_cart, line.stock - in_cart)
+        if quantity <= 0:
+            continue
+        room -= in_cart == 0
+        await execute(bus, AddCartItem(
+            cart_id=UUID(user.user_id), product_id=line.product["id"],
+            variant_id=line.variant["id"] if line.variant else None, quantity=quantity),
+            actor=user.user_id, seen=seen, command_id=_merge_step(user.user_id, guest, line.id))
+    if guest["voucher"] is not None and (held is None or held["voucher"] is None):
+        await execute(bus, ApplyCartVoucher(cart_id=UUID(user.user_id), code=guest["voucher"]),
+                      actor=user.user_id, seen=seen,
+                      command_id=_merge_step(user.user_id, guest, "voucher"))
+    await execute(bus, ClearCart(cart_id=UUID(guest_id)), actor=user.user_id, seen=seen,
+                  command_id=_merge_step(user.user_id, guest, "clear"))
+    if guest["voucher"] is not None:
+        await execute(bus, RemoveCartVoucher(cart_id=UUID(guest_id)), actor=user.user_id,
+                      seen=seen, command_id=_merge_step(user.user_id, guest, "voucher off"))
+    return await _view(carts, catalog, orders, seen, mine)
+
+
+def _unprocessable_header() -> RequestValidationError:
+    return RequestValidationError([{"loc": ("header", guest_tokens.CART_TOKEN),
+                                    "type": "missing", "msg": "The guest's cart token is "
+                                                              "required."}])

@@ -1,4 +1,9 @@
-"""Checkout: the signed-in user's cart becomes an order.
+"""Checkout: the shopper's cart becomes an order.
+
+A guest checks out with the cart token and an email address: the order's owner is a
+guest id of its own (`infra.guest_tokens.guest_id`), with its own sealing key, and the
+answer holds the order token the guest reads the order with (its hash stays with the
+order).
 
 The cart's lines are priced here from the catalog as it is now (a variant's line at
 the variant's price, with its SKU and options); the order's
@@ -18,7 +23,8 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from api.commands import command_id, derived_id, execute
 from api.consistency import ReadYourWrites
@@ -28,15 +34,18 @@ from api.deps import (
     CartsViewDep,
     CatalogViewDep,
     ClientsDep,
-    CurrentUser,
+    CurrentShopper,
     IdempotencyKey,
     OrdersViewDep,
     Seen,
+    SettingsDep,
+    Shopper,
 )
 from api.orders import OrderAccepted
 from api.shipping import MethodCode, methods_for
 from api.vouchers import voucher_terms
 from api.users import Address
+from infra import guest_tokens
 from projections.carts_views import CartsView
 from projections.catalog_views import CatalogView
 from projections.orders_views import OrdersView
@@ -85,12 +94,16 @@ class CheckoutForm(BaseModel):
     shipping_method: Annotated[MethodCode | None, Field(description=(
         "A method code offered for the address's country (`GET /v1/shipping-methods`); "
         "the cheapest when absent."))] = None
+    email: Annotated[EmailStr | None, Field(max_length=254, description=(
+        "A guest's address, where the order's emails go: required without an account, "
+        "ignored for a signed-in user (their account's address is used)."))] = None
 
 
 async def _priced_cart(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,
-                       user_id: str) -> list[OrderLine]:
+                       shopper: Shopper) -> list[OrderLine]:
     """The cart's lines at today's prices; 409 if it is empty or a line cannot be had."""
-    _, wanted = await reads.cart_lines(carts, catalog, seen, user_id)
+    _, wanted = await reads.cart_lines(carts, catalog, seen, shopper.cart_id,
+                                       guest=shopper.user is None)
     if not wanted:
         raise HTTPException(409, "The cart is empty.")
     lines, gone = [], []
@@ -130,9 +143,9 @@ async def _shipping(orders: OrdersView, seen: ReadYourWrites, country: str,
 
 
 async def _voucher(carts: CartsView, orders: OrdersView, seen: ReadYourWrites,
-                   user_id: str) -> VoucherTerms | None:
+                   shopper: Shopper) -> VoucherTerms | None:
     """The terms of the cart's voucher, if it holds one; 422 if the code is unknown."""
-    stored = await carts.find(user_id)
+    stored = await carts.find(shopper.cart_id)
     code = stored["voucher"] if stored else None
     if code is None:
         return None
@@ -146,37 +159,44 @@ async def _voucher(carts: CartsView, orders: OrdersView, seen: ReadYourWrites,
              responses={409: {"description": "The cart is empty, or stock is gone"},
                         422: {"description": "Invalid address or payment method; a country "
                                              "no zone serves, or a method not offered there"}})
-async def checkout(form: CheckoutForm, response: Response, user: CurrentUser, bus: BusDep,
-                   carts: CartsViewDep, catalog: CatalogViewDep, orders: OrdersViewDep,
-                   clients: ClientsDep, seen: Seen,
-                   idempotency_key: IdempotencyKey = None) -> OrderAccepted:
+async def checkout(form: CheckoutForm, response: Response, shopper: CurrentShopper,
+                   bus: BusDep, carts: CartsViewDep, catalog: CatalogViewDep,
+                   orders: OrdersViewDep, clients: ClientsDep, settings: SettingsDep,
+                   seen: Seen, idempotency_key: IdempotencyKey = None) -> OrderAccepted:
     """Order what is in the cart, to be sent to `shipping_address` and paid by
-    `payment_method`.
+    `payment_method`; a guest (no Authorization) sends `X-Cart-Token` and `email`.
 
     Answers at once with the new order's id (`Location` points at it) while its stock
     is reserved and its payment taken; the order's `status` shows how that goes. A
+    guest's answer holds the `order_token` to read the order with (`X-Order-Token`). A
     repeat with the same `Idempotency-Key` answers with the same order.
     """
-    command = command_id(f"POST /v1/checkout\n{user.user_id}", idempotency_key)
+    if shopper.user is None and form.email is None:
+        raise RequestValidationError([{"loc": ("body", "email"), "type": "missing",
+                                       "msg": "A guest's checkout needs an email address."}])
+    command = command_id(f"POST /v1/checkout\n{shopper.cart_id}", idempotency_key)
     order_id = derived_id(command, "order")
+    token = (guest_tokens.order_token(settings, order_id) if shopper.user is None else None)
     response.headers["Location"] = f"/v1/orders/{order_id}"
     if idempotency_key is not None:
         # A repeat: the first order may have emptied the cart since.
         placed = await reads.order(orders, seen, order_id)
         if placed is not None:
-            return OrderAccepted(order_id=order_id, status=placed["status"])
-    lines = await _priced_cart(carts, catalog, seen, user.user_id)
+            return OrderAccepted(order_id=order_id, status=placed["status"], order_token=token)
+    lines = await _priced_cart(carts, catalog, seen, shopper)
     shipping = await _shipping(orders, seen, form.shipping_address.country,
                                form.shipping_method)
-    voucher = await _voucher(carts, orders, seen, user.user_id)
+    voucher = await _voucher(carts, orders, seen, shopper)
+    owner = shopper.user.user_id if shopper.user else str(guest_tokens.guest_id(order_id))
     keys, method = clients.keys, form.payment_method
     await execute(bus, PlaceOrder(
-        order_id=order_id, user_id=UUID(user.user_id), lines=lines,
-        shipping_address=await keys.seal(user.user_id,
-                                         json.dumps(form.shipping_address.model_dump())),
+        order_id=order_id, user_id=UUID(owner), lines=lines,
+        shipping_address=await keys.seal(owner, json.dumps(form.shipping_address.model_dump())),
         payment_method=method.type,
-        payment_token=(await keys.seal(user.user_id, method.token)
+        payment_token=(await keys.seal(owner, method.token)
                        if method.type in TOKENISED and method.token else None),
-        voucher=voucher, shipping_method=shipping),
-        actor=user.user_id, command_id=command, correlation_id=order_id, seen=seen)
-    return OrderAccepted(order_id=order_id, status="pending")
+        voucher=voucher, shipping_method=shipping, cart_id=UUID(shopper.cart_id),
+        guest_email=await keys.seal(owner, str(form.email)) if token else None,
+        order_token_hash=guest_tokens.token_hash(token) if token else None),
+        actor=shopper.actor, command_id=command, correlation_id=order_id, seen=seen)
+    return OrderAccepted(order_id=order_id, status="pending", order_token=token)

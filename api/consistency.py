@@ -121,6 +121,12 @@ class ReadYourWrites:
             row = await lookup()
         return row
 
+    async def latest(self, view: View, topic: str, key: str) -> None:
+        """Wait until `view`'s model has reached the end of `key`'s partition of `topic` as
+        it is now: how a caller without a session (a guest) sees its own earlier writes."""
+        await self.wait(view)
+        await self._reach(view, await self._ends.of(topic, key), kafka_answered=True)
+
     async def current(self, view: View, topic: str) -> None:
         """Wait until `view`'s model has reached the end of every partition of `topic` as it
         is now, whether or not a lookup would miss: for a read that must take the same time

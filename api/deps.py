@@ -10,6 +10,7 @@ from fastapi import Depends, Header, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.consistency import ReadYourWrites
+from infra import guest_tokens
 from infra.clients import Clients
 from infra.command_bus import CommandBus
 from infra.oidc import OidcClient, PendingSignIns
@@ -108,6 +109,63 @@ async def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Princi
 
 CurrentUser = Annotated[Principal, Depends(_principal)]
 Admin = Annotated[Principal, Depends(_admin)]
+
+
+async def _maybe_principal(
+    sessions: SessionsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    claims: Annotated[AccessClaims | None, Depends(_claims)],
+) -> Principal | None:
+    """The signed-in user, None without Authorization; a bad token is still 401."""
+    if credentials is None:
+        return None
+    return await _principal(sessions, credentials, claims)
+
+
+# Routes open to guests: the signed-in user, or None.
+MaybeUser = Annotated[Principal | None, Depends(_maybe_principal)]
+
+CartTokenHeader = Annotated[str | None, Header(
+    alias=guest_tokens.CART_TOKEN, max_length=200,
+    description="A guest's cart token, as the guest's first cart write answered it.")]
+OrderTokenHeader = Annotated[str | None, Header(
+    alias=guest_tokens.ORDER_TOKEN, max_length=200,
+    description="A guest's order token, as the checkout answered it.")]
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """Whose cart a request works on: the signed-in user's (its id is theirs), or a guest's,
+    whose id is a keyed hash of the cart token (`infra.guest_tokens`)."""
+
+    cart_id: str
+    user: Principal | None
+
+    @property
+    def actor(self) -> str:
+        return self.user.user_id if self.user else "guest"
+
+
+def _shopper(opens_cart: bool) -> Callable[..., Awaitable[Shopper]]:
+    async def shopper(request: Request, response: Response, settings: SettingsDep,
+                      user: MaybeUser, cart_token: CartTokenHeader = None) -> Shopper:
+        if user is not None:
+            return Shopper(user.user_id, user)
+        if cart_token is None and opens_cart and request.method != "GET":
+            # A guest's first cart write opens a cart: the token is told once, here.
+            cart_token = guest_tokens.new_cart_token()
+            response.headers[guest_tokens.CART_TOKEN] = cart_token
+        # Without a token (or with a wrong one): a cart nobody has filled.
+        return Shopper(str(guest_tokens.guest_cart_id(
+            settings, cart_token or guest_tokens.new_cart_token())), None)
+
+    return shopper
+
+
+# The signed-in user, or a guest by the cart token; a cart route's first write without a
+# token gives the guest one.
+CurrentShopper = Annotated[Shopper, Depends(_shopper(opens_cart=False))]
+CartShopper = Annotated[Shopper, Depends(_shopper(opens_cart=True))]
 
 
 async def _read_your_writes(request: Request, response: Response, sessions: SessionsDep,

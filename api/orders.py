@@ -2,16 +2,18 @@
 admins record fulfilment.
 
 Reads come from the orders read model. A user sees only their own orders (another
-user's is a 404, as if it did not exist); an admin sees any.
+user's is a 404, as if it did not exist); an admin sees any. A guest reads their order
+with its token (`X-Order-Token`); a wrong token is a 404 too. `VisibleOrder` is that
+rule, for every route that reads one order.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import cursors
@@ -19,7 +21,18 @@ from api.catalog import Cursor, Limit
 from api.commands import command_id, execute
 from api.consistency import ReadYourWrites
 from api import reads
-from api.deps import Admin, BusDep, CurrentUser, IdempotencyKey, OrdersViewDep, Principal, Seen
+from api.deps import (
+    Admin,
+    BusDep,
+    CurrentUser,
+    IdempotencyKey,
+    MaybeUser,
+    OrdersViewDep,
+    OrderTokenHeader,
+    Principal,
+    Seen,
+)
+from infra import guest_tokens
 from api.users import ShownAddress
 from projections.orders_views import OrderRow, OrdersView, PaymentRow, ReceiptRow
 from schemas.commands.orders import CancelOrder, RecordFulfilment
@@ -42,6 +55,9 @@ PaymentStatus = Literal["pending", "authorized", "captured", "failed", "refunded
 class OrderAccepted(BaseModel):
     order_id: UUID
     status: OrderStatus
+    order_token: str | None = Field(default=None, description=(
+        "A guest's checkout only: the token to read the order with (`X-Order-Token`). "
+        "Shown here and in the confirmation email; keep it."))
 
 
 class PaymentSummary(BaseModel):
@@ -169,6 +185,28 @@ async def visible_order(orders: OrdersView, seen: ReadYourWrites, user: Principa
     return owned(await reads.order(orders, seen, order_id), user, f"order {order_id}")
 
 
+async def _visible_to_caller(order_id: UUID, orders: OrdersViewDep, seen: Seen,
+                             user: MaybeUser, order_token: OrderTokenHeader = None
+                             ) -> OrderRow:
+    """The order `order_id` of the path, if the caller may read it: its signed-in owner
+    (or an admin), or anyone holding its order token. Otherwise 404, as for an order
+    that does not exist; 401 with neither a sign-in nor a token (as on every route that
+    needs one)."""
+    if user is None and order_token is None:
+        raise HTTPException(401, "Sign in, or send the order's X-Order-Token.",
+                            headers={"WWW-Authenticate": "Bearer"})
+    row = await reads.order(orders, seen, order_id)
+    if row is not None and guest_tokens.token_matches(order_token, row["order_token_hash"]):
+        return row
+    if user is None:
+        raise HTTPException(404, f"There is no order {order_id}.")
+    return owned(row, user, f"order {order_id}")
+
+
+# The order of the path, as its owner (signed in, or with the order token) reads it.
+VisibleOrder = Annotated[OrderRow, Depends(_visible_to_caller)]
+
+
 def _tracking(row: OrderRow) -> Tracking:
     return Tracking(carrier=row["carrier"], tracking_number=row["tracking_number"],
                     history=row["tracking"])
@@ -227,28 +265,22 @@ async def list_orders(user: CurrentUser, orders: OrdersViewDep, seen: Seen,
 
 @router.get("/v1/orders/{order_id}", response_model=Order,
             responses={404: {"description": "No such order of yours"}})
-async def get_order(order_id: UUID, user: CurrentUser, orders: OrdersViewDep,
-                    seen: Seen) -> Order:
+async def get_order(order_id: UUID, row: VisibleOrder, orders: OrdersViewDep) -> Order:
     """An order: its lines and amounts, where it goes, its payment and its tracking."""
-    row = await visible_order(orders, seen, user, order_id)
     return await _order_view(orders, row)
 
 
 @router.get("/v1/orders/{order_id}/tracking", response_model=OrderTracking,
             responses={404: {"description": "No such order of yours"}})
-async def get_tracking(order_id: UUID, user: CurrentUser, orders: OrdersViewDep,
-                       seen: Seen) -> OrderTracking:
+async def get_tracking(order_id: UUID, row: VisibleOrder) -> OrderTracking:
     """Where the order is: its status, the carrier and tracking number, each step so far."""
-    row = await visible_order(orders, seen, user, order_id)
     return OrderTracking(status=row["status"], **_tracking(row).model_dump())
 
 
 @router.get("/v1/orders/{order_id}/receipt", response_model=Receipt,
             responses={404: {"description": "No such order of yours, or not paid yet"}})
-async def get_receipt(order_id: UUID, user: CurrentUser, orders: OrdersViewDep,
-                      seen: Seen) -> Receipt:
+async def get_receipt(order_id: UUID, order: VisibleOrder, orders: OrdersViewDep) -> Receipt:
     """The order's numbered receipt, issued once it is paid."""
-    await visible_order(orders, seen, user, order_id)
     row = await orders.receipt_for_order(str(order_id))
     if row is None:
         raise HTTPException(404, f"Order {order_id} has no receipt yet: it is issued once "

@@ -29,7 +29,7 @@ from projections.views import View
 from schemas.commands.shipping import SHIPPING_ZONES
 from schemas.commands.vouchers import voucher_key
 from schemas.events.catalog import options_label
-from schemas.topics import CATALOG, ORDERS, PAYMENTS, USERS, Topic
+from schemas.topics import CART, CATALOG, ORDERS, PAYMENTS, USERS, Topic
 
 T = TypeVar("T")
 
@@ -118,12 +118,23 @@ def item_label(product: ProductRow, variant: VariantRow | None) -> str:
             else product["name"])
 
 
+async def cart(carts: CartsView, seen: ReadYourWrites, cart_id: str, *, guest: bool
+               ) -> CartRow | None:
+    """The stored cart, once it shows the caller's writes: a guest has no session to
+    remember them, so a guest's cart is read once its partition's end is reached."""
+    if guest:
+        await seen.latest(carts, CART.events.name, cart_id)
+    else:
+        await seen.wait(carts)
+    return await carts.find(cart_id)
+
+
 async def cart_lines(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,
-                     user_id: str) -> tuple[CartRow | None, list[CartItem]]:
-    """The stored cart, once it shows the caller's writes, and its lines in the order they
-    were added, each with its product and variant as the catalog shows them now."""
-    await seen.wait(carts)
-    stored = await carts.find(user_id)
+                     cart_id: str, *, guest: bool = False
+                     ) -> tuple[CartRow | None, list[CartItem]]:
+    """The stored cart (`cart`), and its lines in the order they were added, each with its
+    product and variant as the catalog shows them now."""
+    stored = await cart(carts, seen, cart_id, guest=guest)
     wanted = sorted((stored or {"items": {}})["items"].items(),
                     key=lambda kv: kv[1]["added_at"] or _LONG_AGO)
     products = await catalog.products(sorted({line["product_id"] for _, line in wanted}))

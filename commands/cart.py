@@ -20,6 +20,8 @@ from uuid import UUID
 
 from commands.decisions import Rejected
 from schemas.commands.cart import (
+    MAX_LINES,
+    MAX_QUANTITY,
     AddCartItem,
     ApplyCartVoucher,
     ClearCart,
@@ -38,9 +40,6 @@ from schemas.events.cart import (
     OrderedItemsRemoved,
 )
 from schemas.messages import Command, Event
-
-MAX_QUANTITY = 99
-MAX_LINES = 50
 
 
 @dataclass(frozen=True)

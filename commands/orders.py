@@ -72,6 +72,9 @@ class Order:
     voucher: VoucherTerms | None = None
     voucher_reserved: bool = False
     shipping_method: ShippingMethod | None = None
+    # The cart its lines came from (the owner's unless a guest's), and a guest's address.
+    cart_id: UUID | None = None
+    guest_email: str | None = None
 
     @property
     def product_ids(self) -> list[UUID]:
@@ -184,7 +187,8 @@ def _(command: RecordPayment, state: State) -> list[Event]:
         events.append(OrderConfirmed(
             order_id=order.order_id, user_id=order.user_id, payment_id=order.payment_id,
             lines=list(order.lines), totals=order.totals, payment_method=order.payment_method,
-            voucher=order.voucher, shipping_method=order.shipping_method))
+            voucher=order.voucher, shipping_method=order.shipping_method,
+            cart_id=order.cart_id, guest_email=order.guest_email))
     elif order.status in ("pending", "cancelled"):
         # Too late or too early to confirm; the payment side refunds what a cancelled
         # order was paid.
@@ -250,7 +254,8 @@ def _(event: OrderPlaced, state: State) -> State:
     return Order(order_id=event.order_id, user_id=event.user_id, payment_id=event.payment_id,
                  status="pending", lines=tuple(event.lines), totals=event.totals,
                  payment_method=event.payment_method, payment_token=event.payment_token,
-                 voucher=event.voucher, shipping_method=event.shipping_method)
+                 voucher=event.voucher, shipping_method=event.shipping_method,
+                 cart_id=event.cart_id or event.user_id, guest_email=event.guest_email)
 
 
 @_evolve.register

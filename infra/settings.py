@@ -164,6 +164,8 @@ class Settings(BaseSettings):
     email_index_key: SecretStr = SecretStr("")
     # The key that makes emailed link tokens (verification, password reset).
     link_token_key: SecretStr = SecretStr("")
+    # The key of the keyed hashes of guest tokens: a guest cart's id, an order token.
+    guest_token_key: SecretStr = SecretStr("")
     # Ed25519 private keys that sign access tokens, base64 of 32 bytes each, comma
     # separated; the first signs, all verify (so keys can be rotated).
     jwt_signing_keys: SecretStr = SecretStr("")

@@ -88,6 +88,10 @@ def orders_table(metadata: MetaData, name: str) -> Table:
         Column("paid_at", DATETIME(fsp=6)),
         Column("updated_at", DATETIME(fsp=6), nullable=False),
         Column("voucher_code", String(32)),
+        # A guest's order: where its emails go (null once forgotten), and the hash of the
+        # token the guest reads it with.
+        Column("guest_email", String(320)),
+        Column("order_token_hash", String(64)),
         Column("version", Integer, nullable=False),
         # A user's orders, newest first.
         Index("ix_orders_user_created", "user_id", "created_at", "id"),
@@ -217,6 +221,9 @@ class OrdersProjection(MySQLProjection):
                     shipping_address=await self._address(str(event.user_id),
                                                          event.shipping_address),
                     payment_id=str(event.payment_id), payment_method=event.payment_method,
+                    guest_email=(await self.keys.unseal(str(event.user_id), event.guest_email)
+                                 if event.guest_email else None),
+                    order_token_hash=event.order_token_hash,
                     tracking=[], created_at=at, updated_at=at, version=version)]
             case OrderItemReserved() | OrderVoucherReserved():
                 return order()
@@ -290,6 +297,7 @@ class OrdersProjection(MySQLProjection):
         table = self.tables["orders"]
         async with self.engine.begin() as connection:
             result = await connection.execute(update(table).where(table.c.user_id == user_id)
-                                              .values(shipping_address=None))
+                                              .values(shipping_address=None,
+                                                      guest_email=None))
         return result.rowcount > 0
 

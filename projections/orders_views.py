@@ -29,6 +29,8 @@ class OrderRow(TypedDict):
     payment_id: str
     payment_method: str
     voucher_code: str | None
+    guest_email: str | None
+    order_token_hash: str | None
     cancel_reason: str | None
     cancelled_by: str | None
     carrier: str | None

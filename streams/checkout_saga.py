@@ -189,7 +189,7 @@ def react(envelope: EventEnvelope, policy: Policy) -> list[Step]:
                          reference=event.provider_reference)]
         case OrderConfirmed():
             return [send(RemoveOrderedItems(
-                cart_id=event.user_id, order_id=event.order_id,
+                cart_id=event.cart_id or event.user_id, order_id=event.order_id,
                 quantities={line.item_id: line.quantity for line in event.lines},
                 voucher=event.voucher.code if event.voucher is not None else None))]
         case OrderPaid():

@@ -52,6 +52,8 @@ class Email:
     subject: str
     link_path: str | None = None
     link_purpose: str | None = None
+    # A guest's copy links with the order token: the one email that hands it over.
+    order_token: bool = False
 
 
 def _shipment(status: str) -> str:
@@ -65,7 +67,8 @@ EMAILS: dict[str, Email] = {
         "verify_email", "Confirm your email address", "/verify-email", "verify"),
     PasswordResetRequested.type_name(): Email(
         "password_reset", "Reset your shopstream password", "/reset-password", "reset"),
-    OrderConfirmed.type_name(): Email("order_confirmed", "Your order is confirmed", ORDER_PATH),
+    OrderConfirmed.type_name(): Email("order_confirmed", "Your order is confirmed", ORDER_PATH,
+                                      order_token=True),
     OrderCancelled.type_name(): Email("order_cancelled", "Your order was cancelled",
                                       ORDER_PATH),
     ReceiptIssued.type_name(): Email("receipt", "Your receipt {receipt_number}", ORDER_PATH),

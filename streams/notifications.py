@@ -12,7 +12,10 @@ Two Faust agents (this role runs `at_least_once`) share one `Sender`:
   `shopstream.payments.events`, keyed by order id and receipt book, not by user,
   so no table co-partitioned with them can hold the user's address: it is read
   from the users read model in MySQL (`projections/users.py`) by the event's
-  `user_id`. A customer with an order has signed in, so the read model has them.
+  `user_id`. A guest's order has no account: its address comes sealed in the
+  order's events (`guest_email`) or, for the later emails, from the orders read
+  model; the confirmation links to the order with its token, made again from the
+  order id (`infra.guest_tokens.order_token`).
 Either way a user who has been forgotten (key shredded, or a null address in
 the read model) gets nothing.
 
@@ -47,8 +50,10 @@ from infra.clients import Clients
 from infra.container import Container
 from infra.database import create_tables
 from infra.mail import Mailer, MailUnavailable, claim, mark
+from infra.guest_tokens import order_token
 from infra.security import link_token
 from infra.settings import Settings
+from projections.orders_views import OrdersView
 from projections.users_views import UsersView
 from schemas.envelope import EventEnvelope
 from schemas.events.users import ProfileChanged, UserRegistered
@@ -73,14 +78,16 @@ class Recipient(faust.Record, serializer="json"):
 
 @dataclass(frozen=True)
 class Addressee:
-    """Where an email goes and whom it greets; no `address` once the user was forgotten."""
+    """Where an email goes and whom it greets; no `address` once the user was forgotten.
+    `guest_order`: the guest's order the email is about."""
 
     address: str | None
     name: str
+    guest_order: UUID | None = None
 
 
-# How an agent finds the addressee of a user's email: None if it knows no such user.
-FindAddressee = Callable[[UUID], Awaitable[Addressee | None]]
+# How an agent finds the addressee of an event's email: None if it knows no such user.
+FindAddressee = Callable[[EventEnvelope], Awaitable[Addressee | None]]
 
 
 class Sender(mode.Service):
@@ -94,6 +101,7 @@ class Sender(mode.Service):
         self._clients: Clients | None = None
         self._mailer: Mailer | None = None
         self._users: UsersView | None = None
+        self._orders: OrdersView | None = None
         self._lock = asyncio.Lock()
 
     async def ready(self) -> tuple[Clients, Mailer, UsersView]:
@@ -110,6 +118,7 @@ class Sender(mode.Service):
                 self._container = container
                 self._clients, self._mailer = clients, container.mailer
                 self._users = UsersView(clients.mysql)
+                self._orders = OrdersView(clients.mysql)
             return self._clients, self._mailer, self._users
 
     async def on_stop(self) -> None:
@@ -134,6 +143,27 @@ class Sender(mode.Service):
         row = await users.find(str(user_id))
         return None if row is None else Addressee(row["email"], row["full_name"] or "")
 
+    async def customer(self, envelope: EventEnvelope) -> Addressee | None:
+        """An order's customer: an account in the users read model, else the guest the
+        order names (sealed in the event, or in the orders read model), greeted by the
+        name on the shipping address."""
+        event = envelope.event()
+        user_id: UUID = event.user_id  # type: ignore[attr-defined]
+        account = await self.registered(user_id)
+        order_id: UUID | None = getattr(event, "order_id", None)
+        if account is not None or order_id is None:
+            return account
+        clients, _, _ = await self.ready()
+        assert self._orders is not None
+        row = await self._orders.order(str(order_id))
+        sealed: str | None = getattr(event, "guest_email", None)
+        if sealed is None and (row is None or row["order_token_hash"] is None):
+            return None
+        address = (await clients.keys.unseal(str(user_id), sealed) if sealed is not None
+                   else row["guest_email"] if row is not None else None)
+        name = ((row or {}).get("shipping_address") or {}).get("full_name", "")
+        return Addressee(address, name, guest_order=order_id)
+
     async def notify(self, envelope: EventEnvelope, email: Email,
                      find: FindAddressee) -> None:
         user_id: UUID = envelope.event().user_id  # type: ignore[attr-defined]
@@ -142,7 +172,7 @@ class Sender(mode.Service):
         if stale(envelope, datetime.now(UTC)):
             log.info("notification.stale", **context)
             return
-        addressee = await find(user_id)
+        addressee = await find(envelope)
         if addressee is None:
             log.warning("notification.no_recipient", **context)
             return
@@ -187,6 +217,8 @@ def message_for(settings: Settings, envelope: EventEnvelope, email: Email,
     """The email `envelope` calls for, to `addressee` (who has an address)."""
     event = envelope.event()
     token = None
+    if email.order_token and addressee.guest_order is not None:
+        token = order_token(settings, addressee.guest_order)
     if email.link_purpose is not None:
         token = link_token(settings, email.link_purpose,
                            event.user_id, event.request_id)  # type: ignore[attr-defined]
@@ -245,7 +277,8 @@ def register(app: faust.App, settings: Settings, build: Callable[[], Container],
         if change is not None:
             recipients[change[0]] = change[1]
 
-    async def kept(user_id: UUID) -> Addressee | None:
+    async def kept(envelope: EventEnvelope) -> Addressee | None:
+        user_id: UUID = envelope.event().user_id  # type: ignore[attr-defined]
         return await sender.unsealed(user_id, recipients.get(str(user_id)))
 
     for subscription in subscriptions:
@@ -257,5 +290,5 @@ def register(app: faust.App, settings: Settings, build: Callable[[], Container],
         if mail.addressed_from == "the user's events":
             body = _agent(sender, kept, mail.email_for, remember)
         else:
-            body = _agent(sender, sender.registered, mail.email_for)
+            body = _agent(sender, sender.customer, mail.email_for)
         app.agent(topics, name=subscription.name)(body)

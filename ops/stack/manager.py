@@ -53,6 +53,7 @@ def ensure_local_secrets(stack_dir: Path) -> None:
         "SHOPSTREAM_EMAIL_INDEX_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "SHOPSTREAM_JWT_SIGNING_KEYS": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "SHOPSTREAM_LINK_TOKEN_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "SHOPSTREAM_GUEST_TOKEN_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "SHOPSTREAM_OIDC_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
         # stripe-mock takes any test-mode key; the webhook secret signs local test events.
         "SHOPSTREAM_STRIPE_API_KEY": lambda: "sk_test_" + secrets.token_hex(12),

@@ -16,6 +16,11 @@ from schemas.events.orders import VoucherCode
 from schemas.messages import Command
 
 
+# A cart's bounds, which its decider keeps (`commands/cart.py`).
+MAX_QUANTITY = 99
+MAX_LINES = 50
+
+
 class _CartCommand(Command):
     service: ClassVar[str] = "cart"
     cart_id: UUID

@@ -16,6 +16,7 @@ from schemas.events.orders import (
     PaymentMethodType,
     Reason,
     ShippingMethod,
+    TokenHash,
     TrackingNumber,
     VoucherTerms,
 )
@@ -42,6 +43,10 @@ class PlaceOrder(_OrderCommand):
     payment_token: Sealed | None = None
     voucher: VoucherTerms | None = None
     shipping_method: ShippingMethod | None = None
+    # A guest's checkout (`schemas.events.orders.OrderPlaced`).
+    cart_id: UUID | None = None
+    guest_email: Sealed | None = None
+    order_token_hash: TokenHash | None = None
 
 
 class RecordStockReservation(_OrderCommand):

@@ -29,6 +29,8 @@ Reason = Annotated[str, Field(max_length=500)]
 VoucherCode = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$")]
 VoucherKind = Literal["percentage", "fixed"]
 MethodCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+# A SHA-256 in hex: what is kept of a secret token.
+TokenHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 class OrderLine(BaseModel):
@@ -138,6 +140,12 @@ class OrderPlaced(_OrderEvent):
     voucher: VoucherTerms | None = None
     # None on orders placed before shipping methods: the flat rule of their time.
     shipping_method: ShippingMethod | None = None
+    # The cart the order was taken from: None means the owner's own (a guest's differs).
+    cart_id: UUID | None = None
+    # A guest's order: where its emails go, sealed with the guest's key; and the hash of
+    # the order token the guest reads it with (`infra.guest_tokens`).
+    guest_email: Sealed | None = None
+    order_token_hash: TokenHash | None = None
 
 
 class OrderItemReserved(_OrderEvent):
@@ -170,6 +178,9 @@ class OrderConfirmed(_OrderEvent):
     payment_method: PaymentMethodType
     voucher: VoucherTerms | None = None
     shipping_method: ShippingMethod | None = None
+    # As in `OrderPlaced`: the cart its lines leave, and a guest's sealed address.
+    cart_id: UUID | None = None
+    guest_email: Sealed | None = None
 
 
 class OrderPaid(_OrderEvent):
