@@ -194,10 +194,12 @@ async def replay_webhook(webhook_id: UUID, form: Replay, admin: Admin, bus: BusD
 @router.delete("/v1/admin/webhooks/{webhook_id}", status_code=204,
                responses={404: {"description": "No such webhook"}})
 async def delete_webhook(webhook_id: UUID, admin: Admin, bus: BusDep, clients: ClientsDep,
-                         seen: Seen) -> Response:
+                         webhooks: WebhooksViewDep, seen: Seen) -> Response:
     """Delete the subscription: nothing more is delivered to it, and its secret is
     forgotten."""
     await execute(bus, DeleteWebhook(subscription_id=webhook_id), actor=admin.user_id,
                   seen=seen, command_id=uuid4())
+    # The dispatcher records nothing for it from the events after this answer.
+    await seen.wait(webhooks)
     await clients.keys.forget(secret_subject(webhook_id))
     return Response(status_code=204)
