@@ -26,6 +26,7 @@ from api import (
     shipping,
     users,
     vouchers,
+    webhooks,
 )
 from api.metrics import MetricsMiddleware
 from infra.container import Container
@@ -47,6 +48,7 @@ SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
     "orders": [checkout.router, orders.router, vouchers.router, shipping.router],
     "payments": [payments.router],
     "audit": [audit.router],
+    "webhooks": [webhooks.router],
 }
 
 

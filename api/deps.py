@@ -22,6 +22,7 @@ from projections.audit_views import AuditView
 from projections.carts_views import CartsView
 from projections.catalog_views import CatalogView
 from projections.orders_views import OrdersView
+from projections.webhooks_views import WebhooksView
 from projections.search_views import SearchView
 from projections.users_views import UsersView
 
@@ -50,6 +51,7 @@ SearchViewDep = Annotated[SearchView, Depends(_state("views", "search"))]
 CartsViewDep = Annotated[CartsView, Depends(_state("views", "carts"))]
 OrdersViewDep = Annotated[OrdersView, Depends(_state("views", "orders"))]
 AuditViewDep = Annotated[AuditView, Depends(_state("views", "audit"))]
+WebhooksViewDep = Annotated[WebhooksView, Depends(_state("views", "webhooks"))]
 LimitsDep = Annotated[RateLimiter, Depends(_state("limits"))]
 OidcDep = Annotated[OidcClient, Depends(_state("oidc"))]
 PendingSignInsDep = Annotated[PendingSignIns, Depends(_state("sign_ins"))]

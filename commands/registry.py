@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from commands import cart, catalog, orders, payments, users
+from commands import cart, catalog, orders, payments, users, webhooks
 from schemas.messages import Command
 
 DECIDERS: dict[str, ModuleType] = {
@@ -13,6 +13,7 @@ DECIDERS: dict[str, ModuleType] = {
     "cart": cart,
     "orders": orders,
     "payments": payments,
+    "webhooks": webhooks,
 }
 
 

@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     oauth_state_ttl_s: int = 600
 
     # The workers' own web servers (health, and Faust's views), one per role
-    worker_web_ports: list[int] = [6066, 6067, 6068, 6069]
+    worker_web_ports: list[int] = [6066, 6067, 6068, 6069, 6070]
     # How long a worker's partition may make no progress before Faust logs it as stalled
     # (its stream_processing_timeout and broker_commit_livelock_soft_timeout).
     worker_stall_timeout_s: float = 300.0
@@ -188,6 +188,14 @@ class Settings(BaseSettings):
     # How long a read that carries a consistency token waits for its view to catch up.
     consistency_wait_s: float = 5.0
 
+    # Webhooks: whether subscriptions may target private, loopback or link-local addresses
+    # (default: only in development, where the receivers run on this machine).
+    webhook_allow_private_targets: bool | None = None
+    # One delivery attempt may take this long before it counts as failed.
+    webhook_timeout_s: float = 10.0
+    # Deliveries one subscription sends at once (to different aggregates).
+    webhook_concurrency: int = 8
+
     # Readiness checks give each dependency this long to answer.
     readiness_timeout_s: float = 2.0
 
@@ -213,6 +221,9 @@ class Settings(BaseSettings):
         for name, value in derived.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, value)
+        if self.webhook_allow_private_targets is None:
+            object.__setattr__(self, "webhook_allow_private_targets",
+                               self.environment == "development")
         if not self.oidc_providers and self.environment == "development":
             # Never a default elsewhere: the local server vouches for whatever it is told.
             object.__setattr__(self, "oidc_providers", {"local": OidcProvider(

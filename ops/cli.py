@@ -190,7 +190,8 @@ def api(
 def worker(
     role: Annotated[str, typer.Option(help="commands (the aggregates' single writers), "
                                            "projections (the read models), notifications "
-                                           "(emails) or sagas (checkout).")] = "commands",
+                                           "(emails), sagas (checkout) or webhooks (deliveries to "
+                                           "integrators).")] = "commands",
     service: Annotated[list[str] | None, typer.Option(
         help="Only this service's command processors (repeatable; default: all).")] = None,
 ) -> None:

@@ -50,7 +50,7 @@ class Route:
 
 API_PORT = 8000
 
-# Orders, payments and audit are served by the all-services deployable (`api`) until
+# Orders, payments, audit and webhooks are served by the all-services deployable (`api`) until
 # each is split out into its own.
 SERVICES: dict[str, Service] = {s.name: s for s in (
     Service("users", upstream="api-users"),
@@ -59,6 +59,7 @@ SERVICES: dict[str, Service] = {s.name: s for s in (
     Service("orders", upstream="api"),
     Service("payments", upstream="api"),
     Service("audit", upstream="api"),
+    Service("webhooks", upstream="api"),
     Service("operations", upstream="api"),
     Service("docs", upstream="api"),
 )}
@@ -93,6 +94,7 @@ ROUTES: tuple[Route, ...] = (
     Route("payments-webhooks", "payments", ("/v1/payments/webhooks",),
           max_body_bytes=64 * KIB),
     Route("audit", "audit", ("/v1/audit",), auth=True),
+    Route("webhooks-admin", "webhooks", ("/v1/admin/webhooks",), auth=True),
     # operations
     Route("health", "operations", ("/healthz", "/readyz")),
     Route("metrics", "operations", ("/metrics",), public=False),

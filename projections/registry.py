@@ -19,6 +19,8 @@ from projections.catalog_views import CatalogView
 from projections.orders_views import OrdersView
 from projections.search_views import SearchView
 from projections.users_views import UsersView
+from projections.webhooks import WebhooksProjection
+from projections.webhooks_views import WebhooksView
 
 NAMES = ("users", "catalog", "catalog-search", "carts", "orders", "audit")
 
@@ -35,6 +37,12 @@ def build_projections(clients: Clients) -> dict[str, Projection]:
     return {p.name: p for p in projections}
 
 
+def build_dispatchers(clients: Clients) -> dict[str, Projection]:
+    """Models that start work outside (the webhook deliveries): run like projections but
+    never rebuilt by a replay, which would send everything again."""
+    return {WebhooksProjection.name: WebhooksProjection(clients.mysql)}
+
+
 @dataclass(frozen=True)
 class Views:
     """Every read view, each typed: what the API reads through."""
@@ -45,6 +53,7 @@ class Views:
     carts: CartsView
     orders: OrdersView
     audit: AuditView
+    webhooks: WebhooksView
 
 
 def build_views(clients: Clients) -> Views:
@@ -55,4 +64,5 @@ def build_views(clients: Clients) -> Views:
         carts=CartsView(clients.mongo, clients.settings.mongodb_database, clients.redis),
         orders=OrdersView(clients.mysql),
         audit=AuditView(clients.mysql),
+        webhooks=WebhooksView(clients.mysql),
     )

@@ -54,9 +54,10 @@ CART = _service("cart", "cart id (its owner's user id)", "cart id")
 ORDERS = _service("orders", "order id, voucher:<code>, or shipping-zones",
                   "order id, voucher:<code>, or shipping-zones")
 PAYMENTS = _service("payments", "payment id, or a receipt book", "payment id or receipt book")
+WEBHOOKS = _service("webhooks", "subscription id", "subscription id")
 
 SERVICES: dict[str, ServiceTopics] = {s.service: s for s in (USERS, CATALOG, CART, ORDERS,
-                                                             PAYMENTS)}
+                                                             PAYMENTS, WEBHOOKS)}
 
 
 def all_topics() -> list[Topic]:

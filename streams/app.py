@@ -5,6 +5,8 @@ subscriptions in `streams/system.py` (which topics go to which handler):
 - `notifications`: the sender of emails that events call for.
 - `sagas`: the checkout saga, turning events into the commands that follow them,
   and its clock (payments that settle or time out).
+- `webhooks`: the webhook dispatcher (a projection of its own) and the sender of
+  the deliveries it records.
 
 The `commands` role, the command processors, is a plain aiokafka loop of its own
 (`streams/command_processor.py`). Each role is its own consumer group and process,
@@ -21,7 +23,7 @@ from aiohttp.web import Response
 from infra.container import Container
 from infra.settings import Settings
 from streams import faust_fixes
-from streams.system import ROLES, SYSTEM, Mail, Project, React, Role, Subscription
+from streams.system import ROLES, SYSTEM, Deliver, Mail, Project, React, Role, Subscription
 
 __all__ = ["ROLES", "Role", "create_app"]
 
@@ -92,4 +94,11 @@ def _reactions(app: faust.App, found: list[Subscription], settings: Settings,
     sagas.register(app, settings, build, found)
 
 
-_RUNNERS = {Project: _projections, Mail: _emails, React: _reactions}
+def _deliveries(app: faust.App, found: list[Subscription], settings: Settings,
+                build: Callable[[], Container]) -> None:
+    from streams import webhooks
+
+    webhooks.register(app, settings, build, found)
+
+
+_RUNNERS = {Project: _projections, Mail: _emails, React: _reactions, Deliver: _deliveries}

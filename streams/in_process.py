@@ -36,7 +36,7 @@ from streams import checkout_saga, notifications, sagas
 from streams.checkout_saga import AskProvider, Send, Step
 from streams.notifications import Addressee, Recipient
 from streams.sagas import Unseal
-from streams.system import Decide, Handler, Mail, Project, React, subscribers
+from streams.system import Decide, Deliver, Handler, Mail, Project, React, subscribers
 
 # Commands from outside the saga (the shopper, an admin, a webhook) are sent as this.
 OUTSIDE = "user:in-process"
@@ -148,7 +148,7 @@ class InProcess:
                         await self._carry_out(step, envelope.correlation_id)
             case Mail():
                 await self._mail(handler, envelope)
-            case Project() | Decide():
+            case Project() | Decide() | Deliver():
                 pass  # a read model needs its store; a decider reads no events
 
     async def _carry_out(self, step: Step, correlation_id: UUID | None) -> None:

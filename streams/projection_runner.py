@@ -28,7 +28,7 @@ from infra.settings import Settings
 from projections import checkpoints
 from projections.base import Projection
 from schemas.records import Record
-from projections.registry import build_projections
+from projections.registry import build_dispatchers, build_projections
 from streams.system import Project, Subscription
 
 log = structlog.get_logger(__name__)
@@ -99,7 +99,8 @@ class ProjectionService(mode.Service):
     async def _project(self) -> None:
         container = self.build()
         clients = container.clients
-        projection = build_projections(clients)[self.projection_name]
+        projection = {**build_projections(clients),
+                      **build_dispatchers(clients)}[self.projection_name]
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=group_id(projection),

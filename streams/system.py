@@ -1,13 +1,15 @@
 """The event topology, declared once: for each worker role, which topics each handler
 reads and what it does with them. Read `SYSTEM` to learn what reacts to an event.
 
-A handler is one of four kinds:
+A handler is one of five kinds:
 - `Decide`: a command processor, the single writer of one service's aggregates; its
   decider (`commands/<service>.py`) turns each command into events.
 - `React`: a policy turning each event into the commands that follow it (the
   checkout saga, `streams/checkout_saga.py`).
 - `Mail`: the emails events call for (`streams/emails.py`), each sent at most once.
 - `Project`: a read model (`projections/`), kept by its own consumer group.
+- `Deliver`: the webhook deliveries the webhooks dispatcher recorded, sent to
+  integrators (`streams/webhooks.py`).
 
 Two runners carry out the same table: the Faust workers (`streams/app.py` builds
 each role's app from it) and the in-process runner (`streams/in_process.py`) that
@@ -30,12 +32,13 @@ from projections.catalog import CatalogProjection
 from projections.orders import OrdersProjection
 from projections.search import SearchProjection
 from projections.users import UsersProjection
+from projections.webhooks import WebhooksProjection
 from schemas.envelope import EventEnvelope
 from schemas.topics import CATALOG, ORDERS, PAYMENTS, SERVICES, USERS
 from streams import checkout_saga, emails
 from streams.checkout_saga import Policy, Step
 
-Role = Literal["commands", "projections", "notifications", "sagas"]
+Role = Literal["commands", "projections", "notifications", "sagas", "webhooks"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,12 @@ class Project:
     projection: str
 
 
-Handler = Decide | React | Mail | Project
+@dataclass(frozen=True)
+class Deliver:
+    """Recorded webhook deliveries to their subscribers' URLs; reads no topic itself."""
+
+
+Handler = Decide | React | Mail | Project | Deliver
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,12 @@ SYSTEM: dict[Role, Worker] = {
     "sagas": Worker("at_least_once", (
         Subscription("checkout-saga", (CATALOG.events.name, ORDERS.events.name,
                                        PAYMENTS.events.name), React(checkout_saga.react)),
+    )),
+    # The dispatcher records a pending delivery per matching subscription with its
+    # checkpoint; the sender sends them, one loop per subscription.
+    "webhooks": Worker("at_least_once", (
+        _read_model(WebhooksProjection),
+        Subscription("webhook-sender", (), Deliver()),
     )),
 }
 ROLES: tuple[Role, ...] = tuple(SYSTEM)

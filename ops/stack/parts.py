@@ -585,4 +585,5 @@ def all_parts(settings: Settings) -> list[Part]:
     replicas = [Api(replica=n) for n in range(1, len(settings.api_replica_ports) + 1)]
     return [Kafka(), MariaDB(), PostgreSQL(), FerretDB(), Redis(), Elasticsearch(), MailSink(),
             StripeMock(), OidcServer(), Worker(role="commands"), Worker(role="projections"),
-            Worker(role="notifications"), Worker(role="sagas"), *replicas, Gateway()]
+            Worker(role="notifications"), Worker(role="sagas"), Worker(role="webhooks"),
+            *replicas, Gateway()]

@@ -1,3 +1,3 @@
 """Events of every service, registered by class name on import."""
 
-from schemas.events import cart, catalog, orders, payments, shipping, users, vouchers  # noqa: F401
+from schemas.events import cart, catalog, orders, payments, shipping, users, vouchers, webhooks  # noqa: F401
