@@ -22,6 +22,7 @@ from api import (
     orders,
     payments,
     problems,
+    returns,
     search,
     shipping,
     users,
@@ -44,7 +45,8 @@ SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
     "users": [users.router, auth.router, oauth.router],
     "catalog": [catalog.router, search.router],
     "cart": [cart.router],
-    "orders": [checkout.router, orders.router, vouchers.router, shipping.router],
+    "orders": [checkout.router, orders.router, returns.router, vouchers.router,
+               shipping.router],
     "payments": [payments.router],
     "audit": [audit.router],
 }

@@ -20,6 +20,7 @@ from api.commands import command_id, execute
 from api.consistency import ReadYourWrites
 from api import reads
 from api.deps import Admin, BusDep, CurrentUser, IdempotencyKey, OrdersViewDep, Principal, Seen
+from api.returns import Return, shown
 from api.users import ShownAddress
 from projections.orders_views import OrderRow, OrdersView, PaymentRow, ReceiptRow
 from schemas.commands.orders import CancelOrder, RecordFulfilment
@@ -36,7 +37,8 @@ router = APIRouter(tags=["orders"])
 
 OrderStatus = Literal["pending", "awaiting_payment", "confirmed", "packed", "shipped",
                       "out_for_delivery", "delivered", "cancelled"]
-PaymentStatus = Literal["pending", "authorized", "captured", "failed", "refunded"]
+PaymentStatus = Literal["pending", "authorized", "captured", "failed", "partially_refunded",
+                        "refunded"]
 
 
 class OrderAccepted(BaseModel):
@@ -96,6 +98,7 @@ class Order(BaseModel):
     tracking: Tracking
     cancel_reason: str | None
     cancelled_by: CancelledBy | None
+    returns: list[Return] = Field(description="The order's returns, oldest first.")
     created_at: datetime
     confirmed_at: datetime | None
     updated_at: datetime
@@ -182,7 +185,9 @@ async def _order_view(orders: OrdersView, row: OrderRow) -> Order:
         payment=PaymentSummary(id=row["payment_id"], method=row["payment_method"],
                                status=payment["status"] if payment else None),
         tracking=_tracking(row), cancel_reason=row["cancel_reason"],
-        cancelled_by=row["cancelled_by"], created_at=row["created_at"],
+        cancelled_by=row["cancelled_by"],
+        returns=[shown(held) for held in await orders.returns_of(row["id"])],
+        created_at=row["created_at"],
         confirmed_at=row["confirmed_at"], updated_at=row["updated_at"])
 
 
@@ -286,7 +291,8 @@ async def record_fulfilment(order_id: UUID, step: Fulfilment, admin: Admin, bus:
                             ) -> OrderAccepted:
     """Move an order on: packed, shipped (with carrier and tracking number), out for
     delivery, delivered."""
-    await execute(bus, RecordFulfilment(order_id=order_id, **step.model_dump()),
+    await execute(bus, RecordFulfilment(order_id=order_id, **step.model_dump(),
+                                        at=datetime.now(UTC)),
                   actor=admin.user_id, seen=seen, correlation_id=order_id,
                   command_id=command_id(f"POST /v1/admin/orders/{order_id}/fulfilment\n"
                                         f"{admin.user_id}", idempotency_key))
