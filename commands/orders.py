@@ -244,7 +244,7 @@ def _(command: RecordFulfilment, state: State) -> list[Event]:
                                           "number.", "invalid")
     return [FulfilmentRecorded(order_id=order.order_id, user_id=order.user_id,
                                status=command.status, carrier=carrier, tracking_number=tracking,
-                               payment_id=order.payment_id)]
+                               payment_id=order.payment_id, at=command.at)]
 
 
 @singledispatch
