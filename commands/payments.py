@@ -296,7 +296,10 @@ def _(event: PaymentCaptured, state: State) -> State:
 
 
 def _settled(payment: Payment) -> str:
-    """The status once no refund is on its way, by how much was given back."""
+    """The status after a refund's answer: a cancellation's refund still on its way, or
+    by how much was given back."""
+    if FULL in payment.refunding:
+        return "refund_requested"
     if payment.refunded == 0:
         return "captured"
     return "refunded" if payment.refunded >= payment.amount.amount else "partially_refunded"
