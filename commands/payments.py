@@ -5,8 +5,10 @@ a captured payment may be refunded: wholly for a cancelled order (all that is
 left), or in parts for returns (`RefundPayment`), partially_refunded until all
 that was captured is given back (refunded). Whatever the interleaving, a refund is
 asked only of what is left: captured, less what was refunded and what is being
-refunded; a return's refund beyond that is cut down to it, or declined at 0. The provider's answers arrive as commands
-(the saga calls the provider, then records what it said). Money that arrives
+refunded; a return's refund beyond that is cut down to it, or declined at 0.
+
+The provider's answers arrive as commands (the saga calls the provider, then
+records what it said). Money that arrives
 for a payment that had already failed or been cancelled (a late capture, a bank
 transfer after the deadline) is captured and at once asked back: the customer's
 money is never kept for an order that did not happen.

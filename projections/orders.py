@@ -296,8 +296,8 @@ class OrdersProjection(MySQLProjection):
                     payments, id=str(event.payment_id), order_id=str(event.order_id),
                     user_id=str(event.user_id), method=event.method, status="pending",
                     amount=event.amount.amount, currency=event.amount.currency,
-                    refunded_amount=0, expires_at=_naive(event.expires_at), created_at=at, updated_at=at,
-                    version=version)]
+                    refunded_amount=0, expires_at=_naive(event.expires_at), created_at=at,
+                    updated_at=at, version=version)]
             case PaymentAuthorized() | PaymentCaptured():
                 status = "authorized" if isinstance(event, PaymentAuthorized) else "captured"
                 return payment(status=status, **_given(
