@@ -166,6 +166,11 @@ async def test_a_rejected_return_ends_with_its_reason_and_strangers_see_nothing(
                               headers=stranger)).status_code == 404
     assert (await ask_return(gateway, stranger, order["id"], [(mug["id"], 1)])
             ).status_code == 404
-    # A rejected return's units may be asked back again.
-    again = await ask_return(gateway, me, order["id"], [(mug["id"], 2)])
-    assert again.status_code == 201, again.text
+    # A rejected return's units may be asked back again; a retry with the same
+    # Idempotency-Key is the same return, not a second one.
+    retried = [await ask_return(gateway, me | {"Idempotency-Key": "mugs-again"}, order["id"],
+                                [(mug["id"], 2)]) for _ in range(2)]
+    assert [r.status_code for r in retried] == [201, 201], retried[1].text
+    assert retried[0].json()["id"] == retried[1].json()["id"]
+    listed = (await gateway.get(f"/v1/orders/{order['id']}/returns", headers=me)).json()
+    assert sorted(r["status"] for r in listed["items"]) == ["rejected", "requested"]
