@@ -148,8 +148,9 @@ async def list_returns(order_id: UUID, user: CurrentUser, orders: OrdersViewDep,
     return ReturnList(items=[shown(r) for r in await orders.returns_of(row["id"])])
 
 
-async def _admin_step(return_id: UUID, step: str, command_for, admin, bus, orders: OrdersView,
-                      seen: ReadYourWrites, idempotency_key: str | None) -> ReturnAccepted:
+async def _admin_step(return_id: UUID, step: str, status: ReturnStatus, command_for, admin,
+                      bus, orders: OrdersView, seen: ReadYourWrites,
+                      idempotency_key: str | None) -> ReturnAccepted:
     # The return's order is its key, which only the read model knows: on a miss, every
     # partition is waited for before the return is called unknown.
     found = await seen.found(orders, lambda: orders.a_return(str(return_id)),
@@ -161,7 +162,7 @@ async def _admin_step(return_id: UUID, step: str, command_for, admin, bus, order
                   correlation_id=order_id,
                   command_id=command_id(f"POST /v1/admin/returns/{return_id}/{step}\n"
                                         f"{admin.user_id}", idempotency_key))
-    return ReturnAccepted(return_id=return_id, status=step)  # type: ignore[arg-type]
+    return ReturnAccepted(return_id=return_id, status=status)
 
 
 _STEP_ANSWERS = {404: {"description": "No such return"},
@@ -174,7 +175,7 @@ async def approve_return(return_id: UUID, admin: Admin, bus: BusDep, orders: Ord
                          seen: Seen, idempotency_key: IdempotencyKey = None) -> ReturnAccepted:
     """Agree to take a requested return back."""
     return await _admin_step(
-        return_id, "approved",
+        return_id, "approve", "approved",
         lambda order_id: ApproveReturn(order_id=order_id, return_id=return_id),
         admin, bus, orders, seen, idempotency_key)
 
@@ -186,7 +187,7 @@ async def receive_return(return_id: UUID, admin: Admin, bus: BusDep, orders: Ord
     """The approved return's parcel arrived: its stock goes back, and the lines' paid
     share is refunded."""
     return await _admin_step(
-        return_id, "received",
+        return_id, "receive", "received",
         lambda order_id: ReceiveReturn(order_id=order_id, return_id=return_id),
         admin, bus, orders, seen, idempotency_key)
 
@@ -198,7 +199,7 @@ async def reject_return(return_id: UUID, body: Rejection, admin: Admin, bus: Bus
                         idempotency_key: IdempotencyKey = None) -> ReturnAccepted:
     """Refuse a requested return, saying why."""
     return await _admin_step(
-        return_id, "rejected",
+        return_id, "reject", "rejected",
         lambda order_id: RejectReturn(order_id=order_id, return_id=return_id,
                                       reason=body.reason),
         admin, bus, orders, seen, idempotency_key)
