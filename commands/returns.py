@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import singledispatch
-from typing import Protocol, TypeVar
+from typing import Protocol
 from uuid import UUID
 
 from pyrsistent import PMap
@@ -57,7 +57,7 @@ class Return:
     refund: Money
 
 
-class _Order(Protocol):
+class Order(Protocol):
     """What returns need of an order (`commands.orders.Order`)."""
 
     order_id: UUID
@@ -70,10 +70,7 @@ class _Order(Protocol):
     returns: PMap[UUID, Return]
 
 
-Order = TypeVar("Order", bound=_Order)
-
-
-def returned(order: _Order) -> dict[UUID, int]:
+def returned(order: Order) -> dict[UUID, int]:
     """Units of each item asked back by returns that are not rejected."""
     counts: dict[UUID, int] = {}
     for held in order.returns.values():
@@ -83,7 +80,7 @@ def returned(order: _Order) -> dict[UUID, int]:
     return counts
 
 
-def decide(order: _Order | None, command) -> list[Event]:
+def decide(order: Order | None, command) -> list[Event]:
     if order is None:
         raise Rejected("order_not_found", f"There is no order {command.order_id}.", "not_found")
     return _decide(command, order)
