@@ -3,38 +3,27 @@ admins record fulfilment.
 
 Reads come from the orders read model. A user sees only their own orders (another
 user's is a 404, as if it did not exist); an admin sees any. A guest reads their order
-with its token (`X-Order-Token`); a wrong token is a 404 too. `VisibleOrder` is that
-rule, for every route that reads one order.
+with its token (`X-Order-Token`); a wrong token is a 404 too. `api/owners.py` holds
+that rule, for every route that reads one order.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import cursors
 from api.catalog import Cursor, Limit
 from api.commands import command_id, execute
-from api.consistency import ReadYourWrites
-from api import reads
-from api.deps import (
-    Admin,
-    BusDep,
-    CurrentUser,
-    IdempotencyKey,
-    MaybeUser,
-    OrdersViewDep,
-    OrderTokenHeader,
-    Principal,
-    Seen,
-)
-from infra import guest_tokens
+from api.deps import Admin, BusDep, CurrentUser, IdempotencyKey, OrdersViewDep, Seen
+from api.owners import VisibleOrder, visible_order
+from api.returns import Return, shown
 from api.users import ShownAddress
-from projections.orders_views import OrderRow, OrdersView, PaymentRow, ReceiptRow
+from projections.orders_views import OrderRow, OrdersView, ReceiptRow
 from schemas.commands.orders import CancelOrder, RecordFulfilment
 from schemas.events.orders import (
     CancelledBy,
@@ -49,7 +38,8 @@ router = APIRouter(tags=["orders"])
 
 OrderStatus = Literal["pending", "awaiting_payment", "confirmed", "packed", "shipped",
                       "out_for_delivery", "delivered", "cancelled"]
-PaymentStatus = Literal["pending", "authorized", "captured", "failed", "refunded"]
+PaymentStatus = Literal["pending", "authorized", "captured", "failed", "partially_refunded",
+                        "refunded"]
 
 
 class OrderAccepted(BaseModel):
@@ -112,6 +102,7 @@ class Order(BaseModel):
     tracking: Tracking
     cancel_reason: str | None
     cancelled_by: CancelledBy | None
+    returns: list[Return] = Field(description="The order's returns, oldest first.")
     created_at: datetime
     confirmed_at: datetime | None
     updated_at: datetime
@@ -168,43 +159,6 @@ def amounts(row: OrderRow | ReceiptRow) -> dict[str, Any]:
                             if method else None)}
 
 
-Owned = TypeVar("Owned", OrderRow, PaymentRow)
-
-
-def owned(row: Owned | None, user: Principal, what: str) -> Owned:
-    """The row if `user` may see it: their own, or any for an admin. Otherwise 404,
-    the same as for one that does not exist."""
-    if row is None or (row["user_id"] != user.user_id and not user.is_admin):
-        raise HTTPException(404, f"There is no {what}.")
-    return row
-
-
-async def visible_order(orders: OrdersView, seen: ReadYourWrites, user: Principal,
-                        order_id: UUID) -> OrderRow:
-    """The order, once the model shows the caller's writes; 404 if it is not the user's."""
-    return owned(await reads.order(orders, seen, order_id), user, f"order {order_id}")
-
-
-async def _visible_to_caller(order_id: UUID, orders: OrdersViewDep, seen: Seen,
-                             user: MaybeUser, order_token: OrderTokenHeader = None
-                             ) -> OrderRow:
-    """The order `order_id` of the path, if the caller may read it: its signed-in owner
-    (or an admin), or anyone holding its order token. Otherwise 404, as for an order
-    that does not exist; 401 with neither a sign-in nor a token (as on every route that
-    needs one)."""
-    if user is None and order_token is None:
-        raise HTTPException(401, "Sign in, or send the order's X-Order-Token.",
-                            headers={"WWW-Authenticate": "Bearer"})
-    row = await reads.order(orders, seen, order_id)
-    if row is not None and guest_tokens.token_matches(order_token, row["order_token_hash"]):
-        return row
-    if user is None:
-        raise HTTPException(404, f"There is no order {order_id}.")
-    return owned(row, user, f"order {order_id}")
-
-
-# The order of the path, as its owner (signed in, or with the order token) reads it.
-VisibleOrder = Annotated[OrderRow, Depends(_visible_to_caller)]
 
 
 def _tracking(row: OrderRow) -> Tracking:
@@ -220,7 +174,9 @@ async def _order_view(orders: OrdersView, row: OrderRow) -> Order:
         payment=PaymentSummary(id=row["payment_id"], method=row["payment_method"],
                                status=payment["status"] if payment else None),
         tracking=_tracking(row), cancel_reason=row["cancel_reason"],
-        cancelled_by=row["cancelled_by"], created_at=row["created_at"],
+        cancelled_by=row["cancelled_by"],
+        returns=[shown(held) for held in await orders.returns_of(row["id"])],
+        created_at=row["created_at"],
         confirmed_at=row["confirmed_at"], updated_at=row["updated_at"])
 
 
@@ -318,7 +274,8 @@ async def record_fulfilment(order_id: UUID, step: Fulfilment, admin: Admin, bus:
                             ) -> OrderAccepted:
     """Move an order on: packed, shipped (with carrier and tracking number), out for
     delivery, delivered."""
-    await execute(bus, RecordFulfilment(order_id=order_id, **step.model_dump()),
+    await execute(bus, RecordFulfilment(order_id=order_id, **step.model_dump(),
+                                        at=datetime.now(UTC)),
                   actor=admin.user_id, seen=seen, correlation_id=order_id,
                   command_id=command_id(f"POST /v1/admin/orders/{order_id}/fulfilment\n"
                                         f"{admin.user_id}", idempotency_key))

@@ -14,12 +14,13 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.commands import Refused, command_id, execute
 from api import reads
 from api.deps import BusDep, CurrentUser, OrdersViewDep, Seen, SettingsDep
-from api.orders import PaymentStatus, owned
+from api.orders import PaymentStatus
+from api.owners import owned
 from infra.payments.webhooks import WebhookSignatureError, verify_signature
 from schemas.commands.payments import FailPayment, SettlePayment
 from schemas.payments import PaymentMethodType
@@ -37,6 +38,8 @@ class Payment(BaseModel):
     method: PaymentMethodType
     status: PaymentStatus
     amount: Money
+    refunded_amount: Money = Field(description="Given back so far: by returns, or all of it "
+                                               "for a cancelled order.")
     failure_reason: str | None
     card_last4: str | None
     created_at: datetime
@@ -57,6 +60,8 @@ async def get_payment(payment_id: UUID, user: CurrentUser, orders: OrdersViewDep
     return Payment(id=row["id"], order_id=row["order_id"], method=row["method"],
                    status=row["status"], amount=Money(amount=row["amount"],
                                                       currency=row["currency"]),
+                   refunded_amount=Money(amount=row["refunded_amount"],
+                                         currency=row["currency"]),
                    failure_reason=row["failure_reason"], card_last4=row["card_last4"],
                    created_at=row["created_at"], updated_at=row["updated_at"])
 

@@ -9,7 +9,8 @@ is refused rather than taken again.
 
 A product with variants keeps each variant's stock, and its own stock is their
 sum. One `ReserveStock` per order takes every variant the order wants of the
-product, all or none; `ReleaseStock` gives them all back.
+product, all or none; `ReleaseStock` gives them all back. A delivered order's return
+puts its units back once (`RestockReturn`), each to its variant.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from schemas.commands.catalog import (
     CreateProduct,
     ReleaseStock,
     ReserveStock,
+    RestockReturn,
     SetStock,
 )
 from schemas.events.catalog import (
@@ -41,6 +43,7 @@ from schemas.events.catalog import (
     StockReleased,
     StockReservationRejected,
     StockReserved,
+    StockReturned,
     Variant,
     VariantChanged,
     VariantStock,
@@ -77,6 +80,8 @@ class Product:
     released: PSet[UUID] = field(default_factory=pset)
     options: tuple[Option, ...] = ()
     variants: PMap[UUID, Variant] = field(default_factory=pmap)
+    # The returns whose units came back here.
+    restocked: PSet[UUID] = field(default_factory=pset)
 
     def held(self, order_id: UUID) -> int:
         """How many units an order holds of this product, over all its variants."""
@@ -243,6 +248,20 @@ def _(command: ReleaseStock, state: State) -> list[Event]:
                           variants=returned)]
 
 
+@_decide.register
+def _(command: RestockReturn, state: State) -> list[Event]:
+    if not isinstance(state, Product) or command.return_id in state.restocked:
+        return []  # a product no longer sold takes nothing back
+    back = [VariantStock(variant_id=item, quantity=n, available=state.variants[item].stock + n)
+            for item, n in command.variants.items() if item in state.variants]
+    quantity = sum(entry.quantity for entry in back) if state.variants else command.quantity
+    if quantity == 0:
+        return []
+    return [StockReturned(product_id=command.product_id, order_id=command.order_id,
+                          return_id=command.return_id, quantity=quantity,
+                          available=state.stock + quantity, variants=back)]
+
+
 def _comparable_value(value):
     if isinstance(value, dict):
         return tuple(sorted(value.items()))
@@ -330,3 +349,10 @@ def _(event: StockReleased, state: State) -> State:
     return _restocked(product, event.available, event.variants,
                       reservations=product.reservations.discard(event.order_id),
                       released=product.released.add(event.order_id))
+
+
+@_evolve.register
+def _(event: StockReturned, state: State) -> State:
+    product = _product(state, event.product_id)
+    return _restocked(product, event.available, event.variants,
+                      restocked=product.restocked.add(event.return_id))

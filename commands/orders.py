@@ -8,18 +8,22 @@ Answers that come too late (a reservation for an order already cancelled) change
 nothing; what they set in motion elsewhere is undone there.
 
 The service's other aggregates, the vouchers and the shipping zones, have their own
-deciders (`commands/vouchers.py`, `commands/shipping.py`); `decide` and `evolve` here
-hand their messages to them.
+deciders (`commands/vouchers.py`, `commands/shipping.py`), and a delivered order's
+returns are decided in `commands/returns.py`; `decide` and `evolve` here hand their
+messages to them.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import singledispatch
 from uuid import UUID
 
-from commands import pricing, shipping, vouchers
+from pyrsistent import PMap, pmap
+
+from commands import pricing, returns, shipping, vouchers
 from commands.decisions import Rejected
 from schemas.commands.orders import (
     CancelOrder,
@@ -75,6 +79,9 @@ class Order:
     # The cart its lines came from (the owner's unless a guest's), and a guest's address.
     cart_id: UUID | None = None
     guest_email: str | None = None
+    delivered_at: datetime | None = None
+    # return id -> the return, as `commands/returns.py` decides them
+    returns: PMap[UUID, returns.Return] = field(default_factory=pmap)
 
     @property
     def product_ids(self) -> list[UUID]:
@@ -83,7 +90,7 @@ class Order:
 
 
 State = Order | vouchers.Voucher | shipping.ShippingZones | None
-_PARTS = (vouchers, shipping)
+_PARTS = (vouchers, shipping, returns)
 
 
 def decide(state: State, command: Command) -> list[Event]:
@@ -241,7 +248,7 @@ def _(command: RecordFulfilment, state: State) -> list[Event]:
                                           "number.", "invalid")
     return [FulfilmentRecorded(order_id=order.order_id, user_id=order.user_id,
                                status=command.status, carrier=carrier, tracking_number=tracking,
-                               payment_id=order.payment_id)]
+                               payment_id=order.payment_id, at=command.at)]
 
 
 @singledispatch
@@ -291,5 +298,7 @@ def _(event: OrderCancelled, state: State) -> State:
 
 @_evolve.register
 def _(event: FulfilmentRecorded, state: State) -> State:
-    return replace(_order(state, event.order_id), status=event.status, carrier=event.carrier,
-                   tracking_number=event.tracking_number)
+    order = _order(state, event.order_id)
+    return replace(order, status=event.status, carrier=event.carrier,
+                   tracking_number=event.tracking_number,
+                   delivered_at=event.at if event.status == "delivered" else order.delivered_at)

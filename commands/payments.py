@@ -1,8 +1,14 @@
 """The payments service's write model: one payment per order, and the receipt books.
 
 A payment runs requested -> authorized | pending -> captured, or ends failed;
-a captured payment may be refunded. The provider's answers arrive as commands
-(the saga calls the provider, then records what it said). Money that arrives
+a captured payment may be refunded: wholly for a cancelled order (all that is
+left), or in parts for returns (`RefundPayment`), partially_refunded until all
+that was captured is given back (refunded). Whatever the interleaving, a refund is
+asked only of what is left: captured, less what was refunded and what is being
+refunded; a return's refund beyond that is cut down to it, or declined at 0.
+
+The provider's answers arrive as commands (the saga calls the provider, then
+records what it said). Money that arrives
 for a payment that had already failed or been cancelled (a late capture, a bank
 transfer after the deadline) is captured and at once asked back: the customer's
 money is never kept for an order that did not happen.
@@ -17,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from functools import singledispatch
 from uuid import UUID
 
-from pyrsistent import PMap, pmap
+from pyrsistent import PMap, PSet, pmap, pset
 
 from commands.decisions import Rejected
 from schemas.commands.payments import (
@@ -27,6 +33,7 @@ from schemas.commands.payments import (
     RecordAuthorization,
     RecordCapture,
     RecordRefund,
+    RefundPayment,
     RequestPayment,
     SettlePayment,
 )
@@ -35,6 +42,7 @@ from schemas.events.payments import (
     PaymentCaptured,
     PaymentFailed,
     PaymentPending,
+    PaymentRefundDeclined,
     PaymentRefunded,
     PaymentRefundFailed,
     PaymentRefundRequested,
@@ -46,6 +54,7 @@ from schemas.money import Money
 
 # Statuses in which the money has not moved yet and may still not.
 OPEN = ("requested", "pending", "authorized")
+FULL = "full"
 
 
 @dataclass(frozen=True)
@@ -55,10 +64,25 @@ class Payment:
     user_id: UUID
     amount: Money
     method: str
-    # requested, authorized, pending, captured, failed, refund_requested, refunded
+    # requested, authorized, pending, captured, failed, refund_requested,
+    # partially_refunded, refunded
     status: str = "requested"
     provider_reference: str | None = None
     card_last4: str | None = None
+    captured: bool = False
+    refunded: int = 0
+    # Refunds asked of the provider and not answered yet: the return's id, or FULL for
+    # a cancelled order's -> amount.
+    refunding: PMap[str, int] = field(default_factory=pmap)
+    # The returns whose refund was decided (asked, or declined).
+    returns: PSet[UUID] = field(default_factory=pset)
+
+    @property
+    def left(self) -> int:
+        """What may still be refunded."""
+        if not self.captured:
+            return 0
+        return self.amount.amount - self.refunded - sum(self.refunding.values())
 
 
 @dataclass(frozen=True)
@@ -97,13 +121,20 @@ def _captured(payment: Payment) -> list[Event]:
         **_ids(payment), method=payment.method, amount=payment.amount,
         provider_reference=payment.provider_reference, card_last4=payment.card_last4)]
     if payment.status == "failed":
-        captured.append(_refund(payment))
+        captured.append(_refund(payment, payment.amount.amount))
     return captured
 
 
-def _refund(payment: Payment) -> PaymentRefundRequested:
-    return PaymentRefundRequested(**_ids(payment), method=payment.method, amount=payment.amount,
-                                  provider_reference=payment.provider_reference)
+def _refund(payment: Payment, amount: int, return_id: UUID | None = None
+            ) -> PaymentRefundRequested:
+    return PaymentRefundRequested(**_ids(payment), method=payment.method,
+                                  amount=Money(amount=amount, currency=payment.amount.currency),
+                                  provider_reference=payment.provider_reference,
+                                  return_id=return_id)
+
+
+def _key(return_id: UUID | None) -> str:
+    return str(return_id) if return_id is not None else FULL
 
 
 @singledispatch
@@ -186,20 +217,40 @@ def _(command: CancelPayment, state: State) -> list[Event]:
     payment = _payment(state, command.payment_id)
     if payment.status in OPEN:
         return [PaymentFailed(**_ids(payment), reason=command.reason)]
-    if payment.status == "captured":
-        return [_refund(payment)]
+    if FULL not in payment.refunding and payment.left > 0:
+        return [_refund(payment, payment.left)]
     return []
+
+
+@_decide.register
+def _(command: RefundPayment, state: State) -> list[Event]:
+    payment = _payment(state, command.payment_id)
+    if command.return_id in payment.returns:
+        return []
+    amount = min(command.amount.amount, payment.left)
+    if amount <= 0:
+        reason = ("Nothing of the payment is left to refund." if payment.captured
+                  else "The payment was not captured.")
+        return [PaymentRefundDeclined(**_ids(payment), return_id=command.return_id,
+                                      requested=command.amount, reason=reason)]
+    return [_refund(payment, amount, command.return_id)]
 
 
 @_decide.register
 def _(command: RecordRefund, state: State) -> list[Event]:
     payment = _payment(state, command.payment_id)
-    if payment.status != "refund_requested":
+    key = _key(command.return_id)
+    if key not in payment.refunding:
         return []
     if command.status == "refunded":
-        return [PaymentRefunded(**_ids(payment), amount=payment.amount,
-                                refund_reference=command.refund_reference)]
-    return [PaymentRefundFailed(**_ids(payment),
+        amount = payment.refunding[key]
+        refunded = payment.refunded + amount
+        return [PaymentRefunded(
+            **_ids(payment), amount=Money(amount=amount, currency=payment.amount.currency),
+            refund_reference=command.refund_reference, return_id=command.return_id,
+            refunded_amount=Money(amount=refunded, currency=payment.amount.currency),
+            status="refunded" if refunded >= payment.amount.amount else "partially_refunded")]
+    return [PaymentRefundFailed(**_ids(payment), return_id=command.return_id,
                                 reason=command.failure_reason or "The refund failed.")]
 
 
@@ -237,10 +288,57 @@ def _(event: PaymentRequested, state: State) -> State:
 
 
 for _type, _new_status in ((PaymentAuthorized, "authorized"), (PaymentPending, "pending"),
-                           (PaymentCaptured, "captured"), (PaymentFailed, "failed"),
-                           (PaymentRefundRequested, "refund_requested"),
-                           (PaymentRefunded, "refunded"), (PaymentRefundFailed, "captured")):
+                           (PaymentFailed, "failed")):
     _evolve.register(_type, _status(_new_status))
+
+
+@_evolve.register
+def _(event: PaymentCaptured, state: State) -> State:
+    return replace(_status("captured")(event, state), captured=True)
+
+
+def _settled(payment: Payment) -> str:
+    """The status after a refund's answer: a cancellation's refund still on its way, or
+    by how much was given back."""
+    if FULL in payment.refunding:
+        return "refund_requested"
+    if payment.refunded == 0:
+        return "captured"
+    return "refunded" if payment.refunded >= payment.amount.amount else "partially_refunded"
+
+
+@_evolve.register
+def _(event: PaymentRefundRequested, state: State) -> State:
+    payment = _payment(state, event.payment_id)
+    # Events before partial refunds asked for the whole payment, once it was captured.
+    payment = replace(payment, captured=True,
+                      refunding=payment.refunding.set(_key(event.return_id),
+                                                      event.amount.amount))
+    if event.return_id is None:
+        return replace(payment, status="refund_requested")
+    return replace(payment, returns=payment.returns.add(event.return_id))
+
+
+@_evolve.register
+def _(event: PaymentRefundDeclined, state: State) -> State:
+    payment = _payment(state, event.payment_id)
+    return replace(payment, returns=payment.returns.add(event.return_id))
+
+
+@_evolve.register
+def _(event: PaymentRefunded, state: State) -> State:
+    payment = _payment(state, event.payment_id)
+    key = _key(event.return_id)
+    payment = replace(payment, refunding=payment.refunding.discard(key),
+                      refunded=payment.refunded + payment.refunding.get(key, event.amount.amount))
+    return replace(payment, status=_settled(payment))
+
+
+@_evolve.register
+def _(event: PaymentRefundFailed, state: State) -> State:
+    payment = _payment(state, event.payment_id)
+    payment = replace(payment, refunding=payment.refunding.discard(_key(event.return_id)))
+    return replace(payment, status=_settled(payment))
 
 
 @_evolve.register

@@ -66,3 +66,35 @@ def totals(lines: Iterable[OrderLine], shipping: ShippingMethod | None = None,
     return Totals(subtotal=money(subtotal), shipping=money(carriage),
                   tax=money(vat_contained(total)), total=money(total),
                   discount=money(discount) if voucher is not None else None)
+
+
+def discount_shares(line_totals: list[int], discount: int) -> list[int]:
+    """`discount` split over lines in proportion to their totals, by the largest
+    remainder: each line gets the floor of its exact share, and the cents left go one
+    each to the lines with the largest remainders (the earlier line on a tie), so the
+    shares add up to the discount exactly. No line gets more than its total."""
+    subtotal = sum(line_totals)
+    if subtotal == 0 or discount == 0:
+        return [0] * len(line_totals)
+    exact = [divmod(total * discount, subtotal) for total in line_totals]
+    shares = [quotient for quotient, _ in exact]
+    left = discount - sum(shares)
+    by_remainder = sorted(range(len(exact)), key=lambda i: (-exact[i][1], i))
+    for index in by_remainder[:left]:
+        shares[index] += 1
+    return shares
+
+
+def paid_shares(lines: Iterable[OrderLine], discount: Money | None) -> list[int]:
+    """What each line was paid: its total less its share of the order's discount
+    (shipping is no line's)."""
+    totals = [line.line_total.amount for line in lines]
+    shares = discount_shares(totals, discount.amount if discount is not None else 0)
+    return [total - share for total, share in zip(totals, shares, strict=True)]
+
+
+def units_refund(paid: int, bought: int, before: int, returned: int) -> int:
+    """The refund for `returned` units of a line of `bought` paid `paid`, after `before`
+    of them went back: the paid share up to the last unit less the share up to the
+    first, so the units of a line refund its paid share exactly, returned in any parts."""
+    return paid * (before + returned) // bought - paid * before // bought

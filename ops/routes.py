@@ -87,7 +87,8 @@ ROUTES: tuple[Route, ...] = (
     Route("checkout", "orders", ("/v1/checkout",)),
     Route("orders", "orders", ("/v1/orders",)),
     Route("orders-admin", "orders", ("/v1/admin/orders", "/v1/admin/vouchers",
-                                     "/v1/admin/shipping-zones"), auth=True),
+                                     "/v1/admin/shipping-zones", "/v1/admin/returns"),
+          auth=True),
     Route("shipping", "orders", ("/v1/shipping-methods",)),
     Route("payments", "payments", ("/v1/payments",), auth=True),
     # The payment provider's notices: no user token; the API checks the provider's signature.

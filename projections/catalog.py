@@ -20,6 +20,7 @@ from schemas.events.catalog import (
     StockAdjusted,
     StockReleased,
     StockReserved,
+    StockReturned,
     VariantChanged,
 )
 from schemas.topics import CATALOG
@@ -129,7 +130,7 @@ class CatalogProjection(MySQLProjection):
                         update_row(variants, str(event.variant_id), version,
                                    price_amount=event.price.amount,
                                    currency=event.price.currency)]
-            case StockAdjusted() | StockReserved() | StockReleased():
+            case StockAdjusted() | StockReserved() | StockReleased() | StockReturned():
                 return [update_row(products, str(event.product_id), version, updated_at=at,
                                    stock=event.available),
                         *(update_row(variants, str(v.variant_id), version, stock=v.available)

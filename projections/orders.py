@@ -1,5 +1,5 @@
-"""The orders read model in MySQL: orders, their payments and the receipts issued for them,
-and the service's other aggregates: vouchers and shipping zones.
+"""The orders read model in MySQL: orders with their returns, their payments and the
+receipts issued for them, and the service's other aggregates: vouchers and shipping zones.
 
 Orders and payments are rows guarded by their aggregate's version, so a record
 applied twice changes nothing; a receipt belongs to another aggregate (the
@@ -41,6 +41,13 @@ from schemas.events.orders import (
     OrderPlaced,
     OrderVoucherReserved,
 )
+from schemas.events.returns import (
+    ReturnApproved,
+    ReturnReceived,
+    ReturnRefunded,
+    ReturnRejected,
+    ReturnRequested,
+)
 from schemas.events.shipping import ShippingZoneCreated
 from schemas.events.vouchers import VoucherCreated
 from schemas.events.payments import (
@@ -48,6 +55,7 @@ from schemas.events.payments import (
     PaymentCaptured,
     PaymentFailed,
     PaymentPending,
+    PaymentRefundDeclined,
     PaymentRefunded,
     PaymentRefundFailed,
     PaymentRefundRequested,
@@ -134,8 +142,10 @@ def payments_table(metadata: MetaData, name: str) -> Table:
         Column("order_id", String(36), nullable=False, index=True),
         Column("user_id", String(36), nullable=False, index=True),
         Column("method", String(32), nullable=False),
-        Column("status", String(16), nullable=False),
+        Column("status", String(32), nullable=False),
         Column("amount", BigInteger, nullable=False),
+        # What was given back so far (a cancelled order's whole payment, or returns').
+        Column("refunded_amount", BigInteger, nullable=False),
         Column("currency", String(3), nullable=False),
         Column("failure_reason", String(500)),
         # Why the provider would not refund: someone must look at it.
@@ -151,6 +161,30 @@ def payments_table(metadata: MetaData, name: str) -> Table:
         # The saga's clock: pending payments due to settle or to expire.
         Index("ix_payments_status_settles", "status", "settles_at"),
         Index("ix_payments_status_expires", "status", "expires_at"),
+    )
+
+
+def returns_table(metadata: MetaData, name: str) -> Table:
+    """An order's returns; a row's version is its order's, as of the return's last step."""
+    return Table(
+        name, metadata,
+        Column("id", String(36), primary_key=True),
+        Column("order_id", String(36), nullable=False, index=True),
+        Column("user_id", String(36), nullable=False),
+        Column("status", String(16), nullable=False),
+        # [ReturnLine]: item, product, variant, sku, name, quantity, refund
+        Column("lines", JSON, nullable=False),
+        Column("reason", String(500), nullable=False),
+        Column("reject_reason", String(500)),
+        Column("refund_amount", BigInteger, nullable=False),
+        # What the payment gave back: null until refunded; less than `refund_amount` when
+        # less was left, with `refund_note` saying why.
+        Column("refunded_amount", BigInteger),
+        Column("refund_note", String(500)),
+        Column("currency", String(3), nullable=False),
+        Column("created_at", DATETIME(fsp=6), nullable=False),
+        Column("updated_at", DATETIME(fsp=6), nullable=False),
+        Column("version", Integer, nullable=False),
     )
 
 
@@ -192,7 +226,8 @@ def _given(**values) -> dict:
 class OrdersProjection(MySQLProjection):
     name = "orders"
     topics = (ORDERS.events.name, PAYMENTS.events.name)
-    table_factories = {"orders": orders_table, "payments": payments_table,
+    table_factories = {"orders": orders_table, "returns": returns_table,
+                       "payments": payments_table,
                        "receipts": receipts_table, "vouchers": vouchers_table,
                        "shipping_zones": shipping_zones_table}
 
@@ -206,6 +241,10 @@ class OrdersProjection(MySQLProjection):
 
         def order(**values) -> list[Write]:
             return [update_row(orders, str(event.order_id), version, updated_at=at, **values)]
+
+        def a_return(**values) -> list[Write]:
+            return order() + [update_row(self.tables["returns"], str(event.return_id), version,
+                                         updated_at=at, **values)]
 
         def payment(**values) -> list[Write]:
             return [update_row(payments, str(event.payment_id), version, updated_at=at,
@@ -242,13 +281,30 @@ class OrdersProjection(MySQLProjection):
                     append={"tracking": {"status": event.status,
                                          "at": record.envelope.occurred_at.isoformat()}},
                     **_given(carrier=event.carrier, tracking_number=event.tracking_number))]
+            case ReturnRequested():
+                return order() + [insert_row(
+                    self.tables["returns"], id=str(event.return_id), order_id=str(event.order_id),
+                    user_id=str(event.user_id), status="requested",
+                    lines=[line.model_dump(mode="json") for line in event.lines],
+                    reason=event.reason, refund_amount=event.refund.amount,
+                    currency=event.refund.currency, created_at=at, updated_at=at,
+                    version=version)]
+            case ReturnApproved():
+                return a_return(status="approved")
+            case ReturnRejected():
+                return a_return(status="rejected", reject_reason=event.reason)
+            case ReturnReceived():
+                return a_return(status="received")
+            case ReturnRefunded():
+                return a_return(status="refunded", refunded_amount=event.amount.amount,
+                                refund_note=event.note)
             case PaymentRequested():
                 return [insert_row(
                     payments, id=str(event.payment_id), order_id=str(event.order_id),
                     user_id=str(event.user_id), method=event.method, status="pending",
                     amount=event.amount.amount, currency=event.amount.currency,
-                    expires_at=_naive(event.expires_at), created_at=at, updated_at=at,
-                    version=version)]
+                    refunded_amount=0, expires_at=_naive(event.expires_at), created_at=at,
+                    updated_at=at, version=version)]
             case PaymentAuthorized() | PaymentCaptured():
                 status = "authorized" if isinstance(event, PaymentAuthorized) else "captured"
                 return payment(status=status, **_given(
@@ -259,10 +315,13 @@ class OrdersProjection(MySQLProjection):
                     settles_at=_naive(event.settles_at)))
             case PaymentFailed():
                 return payment(status="failed", failure_reason=event.reason)
-            case PaymentRefundRequested():
+            case PaymentRefundRequested() | PaymentRefundDeclined():
                 return payment()
             case PaymentRefunded():
-                return payment(status="refunded", **_given(refund_reference=event.refund_reference))
+                # Refunds before partial ones gave back the whole payment at once.
+                refunded = event.refunded_amount or event.amount
+                return payment(status=event.status, refunded_amount=refunded.amount,
+                               **_given(refund_reference=event.refund_reference))
             case PaymentRefundFailed():
                 return payment(refund_failure_reason=event.reason)
             case ReceiptIssued():

@@ -1,5 +1,5 @@
-"""Reads of the orders model: orders, a user's order history, payments and receipts,
-vouchers with their uses, and the shipping zones."""
+"""Reads of the orders model: orders and their returns, a user's order history, payments
+and receipts, vouchers with their uses, and the shipping zones."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ class PaymentRow(TypedDict):
     method: str
     status: str
     amount: int
+    refunded_amount: int
     currency: str
     failure_reason: str | None
     refund_failure_reason: str | None
@@ -58,6 +59,23 @@ class PaymentRow(TypedDict):
     card_last4: str | None
     settles_at: datetime | None
     expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ReturnRow(TypedDict):
+    id: str
+    order_id: str
+    user_id: str
+    status: str
+    lines: list[Any]
+    reason: str
+    reject_reason: str | None
+    refund_amount: int
+    refunded_amount: int | None
+    refund_note: str | None
+    currency: str
     created_at: datetime
     updated_at: datetime
     version: int
@@ -123,6 +141,15 @@ class OrdersView(MySQLView):
             query = query.where(tuple_(table.c.created_at, table.c.id) < tuple_(created_at,
                                                                                 after[1]))
         return await self._all(query)
+
+    async def returns_of(self, order_id: str) -> list[ReturnRow]:
+        """An order's returns, oldest first."""
+        table = self.tables["returns"]
+        return await self._all(select(table).where(table.c.order_id == order_id)
+                               .order_by(table.c.created_at, table.c.id))
+
+    async def a_return(self, return_id: str) -> ReturnRow | None:
+        return await self._one("returns", self.tables["returns"].c.id == return_id)
 
     async def payment(self, payment_id: str) -> PaymentRow | None:
         return await self._one("payments", self.tables["payments"].c.id == payment_id)

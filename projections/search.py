@@ -35,6 +35,7 @@ from schemas.events.catalog import (
     StockAdjusted,
     StockReleased,
     StockReserved,
+    StockReturned,
 )
 from schemas.topics import CATALOG
 
@@ -48,8 +49,8 @@ CATEGORIES_ALIAS = "catalog-categories"
 MAPPING_VERSION = 4
 
 PRODUCT_EVENTS = ("ProductCreated", "ProductChanged", "StockAdjusted", "StockReserved",
-                  "StockReleased")
-StockChange = StockAdjusted | StockReserved | StockReleased
+                  "StockReleased", "StockReturned")
+StockChange = StockAdjusted | StockReserved | StockReleased | StockReturned
 CATEGORY_EVENTS = ("CategoryCreated",)
 
 SETTINGS: dict[str, Any] = {

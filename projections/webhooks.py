@@ -94,8 +94,7 @@ class WebhooksProjection(MySQLProjection):
         return False  # a rebuild would send every delivery again: its tables are migrated
 
     async def apply_batch(self, connection: AsyncConnection, records: list[Record]) -> None:
-        subscriptions, deliveries = (self.tables["webhook_subscriptions"],
-                                     self.tables["webhook_deliveries"])
+        subscriptions = self.tables["webhook_subscriptions"]
         live: dict[str, list[str]] = {
             row.id: row.events for row in await connection.execute(
                 select(subscriptions.c.id, subscriptions.c.events)

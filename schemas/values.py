@@ -80,6 +80,8 @@ OptionalLine = Annotated[str, _chars(0, 200), ONE_LINE]
 Value = Annotated[str, _chars(0, 500), ONE_LINE]
 # An image's alternative text.
 Caption = Annotated[str, _chars(0, 300), ONE_LINE]
+# Why, in a person's words: a return's reason, a rejection's.
+Reason = Annotated[str, _chars(1, 500), ONE_LINE]
 # Free text in paragraphs: a product's description.
 Text = Annotated[str, _chars(0, 20_000), LINES]
 # A link to a page or an image on the web.

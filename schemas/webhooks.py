@@ -31,7 +31,7 @@ WEBHOOK_TYPES: dict[str, Mapper] = {
     "StockAdjusted": "stock.changed",
     "StockReserved": "stock.changed",
     "StockReleased": "stock.changed",
-    # Returns: the order event of a return's receipt (merged from the returns work).
+    "StockReturned": "stock.changed",
     "ReturnReceived": "return.received",
 }
 
@@ -44,7 +44,8 @@ EVENT_TYPES: tuple[str, ...] = (
 WITH_ADDRESS: frozenset[str] = frozenset({"order.confirmed", "order.shipped"})
 
 # Payload fields an integrator never gets: customer ids and sealed personal data.
-WITHHELD: frozenset[str] = frozenset({"user_id", "payment_token", "token", "shipping_address"})
+WITHHELD: frozenset[str] = frozenset({"user_id", "payment_token", "token", "shipping_address",
+                                      "guest_email", "order_token_hash", "cart_id"})
 
 
 def webhook_type(event_type: str, payload: Payload) -> str | None:

@@ -17,6 +17,9 @@
     OrderCancelled ──> ReleaseStock (each product), ReleaseVoucherUse, CancelPayment
                        ──> refund when it was taken
     FulfilmentRecorded(delivered) ──> SettlePayment (cash on delivery is paid at the door)
+    ReturnReceived ──> RestockReturn (each product: all its variants at once)
+                   └─> RefundPayment ──> PaymentRefundRequested ──> provider.refund (the amount)
+                       ──> PaymentRefunded | PaymentRefundDeclined ──> RecordReturnRefund
 
 The saga keeps no state: the order and the payment aggregates remember where a
 checkout stands, and each event carries what its next step needs. Every step's
@@ -37,7 +40,7 @@ from uuid import UUID
 from schemas.payments import PaymentResult
 from schemas.times import utc
 from schemas.commands.cart import RemoveOrderedItems
-from schemas.commands.catalog import ReleaseStock, ReserveStock
+from schemas.commands.catalog import ReleaseStock, ReserveStock, RestockReturn
 from schemas.commands.orders import (
     CancelOrder,
     RecordPayment,
@@ -51,9 +54,11 @@ from schemas.commands.payments import (
     RecordAuthorization,
     RecordCapture,
     RecordRefund,
+    RefundPayment,
     RequestPayment,
     SettlePayment,
 )
+from schemas.commands.returns import RecordReturnRefund
 from schemas.commands.vouchers import ReleaseVoucherUse, ReserveVoucherUse
 from schemas.envelope import EventEnvelope
 from schemas.events.catalog import StockReservationRejected, StockReserved
@@ -70,9 +75,12 @@ from schemas.events.payments import (
     PaymentAuthorized,
     PaymentCaptured,
     PaymentFailed,
+    PaymentRefundDeclined,
+    PaymentRefunded,
     PaymentRefundRequested,
     PaymentRequested,
 )
+from schemas.events.returns import ReturnLine, ReturnReceived
 from schemas.events.vouchers import VoucherUseRefused, VoucherUseReserved
 from schemas.messages import Command, Event
 from schemas.money import Money
@@ -126,6 +134,8 @@ class AskProvider:
     idempotency_key: str
     command_id: UUID
     requested_at: datetime
+    # The return a refund is for (None for a cancelled order's).
+    return_id: UUID | None = None
 
 
 Step = Send | AskProvider
@@ -213,7 +223,41 @@ def react(envelope: EventEnvelope, policy: Policy) -> list[Step]:
             return steps
         case FulfilmentRecorded(status="delivered", payment_id=UUID() as payment_id):
             return [send(SettlePayment(payment_id=payment_id, source="cash_on_delivery"))]
+        case ReturnReceived():
+            steps = [send(restock, f"restock {restock.product_id}")
+                     for restock in restocks(event)]
+            if event.refund.amount > 0:
+                steps.append(send(RefundPayment(payment_id=event.payment_id,
+                                                return_id=event.return_id, amount=event.refund),
+                                  "refund"))
+            else:
+                steps.append(send(RecordReturnRefund(order_id=event.order_id,
+                                                     return_id=event.return_id,
+                                                     amount=event.refund), "refunded"))
+            return steps
+        case PaymentRefunded(return_id=UUID() as return_id):
+            return [send(RecordReturnRefund(order_id=event.order_id, return_id=return_id,
+                                            amount=event.amount,
+                                            refund_reference=event.refund_reference))]
+        case PaymentRefundDeclined():
+            return [send(RecordReturnRefund(
+                order_id=event.order_id, return_id=event.return_id,
+                amount=Money(amount=0, currency=event.requested.currency), note=event.reason))]
     return []
+
+
+def restocks(event: ReturnReceived) -> list[RestockReturn]:
+    """One restock per product, with every variant of it the return holds, as
+    `reservations` takes them."""
+    lines: dict[UUID, list[ReturnLine]] = {}
+    for line in event.lines:
+        lines.setdefault(line.product_id, []).append(line)
+    return [RestockReturn(product_id=product_id, order_id=event.order_id,
+                          return_id=event.return_id,
+                          quantity=sum(line.quantity for line in held),
+                          variants={line.variant_id: line.quantity for line in held
+                                    if line.variant_id is not None})
+            for product_id, held in lines.items()]
 
 
 def reservations(event: OrderPlaced) -> list[ReserveStock]:
@@ -236,7 +280,8 @@ def _ask(envelope: EventEnvelope, call: Call, event: Event,
                        amount=payment.amount, method=payment.method, token=token,
                        provider_reference=reference,
                        idempotency_key=f"{payment.payment_id}:{call}:{envelope.event_id}",
-                       command_id=step_id(envelope, call), requested_at=envelope.occurred_at)
+                       command_id=step_id(envelope, call), requested_at=envelope.occurred_at,
+                       return_id=getattr(event, "return_id", None))
 
 
 def answer(ask: AskProvider, result: PaymentResult, settles_at: datetime | None = None
@@ -258,7 +303,7 @@ def answer(ask: AskProvider, result: PaymentResult, settles_at: datetime | None 
             return RecordRefund(payment_id=ask.payment_id,
                                 status="refunded" if result.status == "refunded" else "failed",
                                 refund_reference=result.provider_reference,
-                                failure_reason=_reason(result))
+                                failure_reason=_reason(result), return_id=ask.return_id)
     raise ValueError(f"unknown provider call {ask.call!r}")
 
 

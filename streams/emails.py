@@ -3,7 +3,8 @@ and composing it.
 
 Users' events send the welcome and the links to verify an address or reset a
 password; orders' and payments' events send the confirmation, the cancellation,
-the receipt and the tracking emails. A `FulfilmentRecorded` is looked up with its
+the receipt and the tracking emails, and each step of a return (requested, approved,
+rejected with the reason, refunded with the amount). A `FulfilmentRecorded` is looked up with its
 status (`email_for`): shipped, out for delivery and delivered each have an email,
 packed has none. Every email has a plain-text and an HTML part
 (`streams/templates/<template>.txt` and `.html`); only the HTML part is escaped.
@@ -28,6 +29,7 @@ import jinja2
 
 from schemas.events.orders import FulfilmentRecorded, OrderCancelled, OrderConfirmed
 from schemas.events.payments import ReceiptIssued
+from schemas.events.returns import ReturnApproved, ReturnRefunded, ReturnRejected, ReturnRequested
 from schemas.events.users import (
     EmailVerificationRequested,
     PasswordResetRequested,
@@ -76,6 +78,13 @@ EMAILS: dict[str, Email] = {
     _shipment("out_for_delivery"): Email("order_tracking", "Your order is out for delivery",
                                          ORDER_PATH),
     _shipment("delivered"): Email("order_tracking", "Your order was delivered", ORDER_PATH),
+    ReturnRequested.type_name(): Email("return_requested", "We have your return request",
+                                       ORDER_PATH),
+    ReturnApproved.type_name(): Email("return_approved", "Your return is approved", ORDER_PATH),
+    ReturnRejected.type_name(): Email("return_rejected", "Your return was not accepted",
+                                      ORDER_PATH),
+    ReturnRefunded.type_name(): Email("return_refunded", "Your return was received and "
+                                                         "refunded", ORDER_PATH),
 }
 
 

@@ -94,6 +94,11 @@ class SandboxPaymentProvider:
 
     async def refund(self, payment_id: UUID, provider_reference: str, amount: Money,
                      idempotency_key: str) -> PaymentResult:
+        """Gives back `amount`, all or part of the payment (the payments decider keeps the
+        sum of its refunds within what was captured)."""
+        if amount.amount <= 0:
+            return PaymentResult("failed", provider_reference,
+                                 "invalid_amount: a refund must be positive")
         return _for_own(payment_id, provider_reference, "refunded")
 
 

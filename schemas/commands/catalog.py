@@ -171,3 +171,18 @@ class ReleaseStock(_CatalogCommand):
     @property
     def aggregate_key(self) -> str:
         return str(self.product_id)
+
+
+class RestockReturn(_CatalogCommand):
+    """Put a return's units of this product back on sale (each variant's, for a product
+    with variants): once per return."""
+
+    product_id: UUID
+    order_id: UUID
+    return_id: UUID
+    quantity: Annotated[int, Field(ge=1, le=99 * MAX_VARIANTS)]
+    variants: dict[UUID, VariantQuantity] = {}
+
+    @property
+    def aggregate_key(self) -> str:
+        return str(self.product_id)

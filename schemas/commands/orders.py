@@ -3,6 +3,7 @@ shipping zones, of the same service, have their own modules)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
@@ -81,3 +82,4 @@ class RecordFulfilment(_OrderCommand):
     status: FulfilmentStatus
     carrier: Carrier | None = None
     tracking_number: TrackingNumber | None = None
+    at: datetime | None = None

@@ -75,6 +75,15 @@ class RecordRefund(_PaymentCommand):
     status: Literal["refunded", "failed"]
     refund_reference: Reference | None = None
     failure_reason: Reason | None = None
+    # The return the refund was for; None for a cancelled order's.
+    return_id: UUID | None = None
+
+
+class RefundPayment(_PaymentCommand):
+    """Give back a return's share: never more than is left of what was captured."""
+
+    return_id: UUID
+    amount: Money
 
 
 class IssueReceipt(Command):

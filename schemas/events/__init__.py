@@ -1,3 +1,4 @@
 """Events of every service, registered by class name on import."""
 
-from schemas.events import cart, catalog, orders, payments, shipping, users, vouchers, webhooks  # noqa: F401
+from schemas.events import (  # noqa: F401
+    cart, catalog, orders, payments, returns, shipping, users, vouchers, webhooks)

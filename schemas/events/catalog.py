@@ -155,3 +155,14 @@ class StockReleased(Event):
     quantity: Annotated[int, Field(ge=0)]
     available: Annotated[int, Field(ge=0)]
     variants: list[VariantStock] = []
+
+
+class StockReturned(Event):
+    """A return's units came back on sale."""
+
+    product_id: UUID
+    order_id: UUID
+    return_id: UUID
+    quantity: Annotated[int, Field(ge=1)]
+    available: Annotated[int, Field(ge=0)]
+    variants: list[VariantStock] = []

@@ -7,6 +7,7 @@ token are personal data and travel sealed with the owner's key.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -215,3 +216,6 @@ class FulfilmentRecorded(_OrderEvent):
     carrier: Carrier | None = None
     tracking_number: TrackingNumber | None = None
     payment_id: UUID | None = None
+    # When it happened, by the recorder's clock (a delivery opens the 30 days for
+    # returns); None on events recorded before returns.
+    at: datetime | None = None

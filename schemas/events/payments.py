@@ -7,7 +7,7 @@ last four digits.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -67,19 +67,38 @@ class PaymentFailed(_PaymentEvent):
 
 
 class PaymentRefundRequested(_PaymentEvent):
+    """`amount` is asked back of the provider: all that is left of the payment for a
+    cancelled order, or a return's share (`return_id`)."""
+
     method: PaymentMethodType
     amount: Money
     provider_reference: Reference | None = None
+    return_id: UUID | None = None
 
 
 class PaymentRefunded(_PaymentEvent):
     amount: Money
     refund_reference: Reference | None = None
+    return_id: UUID | None = None
+    # All refunded so far, and whether that is everything captured; None and "refunded"
+    # on events from before partial refunds, which refunded the whole payment.
+    refunded_amount: Money | None = None
+    status: Literal["refunded", "partially_refunded"] = "refunded"
 
 
 class PaymentRefundFailed(_PaymentEvent):
     """The provider would not refund: someone must look at it."""
 
+    reason: Reason
+    return_id: UUID | None = None
+
+
+class PaymentRefundDeclined(_PaymentEvent):
+    """A return's refund was not asked of the provider: nothing of the payment was left
+    to give back, or it was never captured."""
+
+    return_id: UUID
+    requested: Money
     reason: Reason
 
 

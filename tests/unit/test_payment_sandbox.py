@@ -112,6 +112,10 @@ async def test_sandbox_capture_and_refund() -> None:
         "captured", reference)
     assert await sandbox.refund(PAYMENT, reference, AMOUNT, "r") == PaymentResult(
         "refunded", reference)
+    part = Money(amount=AMOUNT.amount - 1, currency=AMOUNT.currency)
+    assert (await sandbox.refund(PAYMENT, reference, part, "r2")).status == "refunded"
+    nothing = await sandbox.refund(PAYMENT, reference, Money(amount=0), "r3")
+    assert nothing.status == "failed" and nothing.failure_reason.startswith("invalid_amount")
     other = await sandbox.capture(uuid.uuid4(), reference, AMOUNT, "c")
     assert other.status == "failed" and other.failure_reason.startswith("unknown_reference")
 

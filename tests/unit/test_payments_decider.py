@@ -365,7 +365,8 @@ def test_a_refund_done_by_the_provider_is_recorded_once():
 
     decision = payment.send(refund(refund_reference="re_1"))
 
-    assert events(decision) == [PaymentRefunded(**IDS, amount=AMOUNT, refund_reference="re_1")]
+    assert events(decision) == [PaymentRefunded(**IDS, amount=AMOUNT, refund_reference="re_1",
+                                                refunded_amount=AMOUNT)]
     assert payment.send(refund(refund_reference="re_2")).events == []
     assert payment.state.status == "refunded"
 

@@ -203,3 +203,24 @@ def test_a_subscription_is_made_once_replayed_while_it_lives_and_deleted_for_goo
         assert refused.value.kind == "not_found"
     with pytest.raises(Rejected):
         webhooks.decide(None, DeleteWebhook(subscription_id=sid))
+
+
+SEALED_PATTERN = repr(r"^v1\.[A-Za-z0-9_-]+$")[1:-1]
+
+
+def _sealed_fields(event: type[Event]) -> set[str]:
+    """The fields of `event` that hold personal data sealed with its owner's key."""
+    return {name for name, field in event.model_fields.items()
+            if SEALED_PATTERN in repr(field.metadata) + repr(field.annotation)
+            or name.endswith("token_hash")}
+
+
+def test_no_sealed_field_or_token_hash_of_a_delivered_event_reaches_an_integrator() -> None:
+    import schemas.events  # noqa: F401  (registers every event)
+    from schemas.messages import event_class
+
+    for type_name in WEBHOOK_TYPES:
+        event = event_class(type_name)
+        sealed = _sealed_fields(event)
+        payload = {name: "v1.x" for name in event.model_fields}
+        assert not sealed & set(webhook_data(payload, None)), (type_name, sealed)
