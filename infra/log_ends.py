@@ -42,7 +42,13 @@ class LogEnds:
                 consumer = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap,
                                             isolation_level="read_committed",
                                             enable_auto_commit=False, group_id=None)
-                await consumer.start()
+                try:
+                    await consumer.start()
+                except BaseException:
+                    # Kafka unreachable, or the caller's timeout: a consumer half started
+                    # holds its connections until it is stopped.
+                    await consumer.stop()
+                    raise
                 self._consumer = consumer
             return self._consumer
 

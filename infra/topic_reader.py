@@ -35,7 +35,11 @@ class TopicReader:
         self.done = 0  # offsets read so far (records and transaction markers)
 
     async def __aenter__(self) -> TopicReader:
-        await self._consumer.start()
+        try:
+            await self._consumer.start()
+        except BaseException:
+            await self._consumer.stop()  # `__aexit__` is not called when entering fails
+            raise
         return self
 
     async def __aexit__(self, *exc) -> None:
