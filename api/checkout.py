@@ -46,7 +46,7 @@ from api.shipping import MethodCode, methods_for
 from api.vouchers import voucher_terms
 from api.users import Address
 from infra import guest_tokens
-from projections.carts_views import CartsView
+from projections.carts_views import CartRow, CartsView
 from projections.catalog_views import CatalogView
 from projections.orders_views import OrdersView
 from schemas.commands.orders import PlaceOrder
@@ -100,9 +100,10 @@ class CheckoutForm(BaseModel):
 
 
 async def _priced_cart(carts: CartsView, catalog: CatalogView, seen: ReadYourWrites,
-                       shopper: Shopper) -> list[OrderLine]:
-    """The cart's lines at today's prices; 409 if it is empty or a line cannot be had."""
-    _, wanted = await reads.cart_lines(carts, catalog, seen, shopper.cart_id,
+                       shopper: Shopper) -> tuple[CartRow | None, list[OrderLine]]:
+    """The stored cart and its lines at today's prices; 409 if it is empty or a line
+    cannot be had."""
+    stored, wanted = await reads.cart_lines(carts, catalog, seen, shopper.cart_id,
                                        guest=shopper.user is None)
     if not wanted:
         raise HTTPException(409, "The cart is empty.")
@@ -126,7 +127,7 @@ async def _priced_cart(carts: CartsView, catalog: CatalogView, seen: ReadYourWri
                 options=variant["options"] if variant else None))
     if gone:
         raise HTTPException(409, "Stock gone: " + "; ".join(gone) + ".")
-    return lines
+    return stored, lines
 
 
 async def _shipping(orders: OrdersView, seen: ReadYourWrites, country: str,
@@ -142,10 +143,9 @@ async def _shipping(orders: OrdersView, seen: ReadYourWrites, country: str,
     return ZoneMethod(**chosen).terms()
 
 
-async def _voucher(carts: CartsView, orders: OrdersView, seen: ReadYourWrites,
-                   shopper: Shopper) -> VoucherTerms | None:
+async def _voucher(orders: OrdersView, seen: ReadYourWrites, stored: CartRow | None
+                   ) -> VoucherTerms | None:
     """The terms of the cart's voucher, if it holds one; 422 if the code is unknown."""
-    stored = await carts.find(shopper.cart_id)
     code = stored["voucher"] if stored else None
     if code is None:
         return None
@@ -183,10 +183,10 @@ async def checkout(form: CheckoutForm, response: Response, shopper: CurrentShopp
         placed = await reads.order(orders, seen, order_id)
         if placed is not None:
             return OrderAccepted(order_id=order_id, status=placed["status"], order_token=token)
-    lines = await _priced_cart(carts, catalog, seen, shopper)
+    stored, lines = await _priced_cart(carts, catalog, seen, shopper)
     shipping = await _shipping(orders, seen, form.shipping_address.country,
                                form.shipping_method)
-    voucher = await _voucher(carts, orders, seen, shopper)
+    voucher = await _voucher(orders, seen, stored)
     owner = shopper.user.user_id if shopper.user else str(guest_tokens.guest_id(order_id))
     keys, method = clients.keys, form.payment_method
     await execute(bus, PlaceOrder(
