@@ -14,6 +14,8 @@ outside with an aiohttp client (`bench/client.py`):
 4. Freshness: a write's 201 until a reader with no token sees it (the product page),
    one write at a time, at idle and under a paced load of half the CreateProduct peak.
 5. The carts model's guarded update in the stack's MongoDB at growing collection sizes.
+6. Reads at each concurrency: the product page (`GET /v1/products/{id}`), search
+   (`GET /v1/search`, shoppers' queries with typos) and the cart (`GET /v1/cart`).
 
 Writes `docs/benchmarks/run.json` and the plots `docs/benchmarks/*.png`, and prints
 the table for `docs/benchmarks.md`. Nothing asserts on the numbers.
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import time
 import uuid
+from urllib.parse import urlencode
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +45,7 @@ import httpx
 from bench import cart_updates, cpu, freshness, kafka_producer, load
 from bench.admin import admin_and_category, new_product
 from bench.checkout import Endings, shoppers_with_carts, to_confirmed
+from bench.search import query_mix
 from bench.client import Api
 from infra.settings import PROJECT_ROOT, Settings, get_settings
 
@@ -59,6 +63,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--checkouts", type=int, default=200, help="per checkout phase")
     parser.add_argument("--samples", type=int, default=200, help="per freshness phase")
     parser.add_argument("--cart-sizes", default="1000,10000,100000")
+    parser.add_argument("--reads", type=int, default=2000, help="per read phase")
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per phase")
     return parser.parse_args()
 
@@ -246,6 +251,51 @@ async def freshness_phases(settings: Settings, peak_rate: float, samples: int
     return results
 
 
+async def reads(settings: Settings, concurrencies: list[int], requests: int,
+                time_limit_s: float) -> dict[str, list[Phase]]:
+    """The product page, search and the cart, each at every concurrency."""
+    async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as gateway:
+        shoppers = await shoppers_with_carts(gateway, 20)
+        auth, category_id, token = await admin_and_category(gateway)
+        run_id = uuid.uuid4().hex[:8]
+        products = []
+        for i in range(20):
+            created = await gateway.post(
+                "/v1/admin/products", json=new_product(run_id, i, category_id),
+                headers=auth | {"X-Consistency-Token": token})
+            created.raise_for_status()
+            products.append(created.json()["id"])
+            token = created.headers["X-Consistency-Token"]
+        # Read once with the token: every product is in the model before the clock starts.
+        (await gateway.get(f"/v1/products/{products[-1]}",
+                           headers={"X-Consistency-Token": token})).raise_for_status()
+    queries = query_mix(requests)
+    kinds = {
+        "product page": lambda i: ("GET", f"/v1/products/{products[i % len(products)]}", None),
+        "search": lambda i: ("GET", "/v1/search?" + urlencode(queries[i % len(queries)]), None),
+        "cart": lambda i: ("GET", "/v1/cart", shoppers[i % len(shoppers)]),
+    }
+    api = Api.replicas(settings, max(concurrencies))
+    phases: dict[str, list[Phase]] = {}
+    try:
+        for kind, request in kinds.items():
+            async def read(i: int, request=request) -> int:
+                method, path, headers = request(i)
+                return (await api.request(i, method, path, headers=headers))[0]
+
+            await load.run(min(100, requests), max(concurrencies), read, 30)  # warm up
+            for c in concurrencies:
+                before = cpu.snapshot()
+                run = await load.run(requests if c > 1 else min(requests, 500), c, read,
+                                     time_limit_s)
+                phases.setdefault(kind, []).append(phase(kind, c, run, before))
+                print(phases[kind][-1].line("reads") + f"; CPU per read "
+                      f"{phases[kind][-1].cpu_per_ok_ms():.1f} ms")
+        return phases
+    finally:
+        await api.close()
+
+
 def carts(settings: Settings, sizes: list[int]) -> list[dict[str, Any]]:
     from pymongo import MongoClient
 
@@ -270,7 +320,9 @@ def carts(settings: Settings, sizes: list[int]) -> list[dict[str, Any]]:
 
 
 def plot(results: dict[str, Any]) -> list[Path]:
-    """Throughput and p99 latency against concurrency, one line per phase kind."""
+    """Every benchmark of the run as PNGs: throughput, p50 and p99 latency against
+    concurrency for each request kind; freshness at idle and under load; the carts
+    model's update as carts grow."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -279,10 +331,24 @@ def plot(results: dict[str, Any]) -> list[Path]:
     series = {"bare FastAPI POST (yardstick)": results["fastapi"],
               "CreateProduct": results["create_product"],
               "card checkout to confirmed": results["checkout"]}
+    series |= {f"GET {kind}": phases for kind, phases in results.get("reads", {}).items()}
+    day = results["started_at"][:10]
     paths = []
+
+    def save(figure, axis, name: str, title: str) -> None:
+        axis.set_title(f"{title}, {day}")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize="small")
+        figure.tight_layout()
+        path = OUT / f"{name}.png"
+        figure.savefig(path)
+        plt.close(figure)
+        paths.append(path)
+
     for key, label, unit in (("rate", "throughput", "per second"),
+                             ("p50_ms", "p50 latency", "ms"),
                              ("p99_ms", "p99 latency", "ms")):
-        figure, axis = plt.subplots(figsize=(7, 4.2), dpi=110)
+        figure, axis = plt.subplots(figsize=(7.5, 4.5), dpi=110)
         for name, phases in series.items():
             xs = [p["concurrency"] for p in phases]
             ys = [p["ok"] / p["seconds"] if key == "rate" else p[key] for p in phases]
@@ -291,14 +357,27 @@ def plot(results: dict[str, Any]) -> list[Path]:
         axis.set_yscale("log")
         axis.set_xlabel("requests in flight")
         axis.set_ylabel(f"{label} ({unit})")
-        axis.set_title(f"{label} against concurrency, {results['started_at'][:10]}")
-        axis.grid(True, which="both", alpha=0.3)
-        axis.legend()
-        figure.tight_layout()
-        path = OUT / f"{label.replace(' ', '-')}.png"
-        figure.savefig(path)
-        plt.close(figure)
-        paths.append(path)
+        save(figure, axis, label.replace(" ", "-"), f"{label} against concurrency")
+
+    figure, axis = plt.subplots(figsize=(7.5, 4.5), dpi=110)
+    loads = [f"{f['load']} ({f['background_per_s']:.0f} writes/s)" for f in results["freshness"]]
+    for offset, (key, label) in enumerate((("page_p50_ms", "p50"), ("page_p99_ms", "p99"))):
+        axis.bar([i + 0.4 * offset for i in range(len(loads))],
+                 [f[key] for f in results["freshness"]], width=0.4, label=label)
+    axis.set_xticks([i + 0.2 for i in range(len(loads))], loads)
+    axis.set_ylabel("write answered -> visible to another reader (ms)")
+    save(figure, axis, "freshness", "freshness of the product page")
+
+    figure, axis = plt.subplots(figsize=(7.5, 4.5), dpi=110)
+    sizes = [c["carts"] for c in results["carts"]]
+    for key, label in (("update_p50_ms", "guarded update p50"),
+                       ("update_p99_ms", "guarded update p99"),
+                       ("find_p50_ms", "find by _id p50")):
+        axis.plot(sizes, [c[key] for c in results["carts"]], marker="o", label=label)
+    axis.set_xscale("log")
+    axis.set_xlabel("carts in the collection")
+    axis.set_ylabel("ms")
+    save(figure, axis, "carts", "the carts model in the local MongoDB as carts grow")
     return paths
 
 
@@ -340,6 +419,17 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def reads_table(results: dict[str, Any]) -> str:
+    """Each read at each concurrency: rate, p50 and p99, CPU per read."""
+    lines = ["| read | in flight | reads/s | p50 | p99 | CPU per read |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for kind, phases in results.get("reads", {}).items():
+        for p in map(lambda p: Phase(**p), phases):
+            lines.append(f"| GET {kind} | {p.concurrency} | {p.rate:,.0f} | "
+                         f"{p.p50_ms:.1f} ms | {p.p99_ms:.1f} ms | {p.cpu_per_ok_ms():.2f} ms |")
+    return "\n".join(lines)
+
+
 def cpu_table(results: dict[str, Any]) -> str:
     """CPU milliseconds per command and per checkout, by part, at the highest concurrency."""
     create = Phase(**results["create_product"][-1])
@@ -371,6 +461,8 @@ async def main(args: argparse.Namespace) -> None:
     results["freshness"] = await freshness_phases(settings, peak, args.samples)
     results["carts"] = await asyncio.to_thread(
         carts, settings, [int(s) for s in args.cart_sizes.split(",")])
+    results["reads"] = {kind: [asdict(p) for p in phases] for kind, phases in (await reads(
+        settings, concurrencies, args.reads, args.time_limit)).items()}
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     (OUT / "run.json").write_text(json.dumps(results, indent=1))
     try:
@@ -382,6 +474,8 @@ async def main(args: argparse.Namespace) -> None:
     print(table(results))
     print()
     print(cpu_table(results))
+    print()
+    print(reads_table(results))
 
 
 if __name__ == "__main__":
