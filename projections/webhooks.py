@@ -91,7 +91,9 @@ class WebhooksProjection(MySQLProjection):
                        "webhook_deliveries": deliveries_table}
 
     async def outdated(self) -> bool:
-        return False  # a rebuild would send every delivery again: its tables are migrated
+        # Never rebuilt: a replay would send every delivery again. A release that adds a
+        # column to these tables must add it to the live table itself (ALTER TABLE).
+        return False
 
     async def apply_batch(self, connection: AsyncConnection, records: list[Record]) -> None:
         subscriptions = self.tables["webhook_subscriptions"]
