@@ -27,18 +27,18 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from pyrsistent import PMap, PSet, pmap, pset
+from pyrsistent import PDeque, PMap, PSet, pdeque, pmap, pset
 
-from commands import cart, catalog, handling, orders, payments, returns, shipping, users
-from commands import vouchers, webhooks
+from commands import cart, catalog, handling, orders, payments, recent, returns, shipping
+from commands import users, vouchers, webhooks
 from commands.handling import Aggregate, Outcome, Rejection, Remembered
 from schemas.replies import Position
 
 FORMAT = 1
 # Whose classes a record may name.
 _OURS = ("commands.", "schemas.")
-_STATE_MODULES = (cart, catalog, handling, orders, payments, returns, shipping, users, vouchers,
-                  webhooks)
+_STATE_MODULES = (cart, catalog, handling, orders, payments, recent, returns, shipping, users,
+                  vouchers, webhooks)
 
 
 class UnknownSnapshot(ValueError):
@@ -100,6 +100,8 @@ def _encode(value: Any) -> Any:
         return {"$": "pmap", "v": [[_encode(k), _encode(v)] for k, v in value.items()]}
     if isinstance(value, (MappingProxyType, dict)):
         return {"$": "mapping", "v": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if isinstance(value, PDeque):
+        return {"$": "pdeque", "v": [_encode(v) for v in value]}
     if isinstance(value, PSet):
         return {"$": "pset", "v": [_encode(v) for v in value]}
     if isinstance(value, frozenset):
@@ -130,6 +132,8 @@ def _decode(value: Any) -> Any:
             return pmap({_decode(k): _decode(v) for k, v in inner})
         case "mapping":
             return MappingProxyType({_decode(k): _decode(v) for k, v in inner})
+        case "pdeque":
+            return pdeque(_decode(v) for v in inner)
         case "pset":
             return pset(_decode(v) for v in inner)
         case "frozenset":
