@@ -33,7 +33,9 @@ from infra.settings import PROJECT_ROOT, Settings, get_settings
 from infra.topics import end_offsets
 from ops.stack.manager import Stack, ensure_local_secrets
 from schemas.commands.catalog import SetStock
-from schemas.envelope import CommandEnvelope
+from schemas.envelope import CommandEnvelope, EventEnvelope
+from schemas.events.catalog import ProductCreated
+from schemas.money import Money
 from schemas.topics import CATALOG
 from streams import snapshots
 from streams.command_processor import recover
@@ -78,16 +80,24 @@ def own_stack() -> Iterator[Stack]:
 
 
 FILLED_AT = datetime.now(UTC).isoformat()
+# Ids are counted up from a random start (a million random ones take a while to draw).
+ID_BASE = uuid.uuid4().int & ~(2**40 - 1)
 
 
-def _envelope(product_id: str, version: int, event_type: str, payload: dict) -> bytes:
-    """An event as the command processor writes it (spelled out: a million are made)."""
-    command_id = uuid.uuid4()
-    return (f'{{"event_id":"{uuid.uuid4()}","type":"{event_type}","schema_version":1,'
+def _id(n: int) -> str:
+    return str(uuid.UUID(int=ID_BASE + n))
+
+
+def _stock_event(n: int, product_id: str, version: int, event_type: str, order: int,
+                 quantity: int, available: int) -> bytes:
+    """Event `n` of the fill, as the command processor writes it: spelled out, since a
+    million are made."""
+    return (f'{{"event_id":"{_id(2 * n)}","type":"{event_type}","schema_version":1,'
             f'"aggregate_id":"{product_id}","aggregate_version":{version},'
-            f'"occurred_at":"{FILLED_AT}","correlation_id":"{command_id}",'
-            f'"causation_id":"{command_id}","actor":null,'
-            f'"payload":{json.dumps(payload, separators=(",", ":"))}}}').encode()
+            f'"occurred_at":"{FILLED_AT}","correlation_id":"{_id(2 * n + 1)}",'
+            f'"causation_id":"{_id(2 * n + 1)}","actor":null,"payload":{{'
+            f'"product_id":"{product_id}","order_id":"{_id(2 * EVENTS + order)}",'
+            f'"quantity":{quantity},"available":{available}}}}}').encode()
 
 
 async def _fill(settings: Settings, category_id: str) -> dict[str, int]:
@@ -118,11 +128,15 @@ async def _fill(settings: Settings, category_id: str) -> dict[str, int]:
 
     try:
         for product in products:
-            await send(product, _envelope(product, 1, "ProductCreated", {
-                "product_id": product, "sku": f"FILL-{product[:8]}",
-                "name": f"Filled product {product[:8]}", "slug": f"filled-{product}",
-                "category_id": category_id, "price": {"amount": 1999, "currency": "EUR"},
-                "stock": INITIAL_STOCK}))
+            await send(product, EventEnvelope(
+                event_id=uuid.uuid4(), type="ProductCreated", schema_version=1,
+                aggregate_id=product, aggregate_version=1, occurred_at=FILLED_AT,
+                correlation_id=uuid.uuid4(), causation_id=uuid.uuid4(), actor=None,
+                payload=ProductCreated(
+                    product_id=product, sku=f"FILL-{product[:8]}",
+                    name=f"Filled product {product[:8]}", slug=f"filled-{product}",
+                    category_id=category_id, price=Money(amount=1999, currency="EUR"),
+                    stock=INITIAL_STOCK).model_dump(mode="json")).to_bytes())
         for n in range(EVENTS - PRODUCTS):
             product = products[n % PRODUCTS]
             order = n // PRODUCTS
@@ -137,9 +151,9 @@ async def _fill(settings: Settings, category_id: str) -> dict[str, int]:
                 quantity = 1 + order % 3
                 stock[product] -= quantity
                 event_type = "StockReserved"
-            await send(product, _envelope(product, version[product], event_type, {
-                "product_id": product, "order_id": str(uuid.uuid5(uuid.UUID(product), str(order))),
-                "quantity": quantity, "available": stock[product]}))
+            await send(product, _stock_event(n, product, version[product], event_type,
+                                             order * PRODUCTS + n % PRODUCTS, quantity,
+                                             stock[product]))
             if len(sent) >= 16:
                 await asyncio.gather(*sent)
                 sent = []
@@ -183,12 +197,14 @@ def _write_figures(stack: Stack, test: str, figures: dict) -> Path:
     return path
 
 
-@pytest.mark.timeout(1500)
+@pytest.mark.timeout(5400)
 async def test_restart_with_a_million_events_answers_its_first_command_within_10_s(
         own_stack: Stack) -> None:
     settings = own_stack.settings
     partitions = settings.kafka_partitions
-    async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as gateway:
+    # Straight to an API replica: this is about the command path, not the gateway's limits.
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.api_replica_ports[0]}",
+                                 timeout=60) as gateway:
         email = unique_email("admin")
         shopstream("admin", "create", "--email", email, "--password", PASSWORD)
         admin = await log_in(gateway, email)
@@ -203,18 +219,22 @@ async def test_restart_with_a_million_events_answers_its_first_command_within_10
             return (await gateway.get(f"/v1/products/{witness['id']}")).status_code == 200
 
         await eventually(projected, timeout_s=60, interval_s=0.5)
-        own_stack.down(own_stack.select(["worker-projections"]))
+        # The history is in the log before the worker starts, as after a long life: only
+        # the command worker writes events while it runs.
+        worker = own_stack.select(["worker-commands"])
+        own_stack.down(own_stack.select(["worker-projections"]) + worker)
 
         started = time.monotonic()
         stock_left = await _fill(settings, category_id)
         fill_s = time.monotonic() - started
         filled = await end_offsets(settings, [CATALOG.events.name])
+        await asyncio.to_thread(own_stack.up, worker)
 
         # The worker folds each partition once, on its first command, and snapshots it.
         started = time.monotonic()
         warmed: set[int] = set()
         while len(warmed) < partitions:
-            probe = await _create_product(gateway, admin, category_id, str(uuid.uuid4()), 600)
+            probe = await _create_product(gateway, admin, category_id, str(uuid.uuid4()), 3600)
             warmed.add(_partition_of(probe["id"], partitions))
         first_fold_s = time.monotonic() - started
         async def snapshotted() -> bool:
@@ -224,14 +244,13 @@ async def test_restart_with_a_million_events_answers_its_first_command_within_10
                     return False
             return True
 
-        await eventually(snapshotted, timeout_s=120, interval_s=1)
+        await eventually(snapshotted, timeout_s=600, interval_s=2)
 
-        worker = own_stack.select(["worker-commands"])
         own_stack.down(worker, kill=True)
         killed = time.monotonic()
         await asyncio.to_thread(own_stack.up, worker)
         restarted = time.monotonic()
-        await _create_product(gateway, admin, category_id, str(uuid.uuid4()), 120)
+        await _create_product(gateway, admin, category_id, str(uuid.uuid4()), 600)
         first_answer = time.monotonic()
 
         # A command seen before the restart is known after it: the same product, no new one.
@@ -239,15 +258,20 @@ async def test_restart_with_a_million_events_answers_its_first_command_within_10
         assert again["id"] == witness["id"]
 
     # Every partition's recovery, as a restarted (or newly assigned) worker does it.
-    recovery_s = {}
+    # Each folds the snapshot's tail only, however long the partition: a load-free bound.
+    recovery_s, tails = {}, {}
     for p in range(partitions):
         started = time.monotonic()
-        await recover(settings, CATALOG, p)
+        recovered = await recover(settings, CATALOG, p)
         recovery_s[p] = round(time.monotonic() - started, 2)
+        tails[p] = recovered.unsaved.records
+        assert tails[p] <= snapshots.SNAPSHOT_EVERY, (p, tails[p])
 
     # The snapshot decides as the full history does: the same state, and the same
     # stock adjustment (which depends on every reservation and release before it).
-    product = next(iter(stock_left))
+    # (on the smallest partition that holds a filled product: a full fold takes a while)
+    product = min(stock_left, key=lambda p: filled[(CATALOG.events.name,
+                                                    _partition_of(p, partitions))])
     partition = _partition_of(product, partitions)
     started = time.monotonic()
     full = await recover(settings, CATALOG, partition, from_snapshot=False)
@@ -270,6 +294,9 @@ async def test_restart_with_a_million_events_answers_its_first_command_within_10
         "restart_to_first_answered_command_s": round(first_answer - restarted, 2),
         "kill_to_first_answered_command_s": round(first_answer - killed, 2),
         "recovery_from_snapshot_per_partition_s": recovery_s,
+        "tail_folded_after_snapshot_per_partition": tails,
+        "filled_events_per_partition": {p: filled[(CATALOG.events.name, p)]
+                                        for p in range(partitions)},
         "full_fold_of_one_partition_s": round(full_fold_s, 1),
         "events_in_that_partition": full.unsaved.records,
     }
