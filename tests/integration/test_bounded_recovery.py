@@ -5,7 +5,7 @@ The test runs a stack of its own (`<project>/.stack-recovery`, ports shifted by 
 from the calling environment's), fills the catalog's events topic with a year's worth
 of stock movements for 60 products, lets the worker fold them once and snapshot every
 partition, kills it with SIGKILL, starts it again and times the first command answered
-through the gateway. Its figures go to `<stack>/figures/<test>.json`.
+through the API. Its figures go to `<stack>/figures/<test>.json`.
 
 The read side is stopped while the events are filled in: projecting them is not what
 is measured, and the sagas are not started, since these stock movements belong to no
@@ -169,7 +169,7 @@ def _partition_of(key: str, partitions: int) -> int:
     return DefaultPartitioner()(key.encode(), list(range(partitions)), list(range(partitions)))
 
 
-async def _create_product(gateway: httpx.AsyncClient, admin: dict, category_id: str,
+async def _create_product(api: httpx.AsyncClient, admin: dict, category_id: str,
                           key: str, timeout_s: float) -> dict:
     """POST a product as a client does: retried with its Idempotency-Key until answered."""
     body = {"sku": f"RESTART-{key[:8]}", "name": f"Restart probe {key[:8]}",
@@ -178,7 +178,7 @@ async def _create_product(gateway: httpx.AsyncClient, admin: dict, category_id: 
 
     async def answered():
         try:
-            response = await gateway.post("/v1/admin/products", json=body,
+            response = await api.post("/v1/admin/products", json=body,
                                           headers=admin | {"Idempotency-Key": key})
         except httpx.TransportError:
             return None
@@ -204,19 +204,19 @@ async def test_restart_with_a_million_events_answers_its_first_command_within_10
     partitions = settings.kafka_partitions
     # Straight to an API replica: this is about the command path, not the gateway's limits.
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.api_replica_ports[0]}",
-                                 timeout=60) as gateway:
+                                 timeout=60) as api:
         email = unique_email("admin")
         shopstream("admin", "create", "--email", email, "--password", PASSWORD)
-        admin = await log_in(gateway, email)
-        created = await gateway.post("/v1/admin/categories", headers=admin,
+        admin = await log_in(api, email)
+        created = await api.post("/v1/admin/categories", headers=admin,
                                      json={"name": f"Recovery {uuid.uuid4().hex[:8]}"})
         assert created.status_code == 201, created.text
         category_id = created.json()["id"]
         witness_key = str(uuid.uuid4())
-        witness = await _create_product(gateway, admin, category_id, witness_key, 60)
+        witness = await _create_product(api, admin, category_id, witness_key, 60)
 
         async def projected() -> bool:
-            return (await gateway.get(f"/v1/products/{witness['id']}")).status_code == 200
+            return (await api.get(f"/v1/products/{witness['id']}")).status_code == 200
 
         await eventually(projected, timeout_s=60, interval_s=0.5)
         # The history is in the log before the worker starts, as after a long life: only
@@ -234,7 +234,7 @@ async def test_restart_with_a_million_events_answers_its_first_command_within_10
         started = time.monotonic()
         warmed: set[int] = set()
         while len(warmed) < partitions:
-            probe = await _create_product(gateway, admin, category_id, str(uuid.uuid4()), 3600)
+            probe = await _create_product(api, admin, category_id, str(uuid.uuid4()), 3600)
             warmed.add(_partition_of(probe["id"], partitions))
         first_fold_s = time.monotonic() - started
         async def snapshotted() -> bool:
@@ -250,11 +250,11 @@ async def test_restart_with_a_million_events_answers_its_first_command_within_10
         killed = time.monotonic()
         await asyncio.to_thread(own_stack.up, worker)
         restarted = time.monotonic()
-        await _create_product(gateway, admin, category_id, str(uuid.uuid4()), 600)
+        await _create_product(api, admin, category_id, str(uuid.uuid4()), 600)
         first_answer = time.monotonic()
 
         # A command seen before the restart is known after it: the same product, no new one.
-        again = await _create_product(gateway, admin, category_id, witness_key, 60)
+        again = await _create_product(api, admin, category_id, witness_key, 60)
         assert again["id"] == witness["id"]
 
     # Every partition's recovery, as a restarted (or newly assigned) worker does it.
