@@ -14,9 +14,12 @@ owner's: a worker thought dead that wakes up can no longer commit, and its open
 transaction is aborted before the new owner reads anything.
 
 The aggregates of a partition are rebuilt by the processor itself before it
-handles that partition's first command: it reads the partition of the events
-topic from offset 0 to its end (committed events only) and folds them, then
-reads the replies partition for the commands that appended nothing. Events
+handles that partition's first command: it reads the partition's latest snapshot
+(`streams/snapshots.py`), then the partition of the events topic from the
+snapshot's offset (or from 0 without one) to its end (committed events only) and
+folds them, then the replies partition after the snapshot for the commands that
+appended nothing. Once enough has changed, a committed batch is followed by a new
+snapshot, written in a transaction of the partition's producer. Events
 carry their command id, so a command seen again after a crash is answered as a
 duplicate and appends nothing. A read that fails is an error, never an empty
 state. When a partition is revoked its state is dropped, and rebuilt if it comes
@@ -141,10 +144,6 @@ class Owned:
     producer: AIOKafkaProducer
     recovered: Recovered | None = None  # on the first command
     snapshot_at: float = field(default_factory=time.monotonic)
-
-    @property
-    def aggregates(self) -> dict[str, Aggregate] | None:
-        return self.recovered.aggregates if self.recovered else None
 
 
 @dataclass
