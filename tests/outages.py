@@ -70,6 +70,26 @@ class Shopper:
             await asyncio.sleep(0.1)
 
 
+# What a careful client sends again with the same Idempotency-Key: the gateway finding no
+# replica (502), a dependency unavailable (503), an answer not confirmed in time (504),
+# and no answer at all.
+RETRIED = (None, 502, 503, 504)
+
+
+async def persist(target: str, send: Callable[[], Awaitable[httpx.Response]],
+                  answers: list[Answer], *, pause_s: float = 0.5, attempts: int = 120
+                  ) -> Answer:
+    """Send a request until its answer is not one to retry (`RETRIED`), as a client with an
+    Idempotency-Key does; every answer goes to `answers`, the last one is returned."""
+    for _ in range(attempts):
+        answer = await call(target, send)
+        answers.append(answer)
+        if answer.status not in RETRIED:
+            return answer
+        await asyncio.sleep(pause_s)
+    raise AssertionError(f"{target}: still {answer.status} after {attempts} attempts: {answer}")
+
+
 def statuses(answers: list[Answer]) -> Counter:
     return Counter(a.status for a in answers)
 
@@ -91,3 +111,19 @@ async def stopped(stack: Stack, name: str) -> AsyncIterator[None]:
         yield
     finally:
         await asyncio.to_thread(stack.up, parts)
+
+
+async def every_product_readable(url: str, ids: set[str], timeout_s: float = 60) -> None:
+    """Every acknowledged product shows on its page (no token: it may take a moment).
+
+    Read from a replica directly: so many reads at once would pass the gateway's limit.
+    """
+    missing = set(ids)
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        while missing and time.monotonic() < deadline:
+            for product_id in sorted(missing):
+                if (await http.get(f"/v1/products/{product_id}")).status_code == 200:
+                    missing.discard(product_id)
+            await asyncio.sleep(0.5)
+    assert not missing, f"{len(missing)} of {len(ids)} acknowledged products are not readable"
