@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from tests.cluster.support import ClusterStack, running_cluster
-from tests.support import PASSWORD, log_in, shopstream, unique_email
+from tests.outages import persist, signed_in
+from tests.support import PASSWORD, shopstream, unique_email
 
 HERE = Path(__file__).parent
 
@@ -51,16 +52,18 @@ def cluster_admin_email(cluster: ClusterStack) -> str:
 async def cluster_admin(cluster_gateway: httpx.AsyncClient, cluster_admin_email: str
                         ) -> dict[str, str]:
     """Authorization headers of the cluster's administrator, signed in for this test."""
-    return await log_in(cluster_gateway, cluster_admin_email)
+    return await signed_in(cluster_gateway, cluster_admin_email, [])
 
 
 @pytest.fixture(scope="session")
 async def cluster_category(cluster_gateway: httpx.AsyncClient, cluster_admin_email: str
                            ) -> dict:
     """A category of the cluster's catalog, with its write's consistency token."""
-    admin = await log_in(cluster_gateway, cluster_admin_email)
-    response = await cluster_gateway.post(
-        "/v1/admin/categories", headers=admin,
-        json={"name": f"Cluster category {uuid.uuid4().hex[:8]}"})
-    assert response.status_code == 201, response.text
-    return response.json() | {"token": response.headers["X-Consistency-Token"]}
+    admin = await signed_in(cluster_gateway, cluster_admin_email, [])
+    name = f"Cluster category {uuid.uuid4().hex[:8]}"
+    key = str(uuid.uuid4())
+    created = await persist("category", lambda: cluster_gateway.post(
+        "/v1/admin/categories", headers=admin | {"Idempotency-Key": key},
+        json={"name": name}), [])
+    assert created.status == 201, created
+    return created.body | {"token": created.consistency_token}

@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 
 import httpx
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
@@ -52,6 +53,7 @@ async def assignment(cluster: ClusterStack) -> dict[str, set[tuple[str, int]]]:
     return members
 
 
+@pytest.mark.timeout(1800)
 async def test_kill_9_of_a_command_worker_moves_its_partitions_and_applies_nothing_twice(
         cluster: ClusterStack, cluster_gateway: httpx.AsyncClient, cluster_admin: dict,
         cluster_category: dict) -> None:

@@ -16,6 +16,7 @@ import time
 import uuid
 
 import httpx
+import pytest
 
 from tests.cluster.support import ClusterStack
 from tests.outages import Answer, call, every_product_readable, persist, statuses
@@ -52,6 +53,7 @@ def back_after(answers: list[Answer], since: float, level: float, end: float) ->
     return None
 
 
+@pytest.mark.timeout(1800)
 async def test_a_rolling_restart_of_every_broker_answers_no_5xx_but_503_and_recovers(
         cluster: ClusterStack, cluster_gateway: httpx.AsyncClient, cluster_admin: dict,
         cluster_category: dict) -> None:
