@@ -15,13 +15,11 @@ real checkout.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -39,6 +37,7 @@ from schemas.money import Money
 from schemas.topics import CATALOG
 from streams import snapshots
 from streams.command_processor import recover
+from tests.cluster.support import ClusterStack
 from tests.support import PASSWORD, eventually, log_in, shopstream, unique_email
 
 EVENTS = 1_000_000
@@ -47,10 +46,9 @@ RELEASED_EVERY = 6  # one order in six is cancelled and its units put back
 INITIAL_STOCK = 100_000_000
 PORT_SHIFT = 600
 # What the test runs: the servers, the command worker, the projections (until the fill),
-# the API and the gateway.
+# and the API.
 PARTS = ("kafka", "mysql", "postgresql", "mongodb", "redis", "elasticsearch", "mailsink",
-         "stripe-mock", "oidc", "worker-commands", "worker-projections", "api-1", "api-2",
-         "gateway")
+         "stripe-mock", "oidc", "worker-commands", "worker-projections", "api-1", "api-2")
 
 
 @pytest.fixture(scope="module")
@@ -59,24 +57,15 @@ def own_stack() -> Iterator[Stack]:
     and figures kept) when the module ends."""
     stack_dir = PROJECT_ROOT / ".stack-recovery"
     ensure_local_secrets(stack_dir)
-    offset = get_settings().port_offset + PORT_SHIFT
-    settings = Settings(_env_file=stack_dir / "shopstream.env", stack_dir=stack_dir,
-                        port_offset=offset)
-    stack = Stack(settings)
-    parts = stack.select(list(PARTS))
-    with pytest.MonkeyPatch.context() as env:
-        # The shop's processes and the CLI read their settings from the environment.
-        env.setenv("SHOPSTREAM_STACK_DIR", str(stack_dir))
-        env.setenv("SHOPSTREAM_PORT_OFFSET", str(offset))
-        get_settings.cache_clear()
-        try:
-            stack.up(parts)
-            yield stack
-        finally:
-            stack.down(stack.parts)
-            get_settings.cache_clear()
-            for folder in ("data", "run", "worker"):
-                shutil.rmtree(stack_dir / folder, ignore_errors=True)
+    stack = Stack(Settings(_env_file=stack_dir / "shopstream.env", stack_dir=stack_dir,
+                           port_offset=get_settings().port_offset + PORT_SHIFT))
+    try:
+        stack.up(stack.select(list(PARTS)))
+        yield stack
+    finally:
+        stack.down(stack.parts)
+        for folder in ("data", "run", "worker"):
+            shutil.rmtree(stack_dir / folder, ignore_errors=True)
 
 
 FILLED_AT = datetime.now(UTC).isoformat()
@@ -188,15 +177,6 @@ async def _create_product(api: httpx.AsyncClient, admin: dict, category_id: str,
     return await eventually(answered, timeout_s=timeout_s, interval_s=0.05)
 
 
-def _write_figures(stack: Stack, test: str, figures: dict) -> Path:
-    path = stack.ctx.stack_dir / "figures" / f"{test}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(figures, indent=2, sort_keys=True)
-    path.write_text(text + "\n")
-    print(f"\n{test}: {text}")
-    return path
-
-
 @pytest.mark.timeout(5400)
 async def test_restart_with_a_million_events_answers_its_first_command_within_10_s(
         own_stack: Stack) -> None:
@@ -206,7 +186,7 @@ async def test_restart_with_a_million_events_answers_its_first_command_within_10
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.api_replica_ports[0]}",
                                  timeout=60) as api:
         email = unique_email("admin")
-        shopstream("admin", "create", "--email", email, "--password", PASSWORD)
+        shopstream("admin", "create", "--email", email, "--password", PASSWORD, stack=own_stack)
         admin = await log_in(api, email)
         created = await api.post("/v1/admin/categories", headers=admin,
                                      json={"name": f"Recovery {uuid.uuid4().hex[:8]}"})
@@ -300,5 +280,6 @@ async def test_restart_with_a_million_events_answers_its_first_command_within_10
         "full_fold_of_one_partition_s": round(full_fold_s, 1),
         "events_in_that_partition": full.unsaved.records,
     }
-    _write_figures(own_stack, "test_restart_with_a_million_events", figures)
+    ClusterStack(settings, own_stack).write_figures("test_restart_with_a_million_events",
+                                                    figures)
     assert first_answer - restarted < 10, figures
