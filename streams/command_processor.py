@@ -67,6 +67,7 @@ GROUP_ID = "shopstream-commands"
 TRANSACTION_TIMEOUT_MS = 10 * 60 * 1000
 MAX_BATCH = 500  # commands per poll, over all partitions
 RETRY_AFTER_S = 1.0  # after a failed batch, before the partition is read again
+YIELD_EVERY = 200  # events folded between two chances for the event loop's other tasks
 
 
 @dataclass
@@ -93,7 +94,11 @@ async def recover(settings: Settings, topics: ServiceTopics, partition: int, *,
         if snapshot:
             events = _after(events, snapshot.events_from)
         async for records in reader.read(events):
-            for record in records:
+            for count, record in enumerate(records, start=1):
+                if count % YIELD_EVERY == 0:
+                    # A long fold must not starve the group's heartbeats: the worker
+                    # would be taken for dead and lose the partition it is recovering.
+                    await asyncio.sleep(0)
                 key = record.envelope.aggregate_id
                 position = Position(topic=record.topic, partition=record.partition,
                                     offset=record.offset)
@@ -232,6 +237,9 @@ class CommandProcessor(ConsumerRebalanceListener):
         owned = self._owned[tp]
         if owned.recovered is None:
             owned.recovered = await recover(self.settings, owned.topics, tp.partition)
+            # A long tail is kept at once, so that it is not folded again if the batch
+            # that follows fails.
+            await self._write_snapshot(tp, owned)
         return owned
 
     async def _drop(self, tp: TopicPartition) -> None:
@@ -253,23 +261,26 @@ class CommandProcessor(ConsumerRebalanceListener):
         await self._snapshot(tp, owned)
 
     async def _snapshot(self, tp: TopicPartition, owned: Owned) -> None:
-        """Write the partition's snapshot, in a transaction of its own, when one is due."""
-        recovered = owned.recovered
-        assert recovered is not None
-        if not snapshots.is_due(recovered.unsaved, time.monotonic() - owned.snapshot_at):
-            return
+        """After a committed batch: write the partition's snapshot if one is due."""
         try:
-            async with owned.producer.transaction():
-                await snapshots.write(owned.producer, owned.topics, tp.partition,
-                                      recovered.aggregates, recovered.unsaved,
-                                      recovered.events_from, recovered.replies_from)
+            await self._write_snapshot(tp, owned)
         except Exception as error:
             # The batches are committed: only the snapshot is lost. The partition is taken
             # again (from the previous snapshot) on its next command.
             log.warning("command_processor.snapshot_failed", topic=tp.topic,
                         partition=tp.partition, error=f"{type(error).__name__}: {error}")
             await self._drop(tp)
+
+    async def _write_snapshot(self, tp: TopicPartition, owned: Owned) -> None:
+        """Write the partition's snapshot, in a transaction of its own, when one is due."""
+        recovered = owned.recovered
+        assert recovered is not None
+        if not snapshots.is_due(recovered.unsaved, time.monotonic() - owned.snapshot_at):
             return
+        async with owned.producer.transaction():
+            await snapshots.write(owned.producer, owned.topics, tp.partition,
+                                  recovered.aggregates, recovered.unsaved,
+                                  recovered.events_from, recovered.replies_from)
         log.info("command_processor.snapshot_written", topic=tp.topic, partition=tp.partition,
                  aggregates=len(recovered.unsaved.keys), events_from=recovered.events_from)
         recovered.unsaved = snapshots.Unsaved()

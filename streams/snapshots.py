@@ -19,6 +19,7 @@ events decided after the snapshot.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 
@@ -75,9 +76,11 @@ async def read(settings: Settings, topics: ServiceTopics, partition: int) -> Sna
         log.warning("command_processor.snapshot_ignored", service=topics.service,
                     partition=partition, reason="written by another version of the state")
         return None
+    aggregates = {}
     try:
-        aggregates = {key.decode().removeprefix(AGGREGATE_PREFIX): decode_aggregate(value)
-                      for key, value in values.items()}
+        for key, value in values.items():
+            aggregates[key.decode().removeprefix(AGGREGATE_PREFIX)] = decode_aggregate(value)
+            await asyncio.sleep(0)  # the group's heartbeats go on meanwhile
     except UnknownSnapshot as error:
         log.warning("command_processor.snapshot_ignored", service=topics.service,
                     partition=partition, reason=str(error))
@@ -89,9 +92,12 @@ async def write(producer: AIOKafkaProducer, topics: ServiceTopics, partition: in
                 aggregates: dict[str, Aggregate], unsaved: Unsaved, events_from: int,
                 replies_from: int) -> None:
     """Send the changed aggregates and the position, in the producer's open transaction."""
-    sent = [await producer.send(topics.snapshots.name, encode_aggregate(aggregates[key]),
-                                key=(AGGREGATE_PREFIX + key).encode(), partition=partition)
-            for key in unsaved.keys if key in aggregates]
+    sent = []
+    for key in unsaved.keys & aggregates.keys():
+        sent.append(await producer.send(topics.snapshots.name, encode_aggregate(aggregates[key]),
+                                        key=(AGGREGATE_PREFIX + key).encode(),
+                                        partition=partition))
+        await asyncio.sleep(0)  # the group's heartbeats go on meanwhile
     sent.append(await producer.send(topics.snapshots.name, json.dumps(
         {"fingerprint": FINGERPRINT, "events": events_from, "replies": replies_from}).encode(),
         key=POSITION_KEY, partition=partition))
