@@ -19,10 +19,11 @@ from dataclasses import dataclass, field, replace
 from functools import singledispatch
 from uuid import UUID
 
-from pyrsistent import PMap, PSet, pmap, pset
+from pyrsistent import PMap, pmap
 
 from commands.decisions import Rejected
 from commands.pricing import require_shop_currency
+from commands.recent import Recent
 from schemas.commands.catalog import (
     ChangeProduct,
     ChangeVariant,
@@ -75,13 +76,15 @@ class Product:
     specifications: tuple[tuple[str, str], ...]
     stock: int
     # order id -> quantity set aside and not yet released, by item: the variant's id,
-    # or the product's own for a product without variants
-    reservations: PMap[UUID, PMap[UUID, int]] = field(default_factory=pmap)
-    released: PSet[UUID] = field(default_factory=pset)
+    # or the product's own for a product without variants; of the last ORDERS_KEPT orders
+    reservations: Recent[UUID, PMap[UUID, int]] = field(
+        default_factory=lambda: Recent(ORDERS_KEPT))
+    # The orders released, of the last ORDERS_KEPT.
+    released: Recent[UUID, bool] = field(default_factory=lambda: Recent(ORDERS_KEPT))
     options: tuple[Option, ...] = ()
     variants: PMap[UUID, Variant] = field(default_factory=pmap)
-    # The returns whose units came back here.
-    restocked: PSet[UUID] = field(default_factory=pset)
+    # The returns whose units came back here, of the last RETURNS_KEPT.
+    restocked: Recent[UUID, bool] = field(default_factory=lambda: Recent(RETURNS_KEPT))
 
     def held(self, order_id: UUID) -> int:
         """How many units an order holds of this product, over all its variants."""
@@ -94,6 +97,12 @@ class Product:
 
 
 State = Category | Product | None
+
+# How many orders' reservations and releases a product remembers: an order's cancellation,
+# or a reservation that raced it, comes before this many later orders of the product.
+ORDERS_KEPT = 10_000
+# How many returns' restocks a product remembers: a restock is retried within minutes.
+RETURNS_KEPT = 1_000
 
 CHANGEABLE = ("name", "slug", "description", "category_id", "price", "images", "specifications")
 

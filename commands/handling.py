@@ -68,6 +68,11 @@ class Remembered(Mapping[UUID, Outcome]):
     def __len__(self) -> int:
         return len(self._outcomes)
 
+    @classmethod
+    def of(cls, outcomes: list[tuple[UUID, Outcome]]) -> Remembered:
+        """Remembered `outcomes` (oldest first), as a snapshot lists them."""
+        return cls(pmap(dict(outcomes)), pdeque(command_id for command_id, _ in outcomes))
+
     def with_outcome(self, command_id: UUID, outcome: Outcome) -> Remembered:
         """These outcomes and `command_id`'s (in its old place if it was remembered), the
         oldest forgotten beyond the limit."""

@@ -26,6 +26,7 @@ from uuid import UUID
 from pyrsistent import PMap, PSet, pmap, pset
 
 from commands.decisions import Rejected
+from commands.recent import Recent
 from schemas.commands.payments import (
     CancelPayment,
     FailPayment,
@@ -85,10 +86,17 @@ class Payment:
         return self.amount.amount - self.refunded - sum(self.refunding.values())
 
 
+# How many payments a receipt book remembers the number of: a receipt is asked again
+# (by a restarted saga) within minutes, long before this many later receipts.
+RECEIPTS_KEPT = 10_000
+
+
 @dataclass(frozen=True)
 class ReceiptBook:
     book: str
-    issued: PMap[UUID, str] = field(default_factory=pmap)
+    # payment id -> its receipt number, of the last RECEIPTS_KEPT payments
+    issued: Recent[UUID, str] = field(default_factory=lambda: Recent(RECEIPTS_KEPT))
+    count: int = 0  # receipts issued, all of them
 
     def number(self, count: int) -> str:
         return f"{self.book.removeprefix('receipts-')}-{count:06d}"
@@ -262,7 +270,7 @@ def _(command: IssueReceipt, state: State) -> list[Event]:
     if command.payment_id in book.issued:
         return []
     return [ReceiptIssued(**command.model_dump(),
-                          receipt_number=book.number(len(book.issued) + 1))]
+                          receipt_number=book.number(book.count + 1))]
 
 
 @singledispatch
@@ -344,4 +352,5 @@ def _(event: PaymentRefundFailed, state: State) -> State:
 @_evolve.register
 def _(event: ReceiptIssued, state: State) -> State:
     book = state if isinstance(state, ReceiptBook) else ReceiptBook(event.book)
-    return replace(book, issued=book.issued.set(event.payment_id, event.receipt_number))
+    return replace(book, issued=book.issued.set(event.payment_id, event.receipt_number),
+                   count=book.count + 1)

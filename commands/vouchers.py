@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 from functools import singledispatch
 from uuid import UUID
 
-from pyrsistent import PMap, PSet, pmap, pset
+from pyrsistent import PMap, pmap
 
 from commands.decisions import Rejected
+from commands.recent import Recent
 from schemas.commands.vouchers import CreateVoucher, ReleaseVoucherUse, ReserveVoucherUse
 from schemas.events.vouchers import (
     VoucherCreated,
@@ -33,15 +34,25 @@ COMMANDS = (CreateVoucher, ReserveVoucherUse, ReleaseVoucherUse)
 EVENTS = (VoucherCreated, VoucherUseReserved, VoucherUseRefused, VoucherUseReleased)
 
 
+# How many orders' uses and releases a voucher remembers: an order's cancellation, or a
+# reservation that raced it, comes before this many later orders with the voucher.
+ORDERS_KEPT = 10_000
+
+
 @dataclass(frozen=True)
 class Voucher:
     terms: VoucherCreated
-    # order id -> its customer, for every use reserved and not released
-    held: PMap[UUID, UUID] = field(default_factory=pmap)
-    released: PSet[UUID] = field(default_factory=pset)
+    # order id -> its customer, for each use reserved and not released, of the last
+    # ORDERS_KEPT orders
+    held: Recent[UUID, UUID] = field(default_factory=lambda: Recent(ORDERS_KEPT))
+    released: Recent[UUID, bool] = field(default_factory=lambda: Recent(ORDERS_KEPT))
+    # The uses reserved and not released, all of them, and how many of them each customer
+    # holds (only customers holding one).
+    uses: int = 0
+    customers: PMap[UUID, int] = field(default_factory=pmap)
 
     def uses_by(self, user_id: UUID) -> int:
-        return sum(1 for customer in self.held.values() if customer == user_id)
+        return self.customers.get(user_id, 0)
 
 
 State = Voucher | None
@@ -89,7 +100,7 @@ def _(command: ReserveVoucherUse, state: State) -> list[Event]:
             terms.code, terms.starts_at, terms.ends_at,
             terms.min_subtotal.amount if terms.min_subtotal else None, command.ordered_at,
             command.subtotal.amount) or used_up(
-            terms.code, len(state.held), terms.usage_limit, state.uses_by(command.user_id),
+            terms.code, state.uses, terms.usage_limit, state.uses_by(command.user_id),
             terms.per_customer_limit)
     if reason is not None:
         return [VoucherUseRefused(**use, reason=reason)]
@@ -117,7 +128,9 @@ def _(event: VoucherCreated, state: State) -> State:
 @_evolve.register
 def _(event: VoucherUseReserved, state: State) -> State:
     assert state is not None
-    return replace(state, held=state.held.set(event.order_id, event.user_id))
+    return replace(state, held=state.held.set(event.order_id, event.user_id),
+                   uses=state.uses + 1, customers=state.customers.set(
+                       event.user_id, state.uses_by(event.user_id) + 1))
 
 
 @_evolve.register
@@ -128,5 +141,11 @@ def _(event: VoucherUseRefused, state: State) -> State:
 @_evolve.register
 def _(event: VoucherUseReleased, state: State) -> State:
     assert state is not None
-    return replace(state, held=state.held.discard(event.order_id),
-                   released=state.released.add(event.order_id))
+    released = replace(state, released=state.released.add(event.order_id))
+    customer = state.held.get(event.order_id)
+    if customer is None:
+        return released
+    left = state.uses_by(customer) - 1
+    return replace(released, held=state.held.discard(event.order_id), uses=state.uses - 1,
+                   customers=state.customers.set(customer, left) if left
+                   else state.customers.discard(customer))

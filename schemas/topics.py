@@ -20,13 +20,15 @@ class Topic:
     key: str
     retention_ms: int
     compacted: bool = False
+    # Further topic settings, as Kafka names them.
+    extra: tuple[tuple[str, str], ...] = ()
 
     def config(self, min_insync_replicas: int) -> dict[str, str]:
         return {
             "retention.ms": str(self.retention_ms),
             "cleanup.policy": "compact,delete" if self.compacted else "delete",
             "min.insync.replicas": str(min_insync_replicas),
-        }
+        } | dict(self.extra)
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,11 @@ class ServiceTopics:
     commands: Topic
     events: Topic
     replies: Topic
+    snapshots: Topic
 
 
+# The largest snapshot record: one aggregate with its remembered commands.
+SNAPSHOT_MAX_BYTES = 16 * 1024 * 1024
 def _service(name: str, command_key: str, event_key: str) -> ServiceTopics:
     return ServiceTopics(
         service=name,
@@ -45,6 +50,14 @@ def _service(name: str, command_key: str, event_key: str) -> ServiceTopics:
         events=Topic(f"shopstream.{name}.events", event_key, FOREVER),
         # Answers to waiting senders; only the newest matter, and not for long.
         replies=Topic(f"shopstream.{name}.replies", "command id", DAY_MS, compacted=True),
+        # The command processors' snapshots (`streams/snapshots.py`): only the newest record
+        # of each aggregate matters. Segments roll hourly so that compaction, which leaves
+        # the open segment alone, keeps the log near one snapshot's size.
+        snapshots=Topic(f"shopstream.{name}.snapshots", "aggregate:<key>, or position",
+                        FOREVER, compacted=True, extra=(
+                            ("max.message.bytes", str(SNAPSHOT_MAX_BYTES)),
+                            ("segment.ms", str(60 * 60 * 1000)),
+                            ("min.cleanable.dirty.ratio", "0.2"))),
     )
 
 
@@ -61,7 +74,8 @@ SERVICES: dict[str, ServiceTopics] = {s.service: s for s in (USERS, CATALOG, CAR
 
 
 def all_topics() -> list[Topic]:
-    return [t for s in SERVICES.values() for t in (s.commands, s.events, s.replies)]
+    return [t for s in SERVICES.values()
+            for t in (s.commands, s.events, s.replies, s.snapshots)]
 
 
 def event_topics() -> list[Topic]:

@@ -14,9 +14,12 @@ owner's: a worker thought dead that wakes up can no longer commit, and its open
 transaction is aborted before the new owner reads anything.
 
 The aggregates of a partition are rebuilt by the processor itself before it
-handles that partition's first command: it reads the partition of the events
-topic from offset 0 to its end (committed events only) and folds them, then
-reads the replies partition for the commands that appended nothing. Events
+handles that partition's first command: it reads the partition's latest snapshot
+(`streams/snapshots.py`), then the partition of the events topic from the
+snapshot's offset (or from 0 without one) to its end (committed events only) and
+folds them, then the replies partition after the snapshot for the commands that
+appended nothing. Once enough has changed, a committed batch is followed by a new
+snapshot, written in a transaction of the partition's producer. Events
 carry their command id, so a command seen again after a crash is answered as a
 duplicate and appends nothing. A read that fails is an error, never an empty
 state. When a partition is revoked its state is dropped, and rebuilt if it comes
@@ -34,8 +37,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -47,10 +51,11 @@ from commands.handling import Aggregate, fold, handle, recall, with_positions
 from commands.registry import DECIDERS
 from infra import aiokafka_fixes
 from infra.settings import Settings
-from infra.topic_reader import TopicReader
+from infra.topic_reader import TopicRange, TopicReader
 from schemas.envelope import CommandEnvelope
 from schemas.replies import Position, Reply
-from schemas.topics import SERVICES, ServiceTopics
+from schemas.topics import SERVICES, SNAPSHOT_MAX_BYTES, ServiceTopics
+from streams import snapshots
 from streams.system import SYSTEM, Decide
 
 log = structlog.get_logger(__name__)
@@ -62,25 +67,51 @@ GROUP_ID = "shopstream-commands"
 TRANSACTION_TIMEOUT_MS = 10 * 60 * 1000
 MAX_BATCH = 500  # commands per poll, over all partitions
 RETRY_AFTER_S = 1.0  # after a failed batch, before the partition is read again
+YIELD_EVERY = 200  # events folded between two chances for the event loop's other tasks
 
 
-async def recover(settings: Settings, topics: ServiceTopics, partition: int
-                  ) -> dict[str, Aggregate]:
-    """Every aggregate of one partition, from its events and its replies."""
+@dataclass
+class Recovered:
+    """A partition's aggregates, where its events and replies end, and what of them is
+    not in its snapshot yet."""
+
+    aggregates: dict[str, Aggregate]
+    events_from: int
+    replies_from: int
+    unsaved: snapshots.Unsaved
+
+
+async def recover(settings: Settings, topics: ServiceTopics, partition: int, *,
+                  from_snapshot: bool = True) -> Recovered:
+    """Every aggregate of one partition: from its latest snapshot, if there is one this code
+    can read, and the events and replies after it; otherwise from all of them."""
     decider = DECIDERS[topics.service]
-    aggregates: dict[str, Aggregate] = {}
-    events = 0
+    snapshot = await snapshots.read(settings, topics, partition) if from_snapshot else None
+    aggregates = dict(snapshot.aggregates) if snapshot else {}
+    unsaved = snapshots.Unsaved()
     async with TopicReader(settings, (topics.events.name,)) as reader:
-        async for records in reader.read(await reader.range(partitions={partition})):
-            for record in records:
+        events = await reader.range(partitions={partition})
+        if snapshot:
+            events = _after(events, snapshot.events_from)
+        async for records in reader.read(events):
+            for count, record in enumerate(records, start=1):
+                if count % YIELD_EVERY == 0:
+                    # A long fold must not starve the group's heartbeats: the worker
+                    # would be taken for dead and lose the partition it is recovering.
+                    await asyncio.sleep(0)
                 key = record.envelope.aggregate_id
                 position = Position(topic=record.topic, partition=record.partition,
                                     offset=record.offset)
                 aggregates[key] = fold(aggregates.get(key) or Aggregate(), record.envelope,
                                        position, decider)
-                events += 1
+                unsaved.keys.add(key)
+                unsaved.records += 1
+    folded = unsaved.records
     async with TopicReader(settings, (topics.replies.name,)) as reader:
-        async for messages in reader.read_messages(await reader.range(partitions={partition})):
+        replies = await reader.range(partitions={partition})
+        if snapshot:
+            replies = _after(replies, snapshot.replies_from)
+        async for messages in reader.read_messages(replies):
             for message in messages:
                 if message.value is None:
                     continue
@@ -89,9 +120,24 @@ async def recover(settings: Settings, topics: ServiceTopics, partition: int
                 if reply.status == "rejected" or not reply.event_types:
                     key = reply.aggregate_id
                     aggregates[key] = recall(aggregates.get(key) or Aggregate(), reply)
+                    unsaved.keys.add(key)
+                    unsaved.records += 1
     log.info("command_processor.recovered", service=topics.service, partition=partition,
-             events=events, aggregates=len(aggregates))
-    return aggregates
+             from_snapshot=snapshot is not None,
+             snapshot_aggregates=len(snapshot.aggregates) if snapshot else 0,
+             events=folded, aggregates=len(aggregates))
+    return Recovered(aggregates, _end(events), _end(replies), unsaved)
+
+
+def _after(topic_range: TopicRange, offset: int) -> TopicRange:
+    """The range from `offset` on, in its only partition."""
+    (tp,) = topic_range.end
+    return TopicRange(start={tp: max(offset, topic_range.start[tp])}, end=topic_range.end)
+
+
+def _end(topic_range: TopicRange) -> int:
+    (end,) = topic_range.end.values()
+    return end
 
 
 @dataclass
@@ -101,7 +147,8 @@ class Owned:
     topics: ServiceTopics
     partition: int
     producer: AIOKafkaProducer
-    aggregates: dict[str, Aggregate] | None = None  # recovered on the first command
+    recovered: Recovered | None = None  # on the first command
+    snapshot_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -179,7 +226,7 @@ class CommandProcessor(ConsumerRebalanceListener):
             bootstrap_servers=self.settings.kafka_bootstrap, acks="all",
             enable_idempotence=True, linger_ms=0,
             transactional_id=f"{GROUP_ID}-{tp.topic}-{tp.partition}",
-            transaction_timeout_ms=TRANSACTION_TIMEOUT_MS)
+            transaction_timeout_ms=TRANSACTION_TIMEOUT_MS, max_request_size=SNAPSHOT_MAX_BYTES)
         await producer.start()
         self._owned[tp] = Owned(self._by_topic[tp.topic], tp.partition, producer)
 
@@ -188,8 +235,11 @@ class CommandProcessor(ConsumerRebalanceListener):
         if tp not in self._owned:
             await self._own(tp)  # after a failed batch
         owned = self._owned[tp]
-        if owned.aggregates is None:
-            owned.aggregates = await recover(self.settings, owned.topics, tp.partition)
+        if owned.recovered is None:
+            owned.recovered = await recover(self.settings, owned.topics, tp.partition)
+            # A long tail is kept at once, so that it is not folded again if the batch
+            # that follows fails.
+            await self._write_snapshot(tp, owned)
         return owned
 
     async def _drop(self, tp: TopicPartition) -> None:
@@ -206,25 +256,58 @@ class CommandProcessor(ConsumerRebalanceListener):
                 await owned.producer.send_offsets_to_transaction(
                     {tp: records[-1].offset + 1}, GROUP_ID)
         except Exception as error:
-            # The transaction is aborted (or dies with its producer): the aggregates may
-            # hold decisions that were never committed, so they go too, and the batch is
-            # read again from its first command.
-            if isinstance(error, KafkaError):
-                log.warning("command_processor.batch_failed", topic=tp.topic,
-                            partition=tp.partition, commands=len(records),
-                            error=f"{type(error).__name__}: {error}")
-            else:  # a bug: the partition waits for its fix, with the trace in the log
-                log.exception("command_processor.batch_crashed", topic=tp.topic,
-                              partition=tp.partition, commands=len(records))
+            await self._failed(tp, records, error)
+            return
+        await self._snapshot(tp, owned)
+
+    async def _snapshot(self, tp: TopicPartition, owned: Owned) -> None:
+        """After a committed batch: write the partition's snapshot if one is due."""
+        try:
+            await self._write_snapshot(tp, owned)
+        except Exception as error:
+            # The batches are committed: only the snapshot is lost. The partition is taken
+            # again (from the previous snapshot) on its next command.
+            log.warning("command_processor.snapshot_failed", topic=tp.topic,
+                        partition=tp.partition, error=f"{type(error).__name__}: {error}")
             await self._drop(tp)
-            self._consumer.seek(tp, records[0].offset)
-            await asyncio.sleep(RETRY_AFTER_S)
+
+    async def _write_snapshot(self, tp: TopicPartition, owned: Owned) -> None:
+        """Write the partition's snapshot, in a transaction of its own, when one is due."""
+        recovered = owned.recovered
+        assert recovered is not None
+        if not snapshots.is_due(recovered.unsaved, time.monotonic() - owned.snapshot_at):
+            return
+        async with owned.producer.transaction():
+            await snapshots.write(owned.producer, owned.topics, tp.partition,
+                                  recovered.aggregates, recovered.unsaved,
+                                  recovered.events_from, recovered.replies_from)
+        log.info("command_processor.snapshot_written", topic=tp.topic, partition=tp.partition,
+                 aggregates=len(recovered.unsaved.keys), events_from=recovered.events_from)
+        recovered.unsaved = snapshots.Unsaved()
+        owned.snapshot_at = time.monotonic()
+
+    async def _failed(self, tp: TopicPartition, records: list[ConsumerRecord],
+                      error: Exception) -> None:
+        # The transaction is aborted (or dies with its producer): the aggregates may
+        # hold decisions that were never committed, so they go too, and the batch is
+        # read again from its first command.
+        if isinstance(error, KafkaError):
+            log.warning("command_processor.batch_failed", topic=tp.topic,
+                        partition=tp.partition, commands=len(records),
+                        error=f"{type(error).__name__}: {error}")
+        else:  # a bug: the partition waits for its fix, with the trace in the log
+            log.error("command_processor.batch_crashed", topic=tp.topic,
+                      partition=tp.partition, commands=len(records), exc_info=error)
+        await self._drop(tp)
+        self._consumer.seek(tp, records[0].offset)
+        await asyncio.sleep(RETRY_AFTER_S)
 
     async def _decide(self, owned: Owned, records: list[ConsumerRecord]) -> None:
         """Decide `records` in order, sending their events and then their answers."""
-        producer, events_topic, aggregates = (owned.producer, owned.topics.events.name,
-                                              owned.aggregates)
-        assert aggregates is not None
+        producer, events_topic, recovered = (owned.producer, owned.topics.events.name,
+                                             owned.recovered)
+        assert recovered is not None
+        aggregates, unsaved = recovered.aggregates, recovered.unsaved
         handled: list[Handled] = []
         pending: set = set()  # the command ids in `handled`
         for record in records:
@@ -244,6 +327,8 @@ class CommandProcessor(ConsumerRebalanceListener):
             key = record.key.decode()
             decision = handle(aggregates.get(key) or Aggregate(), envelope, key)
             aggregates[key] = decision.aggregate
+            unsaved.keys.add(key)
+            unsaved.records += len(decision.events) + 1
             sent = [await producer.send(events_topic, event.to_bytes(), key=key.encode(),
                                         partition=owned.partition)
                     for event in decision.events]
@@ -256,7 +341,9 @@ class CommandProcessor(ConsumerRebalanceListener):
     async def _acknowledged(self, owned: Owned, aggregates: dict[str, Aggregate],
                             handled: list[Handled]) -> None:
         """Once the events of `handled` are acknowledged, note where they landed and send
-        the answers."""
+        the answers; the partition's snapshot will include both."""
+        recovered = owned.recovered
+        assert recovered is not None
         answers: list[Awaitable] = []
         for command in handled:
             reply = command.reply
@@ -266,10 +353,12 @@ class CommandProcessor(ConsumerRebalanceListener):
                 aggregates[command.key] = with_positions(aggregates[command.key],
                                                          reply.command_id, positions)
                 reply = reply.model_copy(update={"positions": positions})
+                recovered.events_from = max(recovered.events_from, positions[-1].offset + 1)
             answers.append(await owned.producer.send(
                 owned.topics.replies.name, reply.model_dump_json().encode(),
                 key=str(reply.command_id).encode(), partition=owned.partition))
-        await asyncio.gather(*answers)
+        for answered in await asyncio.gather(*answers):
+            recovered.replies_from = max(recovered.replies_from, answered.offset + 1)
 
 
 async def serve(settings: Settings, services: list[str] | None, port: int) -> None:
