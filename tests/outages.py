@@ -94,11 +94,14 @@ async def persist(target: str, send: Callable[[], Awaitable[httpx.Response]],
     raise AssertionError(f"{target}: still {answer.status} after {attempts} attempts: {answer}")
 
 
-async def signed_in(http: httpx.AsyncClient, email: str, answers: list[Answer]) -> dict[str, str]:
-    """Sign in as a client does while the shop is under strain (`persist`): the
-    Authorization header."""
+async def signed_in(http: httpx.AsyncClient, email: str, answers: list[Answer],
+                    consistency_token: str | None = None) -> dict[str, str]:
+    """Sign in as a client does while the shop is under strain (`persist`), after the
+    write of `consistency_token` if given: the Authorization header."""
+    headers = {"X-Consistency-Token": consistency_token} if consistency_token else {}
     answer = await persist("log-in", lambda: http.post(
-        "/v1/auth/login", json={"email": email, "password": PASSWORD}), answers)
+        "/v1/auth/login", json={"email": email, "password": PASSWORD}, headers=headers),
+        answers)
     assert answer.status == 200, answer
     return {"Authorization": f"Bearer {answer.body['access_token']}"}
 
@@ -113,7 +116,7 @@ async def signed_up(http: httpx.AsyncClient, prefix: str, answers: list[Answer]
         "/v1/users", json={"email": email, "password": PASSWORD, "full_name": "Test Shopper"},
         headers={"Idempotency-Key": key}), answers)
     assert created.status == 201, created
-    return email, await signed_in(http, email, answers)
+    return email, await signed_in(http, email, answers, created.consistency_token)
 
 
 def statuses(answers: list[Answer]) -> Counter:

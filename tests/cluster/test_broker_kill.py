@@ -133,8 +133,9 @@ async def test_kill_9_of_a_broker_loses_duplicates_and_charges_twice_nothing(
         "slowest_answer_s": round(max(a.took_s for a in answers), 1),
     }
 
-    wrong = [a for a in answers if a.status not in (200, 201, 202, *RETRIED)]
-    assert not wrong, f"answers a client cannot retry: {statuses(wrong)}; e.g. {wrong[:3]}"
+    # A 401 is the administrator's access token expiring in a long run: signed in again.
+    wrong = [a for a in answers if a.status not in (200, 201, 202, 401, *RETRIED)
+             or (a.status == 401 and "expired" not in a.detail)]
     assert len(created) == COMMANDS and len(placed) == CHECKOUTS
 
     # 0 acknowledged writes lost, 0 duplicated events: read the raw topics.
@@ -178,6 +179,8 @@ async def test_kill_9_of_a_broker_loses_duplicates_and_charges_twice_nothing(
         "orders": dict(Counter(ended.values())), "events_read": len(everything),
     }
     cluster.write_figures("test_broker_kill", figures)
+
+    assert not wrong, f"answers a client cannot retry: {statuses(wrong)}; e.g. {wrong[:3]}"
 
     assert lost == 0, (f"{len(ids - set(products))} products and "
                        f"{len(set(placed) - set(orders_placed))} orders acknowledged but lost")
