@@ -93,14 +93,15 @@ def stack_down(
 
 @stack_app.command("status")
 def stack_status(parts: PartsArg = None) -> None:
-    """Each part with its port, pid and health."""
+    """Each part with its port, pid, health and restarts by the supervisor."""
     stack = _stack()
-    table = Table("part", "port", "pid", "state")
+    table = Table("part", "port", "pid", "state", "restarts")
     for status in stack.status(stack.select(parts)):
         state = ("[green]healthy[/green]" if status.healthy
                  else "[yellow]starting or unhealthy[/yellow]" if status.pid
                  else "[dim]stopped[/dim]")
-        table.add_row(status.name, str(status.port or ""), str(status.pid or ""), state)
+        table.add_row(status.name, str(status.port or ""), str(status.pid or ""), state,
+                      str(status.restarts))
     console.print(table)
 
 

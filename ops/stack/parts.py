@@ -2,7 +2,8 @@
 
 Servers (Kafka, MariaDB, PostgreSQL and FerretDB on it, Redis, Elasticsearch,
 the mail sink, stripe-mock, the OpenID Connect provider) come first; the shop's own processes
-(worker, API replicas) and the HAProxy gateway in front of them follow. Every
+(the supervisor, the workers, the API replicas) and the HAProxy gateway in front of them
+follow. Every
 part listens on loopback only and keeps its data under the stack folder.
 """
 
@@ -512,6 +513,22 @@ class OidcServer(Part):
                        "/.well-known/openid-configuration")
 
 
+class Supervisor(Part):
+    """Restarts any other part that dies (`ops.stack.supervisor`); the first of the shop's
+    processes, so it watches the rest from their start."""
+
+    name = "supervisor"
+    group = "app"
+
+    def command(self, ctx: Context) -> list[str]:
+        return [sys.executable, "-m", "ops.stack.supervisor"]
+
+    def healthy(self, ctx: Context) -> bool:
+        from ops.stack.supervisor import heartbeat_fresh
+
+        return heartbeat_fresh(ctx.stack_dir)
+
+
 @dataclass
 class Worker(Part):
     group: ClassVar[str] = "app"
@@ -584,6 +601,7 @@ def all_parts(settings: Settings) -> list[Part]:
     """Every part in start order: servers, then the shop, then the gateway."""
     replicas = [Api(replica=n) for n in range(1, len(settings.api_replica_ports) + 1)]
     return [Kafka(), MariaDB(), PostgreSQL(), FerretDB(), Redis(), Elasticsearch(), MailSink(),
-            StripeMock(), OidcServer(), Worker(role="commands"), Worker(role="projections"),
+            StripeMock(), OidcServer(), Supervisor(), Worker(role="commands"),
+            Worker(role="projections"),
             Worker(role="notifications"), Worker(role="sagas"), Worker(role="webhooks"),
             *replicas, Gateway()]
