@@ -92,11 +92,21 @@ def stack_down(
 
 
 @stack_app.command("status")
-def stack_status(parts: PartsArg = None) -> None:
+def stack_status(
+    parts: PartsArg = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per part.")] = False,
+) -> None:
     """Each part with its port, pid, health and restarts by the supervisor."""
+    import dataclasses
+    import json
+
     stack = _stack()
+    statuses = stack.status(stack.select(parts))
+    if as_json:
+        print(json.dumps([dataclasses.asdict(status) for status in statuses], indent=1))
+        return
     table = Table("part", "port", "pid", "state", "restarts")
-    for status in stack.status(stack.select(parts)):
+    for status in statuses:
         state = ("[green]healthy[/green]" if status.healthy
                  else "[yellow]starting or unhealthy[/yellow]" if status.pid
                  else "[dim]stopped[/dim]")
