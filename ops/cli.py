@@ -289,19 +289,15 @@ def replay(
 @app.command()
 def projections() -> None:
     """Each projection with its position and lag."""
-    from infra.topic_reader import TopicReader
     from projections import checkpoints
     from projections.registry import build_projections
 
     async def work(clients):
         rows = []
         for projection in build_projections(clients).values():
-            reached = await checkpoints.load(clients.mysql, projection.name)
-            async with TopicReader(clients.settings, projection.topics) as reader:
-                ends = (await reader.range()).end
-            lag = sum(max(end - reached.get((tp.topic, tp.partition), 0), 0)
-                      for tp, end in ends.items())
-            rows.append((projection.name, ", ".join(projection.topics), sum(ends.values()), lag))
+            events, lag = await checkpoints.lag(clients.mysql, clients.settings, projection.name,
+                                                projection.topics)
+            rows.append((projection.name, ", ".join(projection.topics), events, lag))
         return rows
 
     table = Table("projection", "topics", "offsets", "lag")
