@@ -115,6 +115,16 @@ def stack_status(
     console.print(table)
 
 
+@stack_app.command("supervise", hidden=True)
+def stack_supervise() -> None:
+    """Run the stack's supervisor (the part `supervisor` runs this)."""
+    from infra.logging import configure_logging
+    from ops.stack.supervisor import Supervisor
+
+    configure_logging()
+    Supervisor(_stack()).run()
+
+
 @stack_app.command("logs")
 def stack_logs(
     part: Annotated[str, typer.Argument(help="The part whose log to show.")],

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from infra.settings import PROJECT_ROOT, Settings, default_stack_dir, get_settings
 from ops.stack import installers, process, supervisor
-from ops.stack.parts import Context, Part, Supervisor, all_parts, tcp_open
+from ops.stack.parts import Context, Part, all_parts, tcp_open
 
 
 # A long install step is reported again after this many seconds.
@@ -218,7 +218,7 @@ class Stack:
         """Stop the given parts, the supervisor first, then the shop's processes; return
         those stopped. A part stopped here has no pid file, so no supervisor restarts it."""
         stopped = []
-        in_order = sorted(reversed(parts), key=lambda part: not isinstance(part, Supervisor))
+        in_order = sorted(reversed(parts), key=lambda part: part.name != supervisor.NAME)
         for part in in_order:
             files = self.files(part)
             with process.part_lock(files):

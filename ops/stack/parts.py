@@ -25,7 +25,7 @@ from typing import ClassVar
 import httpx
 
 from infra.settings import Settings
-from ops.stack import installers
+from ops.stack import installers, supervisor
 
 STACK_FILES = Path(__file__).resolve().parent
 
@@ -517,16 +517,14 @@ class Supervisor(Part):
     """Restarts any other part that dies (`ops.stack.supervisor`); the first of the shop's
     processes, so it watches the rest from their start."""
 
-    name = "supervisor"
+    name = supervisor.NAME
     group = "app"
 
     def command(self, ctx: Context) -> list[str]:
-        return [sys.executable, "-m", "ops.stack.supervisor"]
+        return [sys.executable, "-m", "ops.cli", "stack", "supervise"]
 
     def healthy(self, ctx: Context) -> bool:
-        from ops.stack.supervisor import heartbeat_fresh
-
-        return heartbeat_fresh(ctx.stack_dir)
+        return supervisor.heartbeat_fresh(ctx.stack_dir)
 
 
 @dataclass

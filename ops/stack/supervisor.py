@@ -12,7 +12,7 @@ and the delay) and counted in `<stack>/run/supervisor.json`, which `stack status
 shows. A clean stop of the supervisor removes that file, so counts are those of one
 run of the stack.
 
-    python -m ops.stack.supervisor
+It runs as `shopstream stack supervise`, which the part `supervisor` starts.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ CHECK_EVERY_S = 1.0
 # The supervisor is healthy while it has written its state this recently.
 HEARTBEAT_STALE_S = 10.0
 
+NAME = "supervisor"  # the part that runs it
 STATE_FILE = "supervisor.json"
 
 
@@ -81,10 +82,8 @@ class Supervisor:
     def __init__(self, stack) -> None:  # an ops.stack.manager.Stack
         import structlog
 
-        from ops.stack.parts import Supervisor as SupervisorPart
-
         self.stack = stack
-        self.watched = [p for p in stack.parts if not isinstance(p, SupervisorPart)]
+        self.watched = [p for p in stack.parts if p.name != NAME]
         previous = read_state(stack.ctx.stack_dir).get("parts", {})
         # A supervisor that was killed and started again keeps the counts of this run.
         self.watches = {p.name: Watch(restarts=previous.get(p.name, {}).get("restarts", 0))
@@ -190,15 +189,3 @@ class Supervisor:
         partial = path.with_suffix(".tmp")
         partial.write_text(json.dumps(state))
         partial.replace(path)
-
-
-def main() -> None:
-    from infra.logging import configure_logging
-    from ops.stack.manager import Stack
-
-    configure_logging()
-    Supervisor(Stack()).run()
-
-
-if __name__ == "__main__":
-    main()
