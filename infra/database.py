@@ -7,6 +7,9 @@ loss is unrecoverable by design (it is what crypto-shredding deletes from).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,14 +20,26 @@ SCHEMA_LOCK = "shopstream.create_tables"
 SCHEMA_LOCK_WAIT_S = 60
 
 
+@contextlib.asynccontextmanager
+async def named_lock(engine: AsyncEngine, name: str, wait_s: float = 0
+                     ) -> AsyncIterator[bool]:
+    """MySQL's named lock `name` (up to 64 characters), waited for up to `wait_s`; inside,
+    whether it is held. It is held by one connection, kept while inside: if this process
+    dies, the server sees the connection end and frees the lock at once."""
+    async with engine.connect() as connection:
+        held = (await connection.execute(text("SELECT GET_LOCK(:name, :wait)"),
+                                         {"name": name, "wait": wait_s})).scalar() == 1
+        try:
+            yield held
+        finally:
+            if held:
+                await connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+
+
 async def create_tables(engine: AsyncEngine) -> None:
     """Create the tables declared so far (by the modules this process has imported) that
     do not exist yet: each process creates the tables it uses."""
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT GET_LOCK(:name, :wait)"),
-                                 {"name": SCHEMA_LOCK, "wait": SCHEMA_LOCK_WAIT_S})
-        try:
+    async with named_lock(engine, SCHEMA_LOCK, SCHEMA_LOCK_WAIT_S):
+        async with engine.connect() as connection:
             await connection.run_sync(metadata.create_all)
             await connection.commit()
-        finally:
-            await connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": SCHEMA_LOCK})

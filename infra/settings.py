@@ -57,12 +57,17 @@ class Settings(BaseSettings):
     stack_log_backups: int = 3
 
     # Kafka
-    kafka_bootstrap: str = ""  # default: 127.0.0.1:<kafka_port>
+    kafka_bootstrap: str = ""  # default: every local broker, 127.0.0.1:<kafka_broker_ports>
+    # Brokers of the local stack: 1, or 3 for a cluster (`shopstream stack up --brokers 3`,
+    # which stores it in the stack's shopstream.env). Node n listens on kafka_port + 2(n-1)
+    # and its controller on kafka_controller_port + 2(n-1).
+    kafka_brokers: int = 1
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     kafka_partitions: int = 6
-    kafka_replication_factor: int = 1
-    kafka_min_insync_replicas: int = 1
+    # Default: 1 and 1 on one broker, 3 and 2 on a cluster.
+    kafka_replication_factor: int = 0
+    kafka_min_insync_replicas: int = 0
 
     # MySQL (MariaDB locally)
     mysql_host: str = "127.0.0.1"
@@ -130,8 +135,11 @@ class Settings(BaseSettings):
     # How long a sign-in started at a provider may take to come back to the callback.
     oauth_state_ttl_s: int = 600
 
-    # The workers' own web servers (health, and Faust's views), one per role
+    # The workers' own web servers (health, and Faust's views), one per role; the second
+    # worker of a role (on a cluster) listens len(worker_web_ports) above the first.
     worker_web_ports: list[int] = [6066, 6067, 6068, 6069, 6070]
+    # Workers of each role the local stack runs: default 1, 2 on a cluster.
+    workers_per_role: int = 0
     # How long a worker's partition may make no progress before Faust logs it as stalled
     # (its stream_processing_timeout and broker_commit_livelock_soft_timeout).
     worker_stall_timeout_s: float = 300.0
@@ -209,8 +217,16 @@ class Settings(BaseSettings):
                     shifted = ([p + self.port_offset for p in value] if isinstance(value, list)
                                else value + self.port_offset)
                     object.__setattr__(self, name, shifted)
+        if self.kafka_brokers not in (1, 3):
+            raise ValueError("kafka_brokers is 1, or 3 for a cluster")
+        clustered = self.kafka_brokers > 1
+        for name, value in (("kafka_replication_factor", 3 if clustered else 1),
+                            ("kafka_min_insync_replicas", 2 if clustered else 1),
+                            ("workers_per_role", 2 if clustered else 1)):
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
         derived = {
-            "kafka_bootstrap": f"127.0.0.1:{self.kafka_port}",
+            "kafka_bootstrap": ",".join(f"127.0.0.1:{port}" for port in self.kafka_broker_ports),
             "mongodb_url": f"mongodb://127.0.0.1:{self.mongodb_port}/",
             "redis_url": f"redis://127.0.0.1:{self.redis_port}/0",
             "elasticsearch_url": f"http://127.0.0.1:{self.elasticsearch_port}",
@@ -231,6 +247,20 @@ class Settings(BaseSettings):
                 client_secret=self.oidc_client_secret,
                 redirect_uri=f"{self.public_url}/v1/auth/oauth/local/callback")})
         return self
+
+    @property
+    def kafka_broker_ports(self) -> list[int]:
+        """The client port of each local broker, node 1 first."""
+        return [self.kafka_port + 2 * n for n in range(self.kafka_brokers)]
+
+    @property
+    def kafka_controller_ports(self) -> list[int]:
+        """The controller port of each local broker, node 1 first."""
+        return [self.kafka_controller_port + 2 * n for n in range(self.kafka_brokers)]
+
+    def worker_web_port(self, role_index: int, instance: int = 1) -> int:
+        """The web port of worker `instance` (from 1) of the role at `role_index`."""
+        return self.worker_web_ports[role_index] + len(self.worker_web_ports) * (instance - 1)
 
     @property
     def mysql_url(self) -> str:

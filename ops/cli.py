@@ -41,18 +41,36 @@ def stack_up(
     parts: PartsArg = None,
     servers_only: Annotated[bool, typer.Option(help="Only the servers, not the shop.")] = False,
     record: Annotated[Path | None, typer.Option(help="Append the parts started to FILE.")] = None,
+    brokers: Annotated[int | None, typer.Option(help=(
+        "Kafka brokers: 1, or 3 for a cluster (replication factor 3, min. in-sync replicas 2, "
+        "two workers of each role). Kept by the stack for its later commands (default: what "
+        "it was started with, else SHOPSTREAM_KAFKA_BROKERS, else 1)."))] = None,
 ) -> None:
     """Install what is missing, start what is not running, wait until healthy."""
-    from ops.stack.manager import StackError
+    import os
+
+    from infra.settings import default_stack_dir
+    from ops.stack.manager import StackError, remember_brokers
     from ops.stack.installers import InstallError
 
-    stack = _stack()
     try:
+        if brokers is not None:
+            if brokers not in (1, 3):
+                raise StackError("--brokers takes 1 or 3")
+            remember_brokers(default_stack_dir(), brokers)
+            os.environ["SHOPSTREAM_KAFKA_BROKERS"] = str(brokers)
+        elif "SHOPSTREAM_KAFKA_BROKERS" in os.environ:
+            remember_brokers(default_stack_dir(), int(os.environ["SHOPSTREAM_KAFKA_BROKERS"]))
+        stack = _stack()
         stack.up(stack.select(parts, with_app=not servers_only), on_event=_say, record=record)
     except (StackError, InstallError) as error:
         console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(1) from None
     s = stack.settings
+    if s.kafka_brokers > 1:
+        console.print(f"  Kafka cluster of {s.kafka_brokers} brokers at {s.kafka_bootstrap}, "
+                      f"replication factor {s.kafka_replication_factor}, min. in-sync replicas "
+                      f"{s.kafka_min_insync_replicas}", highlight=False)
     console.print(f"[green]up[/green]: gateway {s.public_url}  docs {s.public_url}/docs  "
                   f"mail http://127.0.0.1:{s.mail_api_port}/api/v2/messages")
 
@@ -215,6 +233,8 @@ def worker(
                                            "integrators).")] = "commands",
     service: Annotated[list[str] | None, typer.Option(
         help="Only this service's command processors (repeatable; default: all).")] = None,
+    instance: Annotated[int, typer.Option(
+        min=1, help="Which worker of the role this is on this machine (its web port).")] = 1,
 ) -> None:
     """Run the worker of one role."""
     import asyncio
@@ -237,7 +257,7 @@ def worker(
     if role == "commands":
         from streams.command_processor import serve
 
-        port = settings.worker_web_ports[ROLES.index(role)]
+        port = settings.worker_web_port(ROLES.index(role), instance)
         asyncio.run(serve(settings, service, port))
         return
     import faust  # the other roles are Faust apps
@@ -245,7 +265,7 @@ def worker(
     from ops.bootstrap import bootstrap
     from streams.app import create_app
 
-    faust_app = create_app(settings, role, bootstrap)  # type: ignore[arg-type]
+    faust_app = create_app(settings, role, bootstrap, instance)  # type: ignore[arg-type]
     faust.Worker(faust_app, loglevel="info").execute_from_commandline()
 
 

@@ -28,16 +28,18 @@ from streams.system import ROLES, SYSTEM, Deliver, Mail, Project, React, Role, S
 __all__ = ["ROLES", "Role", "create_app"]
 
 
-def create_app(settings: Settings, role: Role, build: Callable[[], Container]) -> faust.App:
+def create_app(settings: Settings, role: Role, build: Callable[[], Container],
+               instance: int = 1) -> faust.App:
     """The app for `role` (any but `commands`); `build` makes the clients and adapters of
-    a runner (from the composition root, `ops.bootstrap`)."""
+    a runner (from the composition root, `ops.bootstrap`). `instance` tells apart the
+    workers of one role on one machine (their web ports and data folders)."""
     assert role != "commands", "the command processors run streams.command_processor"
     faust_fixes.apply()
-    datadir = settings.stack_dir / "worker" / role
+    datadir = settings.stack_dir / "worker" / (role if instance == 1 else f"{role}-{instance}")
     datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = faust.App(
         f"shopstream-{role}",
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=";".join(f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")),
         # Tables live in memory and are rebuilt from their changelog topics on start.
         store="memory://",
         processing_guarantee=SYSTEM[role].guarantee,
@@ -48,7 +50,7 @@ def create_app(settings: Settings, role: Role, build: Callable[[], Container]) -
         web_enabled=True,
         web_bind="127.0.0.1",
         web_host="127.0.0.1",
-        web_port=settings.worker_web_ports[ROLES.index(role)],
+        web_port=settings.worker_web_port(ROLES.index(role), instance),
         datadir=str(datadir),
         autodiscover=False,
         producer_acks=-1,

@@ -23,7 +23,7 @@ from prometheus_client import Gauge, generate_latest
 
 from infra.clients import Clients
 from infra.container import Container
-from infra.database import create_tables
+from infra.database import create_tables, named_lock
 from infra.settings import Settings
 from projections import checkpoints
 from projections.base import Projection
@@ -41,6 +41,8 @@ APPLIED = Gauge("shopstream_projection_applied_offset", "Next offset a projectio
 BATCH_SIZE = 1000
 SAVE_INTERVAL_S = 0.05
 COMMIT_INTERVAL_S = 1.0
+# How long a worker waits for another's rebuild of the same model before it tries again.
+REBUILD_LOCK_WAIT_S = 600
 
 
 def to_records(batches: dict[TopicPartition, list]) -> list[Record]:
@@ -96,6 +98,23 @@ class ProjectionService(mode.Service):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
+    @staticmethod
+    async def _rebuild(clients, projection) -> None:
+        """Replay an outdated model, once: where two workers of the role start together,
+        the second waits for the first's rebuild and finds the model up to date."""
+        from streams.replay import replay
+
+        lock = f"shopstream.rebuild.{projection.name}"
+        async with named_lock(clients.mysql, lock, REBUILD_LOCK_WAIT_S) as held:
+            if not held:
+                raise TimeoutError(f"{lock} was not free within {REBUILD_LOCK_WAIT_S} s")
+            if not await projection.outdated():
+                return
+            log.info("projection.rebuilding", projection=projection.name)
+            result = await replay(clients, projection.name)
+            log.info("projection.rebuilt", projection=projection.name, events=result.events,
+                     seconds=round(result.seconds, 1))
+
     async def _project(self) -> None:
         container = self.build()
         clients = container.clients
@@ -113,12 +132,7 @@ class ProjectionService(mode.Service):
             await create_tables(clients.mysql)
             await projection.setup()
             if await projection.outdated():
-                from streams.replay import replay
-
-                log.info("projection.rebuilding", projection=projection.name)
-                result = await replay(clients, projection.name)
-                log.info("projection.rebuilt", projection=projection.name, events=result.events,
-                         seconds=round(result.seconds, 1))
+                await self._rebuild(clients, projection)
             await consumer.start()
             consumer.subscribe(list(self.topics),
                                listener=_SeekToCheckpoint(consumer, clients, projection))

@@ -35,7 +35,7 @@ from prometheus_client import Counter
 from sqlalchemy import and_, func, select, update
 
 from infra.container import Container
-from infra.database import create_tables
+from infra.database import create_tables, named_lock
 from infra.outbound import UnsafeTarget, check_address, resolve, retry_delay, sign
 from infra.settings import Settings
 from projections.orders_views import OrdersView
@@ -53,6 +53,12 @@ DELIVERIES = Counter("shopstream_webhook_deliveries_total",
 
 POLL_S = 1.0
 BATCH = 50  # deliveries a loop takes per round, over its aggregates
+
+
+def lease(subscription_id: str) -> str:
+    """The name of the MySQL lock that a worker holds while it sends a subscription's
+    deliveries."""
+    return f"shopstream.webhooks:{subscription_id}"
 
 
 def _now() -> datetime:
@@ -149,31 +155,40 @@ class WebhookSender(mode.Service):
     async def _drain(self, webhooks: WebhooksView, orders: OrdersView, container: Container,
                      session: aiohttp.ClientSession, subscription_id: str) -> None:
         """Send the subscription's due deliveries, the oldest of each aggregate at a time,
-        until none is due."""
+        until none is due, while holding the subscription's lease: where several webhooks
+        workers run, one sends a subscription's deliveries at a time, and another takes
+        over when it ends (or its process dies, which frees the lease at once)."""
         try:
-            while not self.should_stop:
-                subscription = await webhooks.subscription(subscription_id)
-                if subscription is None or subscription["deleted_at"] is not None:
-                    return
-                heads = await self._heads(webhooks, subscription_id)
-                if not heads:
-                    return
-                secret = await container.clients.keys.unseal(
-                    secret_subject(subscription_id), subscription["secret"])
-                if secret is None:  # deleted meanwhile: its key is forgotten
-                    return
-                gate = asyncio.Semaphore(max(1, self.settings.webhook_concurrency))
-
-                async def send(delivery: DeliveryRow) -> None:
-                    async with gate:
-                        await self._attempt(webhooks, orders, container, session,
-                                            subscription, secret, delivery)
-
-                await asyncio.gather(*(send(delivery) for delivery in heads))
+            async with named_lock(webhooks.engine, lease(subscription_id)) as held:
+                if held:
+                    await self._send_due(webhooks, orders, container, session, subscription_id)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("webhooks.loop_failed", subscription=subscription_id)
+
+    async def _send_due(self, webhooks: WebhooksView, orders: OrdersView, container: Container,
+                        session: aiohttp.ClientSession, subscription_id: str) -> None:
+        """Send the due deliveries of a subscription whose lease this worker holds."""
+        while not self.should_stop:
+            subscription = await webhooks.subscription(subscription_id)
+            if subscription is None or subscription["deleted_at"] is not None:
+                return
+            heads = await self._heads(webhooks, subscription_id)
+            if not heads:
+                return
+            secret = await container.clients.keys.unseal(
+                secret_subject(subscription_id), subscription["secret"])
+            if secret is None:  # deleted meanwhile: its key is forgotten
+                return
+            gate = asyncio.Semaphore(max(1, self.settings.webhook_concurrency))
+
+            async def send(delivery: DeliveryRow) -> None:
+                async with gate:
+                    await self._attempt(webhooks, orders, container, session,
+                                        subscription, secret, delivery)
+
+            await asyncio.gather(*(send(delivery) for delivery in heads))
 
     @staticmethod
     async def _heads(webhooks: WebhooksView, subscription_id: str) -> list[DeliveryRow]:

@@ -15,6 +15,7 @@ import httpx
 
 from ops.stack import process
 from ops.stack.manager import Stack
+from tests.support import PASSWORD, eventually, unique_email
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Answer:
     content_type: str = ""
     detail: str = ""
     body: dict = field(default_factory=dict)
+    consistency_token: str | None = None  # X-Consistency-Token of an accepted write
 
     @property
     def done_at(self) -> float:
@@ -52,7 +54,8 @@ async def call(target: str, send: Callable[[], Awaitable[httpx.Response]]) -> An
     return Answer(target, sent_at, took_s, response.status_code,
                   response.headers.get("retry-after"), content_type,
                   str(body.get("detail", "")) if isinstance(body, dict) else "",
-                  body if isinstance(body, dict) else {})
+                  body if isinstance(body, dict) else {},
+                  response.headers.get("x-consistency-token"))
 
 
 class Shopper:
@@ -70,6 +73,48 @@ class Shopper:
             self.answers.append(await call("search", lambda: self.http.get(
                 "/v1/search", params={"q": self.product["word"]})))
             await asyncio.sleep(0.1)
+
+
+# What a careful client sends again with the same Idempotency-Key: the gateway finding no
+# replica (502), a dependency unavailable (503), an answer not confirmed in time (504),
+# and no answer at all.
+RETRIED = (None, 502, 503, 504)
+
+
+async def persist(target: str, send: Callable[[], Awaitable[httpx.Response]],
+                  answers: list[Answer], *, pause_s: float = 0.5, attempts: int = 120
+                  ) -> Answer:
+    """Send a request until its answer is not one to retry (`RETRIED`), as a client with an
+    Idempotency-Key does; every answer goes to `answers`, the last one is returned."""
+    for _ in range(attempts):
+        answer = await call(target, send)
+        answers.append(answer)
+        if answer.status not in RETRIED:
+            return answer
+        await asyncio.sleep(pause_s)
+    raise AssertionError(f"{target}: still {answer.status} after {attempts} attempts: {answer}")
+
+
+async def signed_in(http: httpx.AsyncClient, email: str, answers: list[Answer]) -> dict[str, str]:
+    """Sign in as a client does while the shop is under strain (`persist`): the
+    Authorization header."""
+    answer = await persist("log-in", lambda: http.post(
+        "/v1/auth/login", json={"email": email, "password": PASSWORD}), answers)
+    assert answer.status == 200, answer
+    return {"Authorization": f"Bearer {answer.body['access_token']}"}
+
+
+async def signed_up(http: httpx.AsyncClient, prefix: str, answers: list[Answer]
+                    ) -> tuple[str, dict[str, str]]:
+    """A new signed-in customer, made as a client does while the shop is under strain: the
+    sign-up sent again with its Idempotency-Key until it is answered (`persist`)."""
+    email = unique_email(prefix)
+    key = str(uuid.uuid4())
+    created = await persist("sign-up", lambda: http.post(
+        "/v1/users", json={"email": email, "password": PASSWORD, "full_name": "Test Shopper"},
+        headers={"Idempotency-Key": key}), answers)
+    assert created.status == 201, created
+    return email, await signed_in(http, email, answers)
 
 
 def statuses(answers: list[Answer]) -> Counter:
@@ -143,8 +188,6 @@ class Crowd:
         self.stop = asyncio.Event()
 
     def requests(self) -> dict[str, Callable[[], Awaitable[httpx.Response]]]:
-        from tests.support import PASSWORD, unique_email
-
         word = uuid.uuid4().hex[:8]
         return {
             "product": lambda: self.http.get(f"/v1/products/{self.product['id']}"),
@@ -216,7 +259,6 @@ async def models_equal_a_replay(clients, store: Store) -> None:
     from projections.registry import build_projections
     from streams.replay import replay
     from tests.integration.test_replay_and_audit import caught_up
-    from tests.support import eventually
 
     projections = build_projections(clients)
     for name in store.models:
@@ -259,8 +301,6 @@ def outage_figures(answers: list[Answer], store: Store, back_at: float) -> dict:
 async def findable_product(http: httpx.AsyncClient, admin: dict[str, str], category: dict
                            ) -> dict:
     """A new product a shopper can open and find by a word of its name (its `word`)."""
-    from tests.support import eventually
-
     word = f"zephyr{uuid.uuid4().hex[:8]}"
     created = await http.post("/v1/admin/products", headers=admin, json={
         "sku": f"STORE-{word}", "name": f"Kettle {word}", "category_id": category["id"],
@@ -276,3 +316,19 @@ async def findable_product(http: httpx.AsyncClient, admin: dict[str, str], categ
 
     await eventually(readable, timeout_s=30, interval_s=0.5)
     return found
+
+
+async def every_product_readable(url: str, ids: set[str], timeout_s: float = 60) -> None:
+    """Every acknowledged product shows on its page (no token: it may take a moment).
+
+    Read from a replica directly: so many reads at once would pass the gateway's limit.
+    """
+    missing = set(ids)
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        while missing and time.monotonic() < deadline:
+            for product_id in sorted(missing):
+                if (await http.get(f"/v1/products/{product_id}")).status_code == 200:
+                    missing.discard(product_id)
+            await asyncio.sleep(0.5)
+    assert not missing, f"{len(missing)} of {len(ids)} acknowledged products are not readable"

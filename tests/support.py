@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import uuid
@@ -11,6 +12,7 @@ import httpx
 
 from infra.settings import PROJECT_ROOT, Settings
 from infra.topic_reader import TopicReader
+from ops.stack.manager import Stack
 from schemas.envelope import EventEnvelope
 
 PASSWORD = "a long and unusual passphrase"
@@ -20,10 +22,12 @@ def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
 
 
-def shopstream(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the `shopstream` command as a user would."""
+def shopstream(*args: str, check: bool = True, stack: Stack | None = None
+               ) -> subprocess.CompletedProcess:
+    """Run the `shopstream` command as a user would; on `stack` (default: the local one)."""
+    env = None if stack is None else os.environ | stack.child_env
     result = subprocess.run([sys.executable, "-m", "ops.cli", *args], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=600, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"shopstream {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result

@@ -69,6 +69,28 @@ def ensure_local_secrets(stack_dir: Path) -> None:
         env_file.chmod(0o600)
 
 
+def remember_brokers(stack_dir: Path, brokers: int) -> None:
+    """Keep the stack's broker count in `<stack>/shopstream.env`, so that every later
+    command on that stack (status, down, up, the processes it starts) runs the same.
+
+    A stack whose Kafka data exist keeps the count it was made with: KRaft nodes know
+    their quorum from the first start.
+    """
+    env_file = stack_dir / "shopstream.env"
+    lines = env_file.read_text().splitlines() if env_file.exists() else []
+    key = "SHOPSTREAM_KAFKA_BROKERS="
+    stored = next((int(line.removeprefix(key)) for line in lines if line.startswith(key)), 1)
+    if stored == brokers and any(line.startswith(key) for line in lines):
+        return
+    if stored != brokers and (stack_dir / "data" / "kafka" / "log" / "meta.properties").exists():
+        raise StackError(f"the stack in {stack_dir} was made with {stored} Kafka broker(s); "
+                         f"stop it and delete {stack_dir / 'data'} to run {brokers}")
+    stack_dir.mkdir(parents=True, exist_ok=True)
+    env_file.write_text("".join(line + "\n" for line in lines if not line.startswith(key))
+                        + f"{key}{brokers}\n")
+    env_file.chmod(0o600)
+
+
 class Stack:
     def __init__(self, settings: Settings | None = None) -> None:
         if settings is None:
@@ -78,6 +100,11 @@ class Stack:
         self.settings = settings
         self.ctx = Context(self.settings)
         self.parts = all_parts(self.settings)
+        # What the stack's own processes need to find this stack, whatever this process's
+        # environment says: its folder (its shopstream.env), ports and brokers.
+        self.child_env = {"SHOPSTREAM_STACK_DIR": str(self.ctx.stack_dir),
+                          "SHOPSTREAM_PORT_OFFSET": str(self.settings.port_offset),
+                          "SHOPSTREAM_KAFKA_BROKERS": str(self.settings.kafka_brokers)}
 
     def select(self, names: list[str] | None, *, with_app: bool = True) -> list[Part]:
         if not names:
@@ -153,7 +180,7 @@ class Stack:
                     f"e.g. SHOPSTREAM_PORT_OFFSET=1000.")
             part.prepare(self.ctx)
             process.start(files, part.command(self.ctx), cwd=PROJECT_ROOT,
-                          log=self.log_limits, env=part.env)
+                          log=self.log_limits, env=self.child_env | part.env)
             return True
 
     def install(self, parts: list[Part], on_event) -> None:

@@ -101,10 +101,24 @@ def http_ok(url: str, **kwargs) -> bool:
         return False
 
 
+@dataclass
 class Kafka(Part):
-    name = "kafka"
-    port_setting = "kafka_port"
-    startup_timeout_s = 90.0
+    """One KRaft node, broker and controller at once: `kafka` alone, or `kafka`,
+    `kafka-2` and `kafka-3` of a cluster (`kafka_brokers`), each its own controller
+    quorum voter. A cluster's nodes share one cluster id, made once for the stack."""
+
+    startup_timeout_s: ClassVar[float] = 90.0
+    node: int = 1
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return "kafka" if self.node == 1 else f"kafka-{self.node}"
+
+    def port(self, ctx: Context) -> int:
+        return ctx.settings.kafka_broker_ports[self.node - 1]
+
+    def home(self, ctx: Context) -> Path:
+        return ctx.data(self.name)
 
     def libs(self, ctx: Context) -> Path:
         return ctx.cache_dir / f"kafka-{KAFKA_VERSION}"
@@ -115,22 +129,29 @@ class Kafka(Part):
         installers.debian_packages({"kcat": "kcat"})
 
     def prepare(self, ctx: Context) -> None:
-        home = ctx.data("kafka")
+        home = self.home(ctx)
         s = ctx.settings
+        voters = ",".join(f"{n}@127.0.0.1:{port}"
+                          for n, port in enumerate(s.kafka_controller_ports, start=1))
+        controller_port = s.kafka_controller_ports[self.node - 1]
         (home / "server.properties").write_text(
             "\n".join([
                 "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},"
-                f"CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port}",
+                f"node.id={self.node}",
+                f"controller.quorum.voters={voters}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port(ctx)},"
+                f"CONTROLLER://127.0.0.1:{controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port(ctx)}",
                 "controller.listener.names=CONTROLLER",
                 "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                 f"log.dirs={home / 'log'}",
-                "offsets.topic.replication.factor=1",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
+                # The internal topics (consumer offsets, transaction state, Faust's own) are
+                # replicated like shopstream's: 1 and 1 on one broker, 3 and 2 on a cluster.
+                f"offsets.topic.replication.factor={s.kafka_replication_factor}",
+                f"transaction.state.log.replication.factor={s.kafka_replication_factor}",
+                f"transaction.state.log.min.isr={s.kafka_min_insync_replicas}",
+                f"default.replication.factor={s.kafka_replication_factor}",
+                f"min.insync.replicas={s.kafka_min_insync_replicas}",
                 "group.initial.rebalance.delay.ms=0",
                 # Topics are created by shopstream with explicit settings, never by accident.
                 "auto.create.topics.enable=false",
@@ -152,42 +173,51 @@ class Kafka(Part):
             ])
         )
         if not (home / "log" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             installers.run_checked(
                 ["java", *self._log_flags(home), "-cp", f"{self.libs(ctx)}/*",
-                 "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                 "kafka.tools.StorageTool", "format", "-t", self.cluster_id(ctx),
                  "-c", str(home / "server.properties")],
-                what="the Kafka storage format",
+                what=f"the storage format of {self.name}",
             )
+
+    @staticmethod
+    def cluster_id(ctx: Context) -> str:
+        """The stack's Kafka cluster id, the same for every node: made once, then kept."""
+        kept = ctx.data("kafka") / "cluster-id"
+        if not kept.exists():
+            kept.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        return kept.read_text().strip()
 
     def _log_flags(self, home: Path) -> list[str]:
         return [f"-Dlog4j.configuration=file:{home / 'log4j.properties'}"]
 
     def command(self, ctx: Context) -> list[str]:
-        home = ctx.data("kafka")
+        home = self.home(ctx)
         return ["java", "-Xms512m", "-Xmx512m", "-XX:+UseG1GC", *self._log_flags(home),
                 "-cp", f"{self.libs(ctx)}/*", "kafka.Kafka", str(home / "server.properties")]
 
     def healthy(self, ctx: Context) -> bool:
-        if not tcp_open(ctx.settings.kafka_port):
+        port = self.port(ctx)
+        if not tcp_open(port):
             return False
-        # The broker accepts connections before it can serve metadata.
+        # The node accepts connections before it can serve metadata, and a cluster's node
+        # serves it only once the quorum has a leader and has registered the node.
         from aiokafka.admin import AIOKafkaAdminClient
         import asyncio
 
-        async def describe() -> bool:
-            admin = AIOKafkaAdminClient(bootstrap_servers=ctx.settings.kafka_bootstrap,
+        async def registered() -> bool:
+            admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}",
                                         request_timeout_ms=2000)
             try:
                 await admin.start()
                 cluster = await admin.describe_cluster()
-                return bool(cluster["brokers"])
+                return any(broker["node_id"] == self.node for broker in cluster["brokers"])
             except Exception:
                 return False
             finally:
                 await admin.close()
 
-        return asyncio.run(describe())
+        return asyncio.run(registered())
 
 
 class MariaDB(Part):
@@ -529,20 +559,24 @@ class Supervisor(Part):
 
 @dataclass
 class Worker(Part):
+    """A worker of one role: `worker-<role>`, and `worker-<role>-2` where two run."""
+
     group: ClassVar[str] = "app"
     role: str = "commands"
+    instance: int = 1
 
     @property
     def name(self) -> str:  # type: ignore[override]
-        return f"worker-{self.role}"
+        return f"worker-{self.role}" + ("" if self.instance == 1 else f"-{self.instance}")
 
     def port(self, ctx: Context) -> int:
-        from streams.app import ROLES
+        from streams.system import ROLES
 
-        return ctx.settings.worker_web_ports[ROLES.index(self.role)]
+        return ctx.settings.worker_web_port(ROLES.index(self.role), self.instance)
 
     def command(self, ctx: Context) -> list[str]:
-        return [sys.executable, "-m", "ops.cli", "worker", "--role", self.role]
+        return [sys.executable, "-m", "ops.cli", "worker", "--role", self.role,
+                "--instance", str(self.instance)]
 
     def healthy(self, ctx: Context) -> bool:
         return http_ok(f"http://127.0.0.1:{self.port(ctx)}/healthz")
@@ -596,10 +630,16 @@ class Gateway(Part):
 
 
 def all_parts(settings: Settings) -> list[Part]:
-    """Every part in start order: servers, then the shop, then the gateway."""
+    """Every part in start order: servers, then the shop, then the gateway.
+
+    The Kafka nodes (`kafka_brokers`) and the workers of each role (`workers_per_role`)
+    come from settings: one of each by default, three nodes and two workers a role on a
+    cluster."""
+    from streams.system import ROLES
+
+    brokers = [Kafka(node=n) for n in range(1, settings.kafka_brokers + 1)]
+    workers = [Worker(role=role, instance=n) for n in range(1, settings.workers_per_role + 1)
+               for role in ROLES]
     replicas = [Api(replica=n) for n in range(1, len(settings.api_replica_ports) + 1)]
-    return [Kafka(), MariaDB(), PostgreSQL(), FerretDB(), Redis(), Elasticsearch(), MailSink(),
-            StripeMock(), OidcServer(), Supervisor(), Worker(role="commands"),
-            Worker(role="projections"),
-            Worker(role="notifications"), Worker(role="sagas"), Worker(role="webhooks"),
-            *replicas, Gateway()]
+    return [*brokers, MariaDB(), PostgreSQL(), FerretDB(), Redis(), Elasticsearch(), MailSink(),
+            StripeMock(), OidcServer(), Supervisor(), *workers, *replicas, Gateway()]

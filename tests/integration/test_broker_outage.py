@@ -21,7 +21,8 @@ import pytest
 
 from infra.settings import Settings
 from ops.stack.manager import Stack
-from tests.outages import Answer, Shopper, call, recovered_at, statuses, stopped
+from tests.outages import (Answer, Shopper, call, every_product_readable, recovered_at,
+                           statuses, stopped)
 
 CLIENTS = 8
 WARM_UP_S = 3
@@ -126,19 +127,3 @@ async def test_a_broker_outage_answers_503_and_every_replica_writes_again_within
     assert statuses(shopper.answers) == {200: len(shopper.answers)}, (
         f"reads that need no Kafka failed: {statuses(shopper.answers)}")
     await every_product_readable(targets["api-1"], writers.created)
-
-
-async def every_product_readable(url: str, ids: set[str]) -> None:
-    """Every acknowledged product shows on its page (no token: it may take a moment).
-
-    Read from a replica directly: so many reads at once would pass the gateway's limit.
-    """
-    missing = set(ids)
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        while missing and time.monotonic() < deadline:
-            for product_id in sorted(missing):
-                if (await http.get(f"/v1/products/{product_id}")).status_code == 200:
-                    missing.discard(product_id)
-            await asyncio.sleep(0.5)
-    assert not missing, f"{len(missing)} of {len(ids)} acknowledged products are not readable"
