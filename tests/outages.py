@@ -40,6 +40,12 @@ class Answer:
                 and self.content_type.startswith("application/problem+json")
                 and dependency in self.detail)
 
+    def is_catching_up(self) -> bool:
+        """A 503 that says a read model has not caught up with the caller's writes yet."""
+        return (self.status == 503 and self.retry_after is not None
+                and self.content_type.startswith("application/problem+json")
+                and "has not caught up" in self.detail)
+
 
 async def call(target: str, send: Callable[[], Awaitable[httpx.Response]]) -> Answer:
     """Send one request and record its answer (a transport error is an answer too)."""
@@ -228,12 +234,16 @@ async def store_outage(stack: Stack, crowd: Crowd, store: Store, *, warm_up_s: f
     return back_at
 
 
-def outage_faults(answers: list[Answer], store: Store) -> list[str]:
+def outage_faults(answers: list[Answer], store: Store, back_at: float, recovery_s: float
+                  ) -> list[str]:
     """What went wrong for users while `store` was down: any answer but a success or a 503
-    naming it, a write that needs only Kafka refused, a read needing it never refused."""
+    naming it (or, within `recovery_s` of its return, a 503 saying a read model is still
+    catching up with the caller's writes), a write that needs only Kafka refused, a read
+    needing it never refused."""
     faults = []
     wrong = [a for a in answers if not 200 <= (a.status or 0) < 300
-             and not a.is_unavailable(store.name)]
+             and not a.is_unavailable(store.name)
+             and not (a.is_catching_up() and back_at <= a.done_at <= back_at + recovery_s)]
     if wrong:
         faults.append(f"answers other than success and a 503 naming {store.name}: "
                       f"{statuses(wrong)}; e.g. {wrong[:3]}")
