@@ -312,11 +312,13 @@ async def findable_product(http: httpx.AsyncClient, admin: dict[str, str], categ
                            ) -> dict:
     """A new product a shopper can open and find by a word of its name (its `word`)."""
     word = f"zephyr{uuid.uuid4().hex[:8]}"
-    created = await http.post("/v1/admin/products", headers=admin, json={
-        "sku": f"STORE-{word}", "name": f"Kettle {word}", "category_id": category["id"],
-        "price": {"amount": 2500, "currency": "EUR"}, "stock": 5})
-    assert created.status_code == 201, created.text
-    found = created.json() | {"word": word}
+    key = str(uuid.uuid4())
+    created = await persist("new product", lambda: http.post(
+        "/v1/admin/products", headers=admin | {"Idempotency-Key": key}, json={
+            "sku": f"STORE-{word}", "name": f"Kettle {word}", "category_id": category["id"],
+            "price": {"amount": 2500, "currency": "EUR"}, "stock": 5}), [])
+    assert created.status == 201, created
+    found = created.body | {"word": word}
 
     async def readable() -> bool:
         page = await http.get(f"/v1/products/{found['id']}")
@@ -324,7 +326,7 @@ async def findable_product(http: httpx.AsyncClient, admin: dict[str, str], categ
         return page.status_code == 200 and results.status_code == 200 and any(
             item["id"] == found["id"] for item in results.json()["items"])
 
-    await eventually(readable, timeout_s=30, interval_s=0.5)
+    await eventually(readable, timeout_s=60, interval_s=0.5)
     return found
 
 

@@ -36,7 +36,8 @@ from projections import checkpoints
 from projections.registry import build_projections
 from tests.cluster.support import ClusterStack
 from tests.e2e.test_checkout import fill_cart, placed
-from tests.support import eventually, make_product, shopper
+from tests.outages import persist, signed_up
+from tests.support import eventually
 
 BURST_S = 30
 BURST_IN_FLIGHT = 64
@@ -116,6 +117,18 @@ async def measure_peak(http: list[httpx.AsyncClient], admin: dict, category: dic
     return accepted / (time.monotonic() - started)
 
 
+async def soak_product(http: httpx.AsyncClient, admin: dict, category: dict) -> dict:
+    """The product every checkout buys and every read opens, made as a careful client does."""
+    key = str(uuid.uuid4())
+    created = await persist("soak product", lambda: http.post(
+        "/v1/admin/products", headers=admin | {"Idempotency-Key": key}, json={
+            "sku": f"SOAK-{uuid.uuid4().hex[:10]}", "name": "Soak kettle",
+            "category_id": category["id"], "price": {"amount": 2500, "currency": "EUR"},
+            "stock": 1_000_000}), [])
+    assert created.status == 201, created
+    return created.body | {"token": created.consistency_token}
+
+
 async def new_product(http: httpx.AsyncClient, admin: dict, category: dict) -> httpx.Response:
     word = uuid.uuid4().hex[:10]
     try:
@@ -170,7 +183,7 @@ class Soak:
     async def checkouts(self, until: float) -> None:
         while time.monotonic() < until:
             try:
-                _, headers = await shopper(self.gateway, "soak")
+                _, headers = await signed_up(self.gateway, "soak", [])
                 await fill_cart(self.gateway, headers, (self.product, 1))
                 order = await placed(self.gateway, headers, "card", "tok_visa")
                 self.count("checkout", 200 if order["status"] == "confirmed" else 409)
@@ -247,8 +260,7 @@ async def test_ten_minutes_at_half_the_peak_keep_memory_and_logs_flat_and_leave_
     replicas = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60)
                 for port in settings.api_replica_ports]
     try:
-        product = await make_product(cluster_gateway, cluster_admin, cluster_category,
-                                     "Soak kettle", 2500, 1_000_000)
+        product = await soak_product(cluster_gateway, cluster_admin, cluster_category)
         peak = await measure_peak(replicas, cluster_admin, cluster_category)
         assert peak > 0, "no command was acknowledged in the burst"
         rate = peak / 2
