@@ -110,16 +110,37 @@ def stack_down(
 
 
 @stack_app.command("status")
-def stack_status(parts: PartsArg = None) -> None:
-    """Each part with its port, pid and health."""
+def stack_status(
+    parts: PartsArg = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per part.")] = False,
+) -> None:
+    """Each part with its port, pid, health and restarts by the supervisor."""
+    import dataclasses
+    import json
+
     stack = _stack()
-    table = Table("part", "port", "pid", "state")
-    for status in stack.status(stack.select(parts)):
+    statuses = stack.status(stack.select(parts))
+    if as_json:
+        print(json.dumps([dataclasses.asdict(status) for status in statuses], indent=1))
+        return
+    table = Table("part", "port", "pid", "state", "restarts")
+    for status in statuses:
         state = ("[green]healthy[/green]" if status.healthy
                  else "[yellow]starting or unhealthy[/yellow]" if status.pid
                  else "[dim]stopped[/dim]")
-        table.add_row(status.name, str(status.port or ""), str(status.pid or ""), state)
+        table.add_row(status.name, str(status.port or ""), str(status.pid or ""), state,
+                      str(status.restarts))
     console.print(table)
+
+
+@stack_app.command("supervise", hidden=True)
+def stack_supervise() -> None:
+    """Run the stack's supervisor (the part `supervisor` runs this)."""
+    from infra.logging import configure_logging
+    from ops.stack.supervisor import Supervisor
+
+    configure_logging()
+    Supervisor(_stack()).run()
 
 
 @stack_app.command("logs")
@@ -302,19 +323,15 @@ def replay(
 @app.command()
 def projections() -> None:
     """Each projection with its position and lag."""
-    from infra.topic_reader import TopicReader
     from projections import checkpoints
     from projections.registry import build_projections
 
     async def work(clients):
         rows = []
         for projection in build_projections(clients).values():
-            reached = await checkpoints.load(clients.mysql, projection.name)
-            async with TopicReader(clients.settings, projection.topics) as reader:
-                ends = (await reader.range()).end
-            lag = sum(max(end - reached.get((tp.topic, tp.partition), 0), 0)
-                      for tp, end in ends.items())
-            rows.append((projection.name, ", ".join(projection.topics), sum(ends.values()), lag))
+            events, lag = await checkpoints.lag(clients.mysql, clients.settings, projection.name,
+                                                projection.topics)
+            rows.append((projection.name, ", ".join(projection.topics), events, lag))
         return rows
 
     table = Table("projection", "topics", "offsets", "lag")

@@ -14,6 +14,8 @@ from sqlalchemy.dialects.mysql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.database import metadata
+from infra.settings import Settings
+from infra.topic_reader import TopicReader
 
 checkpoints = Table(
     "projection_checkpoints",
@@ -113,3 +115,14 @@ class Progress:
                 if not met.done() and not self._short(projection, needed):
                     met.set_result(True)
             await asyncio.sleep(self.POLL_S)
+
+
+async def lag(engine: AsyncEngine, settings: Settings, projection: str,
+              topics: tuple[str, ...]) -> tuple[int, int]:
+    """The offsets in `topics` now, and how many of them `projection` has not reached."""
+    reached = await load(engine, projection)
+    async with TopicReader(settings, topics) as reader:
+        ends = (await reader.range()).end
+    return (sum(ends.values()),
+            sum(max(end - reached.get((tp.topic, tp.partition), 0), 0)
+                for tp, end in ends.items()))

@@ -1,5 +1,5 @@
-"""What the outage tests share: a part of the stack stopped for a while, and a record of
-every answer the clients got, with when it was sent and how long it took."""
+"""What the outage tests share: a part of the stack stopped for a while or killed, and a
+record of every answer the clients got, with when it was sent and how long it took."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from ops.stack import process
 from ops.stack.manager import Stack
-from tests.support import PASSWORD, unique_email
+from tests.support import PASSWORD, eventually, unique_email
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ class Answer:
         return (self.status == 503 and self.retry_after is not None
                 and self.content_type.startswith("application/problem+json")
                 and dependency in self.detail)
+
+    def is_catching_up(self) -> bool:
+        """A 503 that says a read model has not caught up with the caller's writes yet."""
+        return (self.status == 503 and self.retry_after is not None
+                and self.content_type.startswith("application/problem+json")
+                and "has not caught up" in self.detail)
 
 
 async def call(target: str, send: Callable[[], Awaitable[httpx.Response]]) -> Answer:
@@ -140,6 +147,190 @@ async def stopped(stack: Stack, name: str) -> AsyncIterator[None]:
         yield
     finally:
         await asyncio.to_thread(stack.up, parts)
+
+
+def crash(stack: Stack, names: list[str]) -> dict[str, int | None]:
+    """kill -9 the parts, as a crash would: their pid files stay, so the stack's supervisor
+    restarts them (a `stack up` meanwhile starts each at most once too). The pids killed."""
+    return {part.name: process.crash(stack.files(part)) for part in stack.select(names)}
+
+
+@dataclass(frozen=True)
+class Store:
+    """A store of read models, as the stack names it and as a 503 names it; what reads
+    need it, which writes need only Kafka (and stores still up) and which read models it
+    holds."""
+
+    part: str
+    name: str
+    needed_by: frozenset[str]
+    writes_kept: frozenset[str]
+    models: tuple[str, ...]
+
+
+# The requests of `Crowd`: reads, then writes.
+READS = ("product", "search", "cart", "profile")
+WRITES = ("sign-up", "new product")
+STORES = {store.part: store for store in (
+    # Accounts, the catalog, orders and the key store: every write seals or checks with it.
+    Store("mysql", "MySQL", frozenset({"product", "profile"}), frozenset(),
+          ("catalog", "users", "orders", "audit")),
+    Store("elasticsearch", "Elasticsearch", frozenset({"search"}),
+          frozenset({"sign-up", "new product"}), ("catalog-search",)),
+    Store("mongodb", "MongoDB", frozenset({"cart"}), frozenset({"sign-up", "new product"}),
+          ("carts",)),
+    # Sessions: every signed-in request checks its session there.
+    Store("redis", "Redis", frozenset({"cart", "profile"}), frozenset({"sign-up"}),
+          ("carts",)),
+)}
+
+
+class Crowd:
+    """A shopper reading a product page, searching, opening their cart and profile, while
+    newcomers sign up and an administrator adds products, in turns, until told to stop."""
+
+    def __init__(self, http: httpx.AsyncClient, product: dict, customer: dict[str, str],
+                 admin: dict[str, str], category_id: str) -> None:
+        self.http, self.product = http, product
+        self.customer, self.admin, self.category_id = customer, admin, category_id
+        self.answers: list[Answer] = []
+        self.stop = asyncio.Event()
+
+    def requests(self) -> dict[str, Callable[[], Awaitable[httpx.Response]]]:
+        word = uuid.uuid4().hex[:8]
+        return {
+            "product": lambda: self.http.get(f"/v1/products/{self.product['id']}"),
+            "search": lambda: self.http.get("/v1/search", params={"q": self.product["word"]}),
+            "cart": lambda: self.http.get("/v1/cart", headers=self.customer),
+            "profile": lambda: self.http.get("/v1/users/me", headers=self.customer),
+            "sign-up": lambda: self.http.post("/v1/users", json={
+                "email": unique_email("outage"), "password": PASSWORD,
+                "full_name": "Outage Shopper"}),
+            "new product": lambda: self.http.post("/v1/admin/products", headers=self.admin,
+                                                  json={
+                "sku": f"OUT-{word}", "name": f"Outage lamp {word}",
+                "category_id": self.category_id, "price": {"amount": 1500, "currency": "EUR"},
+                "stock": 3}),
+        }
+
+    async def run(self) -> None:
+        while not self.stop.is_set():
+            for target, send in self.requests().items():
+                self.answers.append(await call(target, send))
+            await asyncio.sleep(0.1)
+
+
+async def store_outage(stack: Stack, crowd: Crowd, store: Store, *, warm_up_s: float,
+                       outage_s: float, after_s: float) -> float:
+    """Run `crowd` while `store` is stopped for `outage_s` (with `warm_up_s` before and
+    `after_s` after its return); return when it was back (monotonic)."""
+    running = asyncio.create_task(crowd.run())
+    try:
+        await asyncio.sleep(warm_up_s)
+        async with stopped(stack, store.part):
+            await asyncio.sleep(outage_s)
+        back_at = time.monotonic()
+        await asyncio.sleep(after_s)
+    finally:
+        crowd.stop.set()
+        await running
+    return back_at
+
+
+def outage_faults(answers: list[Answer], store: Store, back_at: float, recovery_s: float
+                  ) -> list[str]:
+    """What went wrong for users while `store` was down: any answer but a success or a 503
+    naming it (or, within `recovery_s` of its return, a 503 saying a read model is still
+    catching up with the caller's writes), a write that needs only Kafka refused, a read
+    needing it never refused."""
+    faults = []
+    wrong = [a for a in answers if not 200 <= (a.status or 0) < 300
+             and not a.is_unavailable(store.name)
+             and not (a.is_catching_up() and back_at <= a.done_at <= back_at + recovery_s)]
+    if wrong:
+        faults.append(f"answers other than success and a 503 naming {store.name}: "
+                      f"{statuses(wrong)}; e.g. {wrong[:3]}")
+    refused = [a for a in answers if a.target in store.writes_kept
+               and not 200 <= (a.status or 0) < 300]
+    if refused:
+        faults.append(f"writes that need only Kafka refused: {statuses(refused)}; "
+                      f"e.g. {refused[:3]}")
+    unaffected = [a for a in answers if a.target in READS and a.target not in store.needed_by
+                  and a.status != 200]
+    if unaffected:
+        faults.append(f"reads that do not need {store.name} failed: {unaffected[:3]}")
+    unseen = {target for target in store.needed_by
+              if not any(a.target == target and a.status == 503 for a in answers)}
+    if unseen:
+        faults.append(f"never refused while {store.name} was down, so not tested: {unseen}")
+    return faults
+
+
+async def models_equal_a_replay(clients, store: Store) -> None:
+    """Each read model `store` holds, once caught up with its topics, equals its rebuild
+    from offset 0 by the project's replay (`streams.replay`)."""
+    from projections.registry import build_projections
+    from streams.replay import replay
+    from tests.integration.test_replay_and_audit import caught_up
+
+    projections = build_projections(clients)
+    for name in store.models:
+        projection = projections[name]
+        await eventually(lambda: caught_up(clients, projection), timeout_s=180, interval_s=1)
+        live = await projection.snapshot()
+        await replay(clients, name)
+        rebuilt = await projection.snapshot()
+        assert live, f"{name} is empty: nothing was compared"
+        assert rebuilt == live, f"{name} differs from its replay after the {store.name} outage"
+
+
+def return_faults(answers: list[Answer], back_at: float, recovery_s: float) -> list[str]:
+    """Reads not answering 200 again within `recovery_s` of the store's return, or failing
+    after that."""
+    faults = []
+    late = {read: at for read in READS
+            if (at := recovered_at(answers, read, back_at, 200)) is None
+            or at > back_at + recovery_s}
+    if late:
+        faults.append(f"not 200 again within {recovery_s} s of the return: {late}")
+    after = [a for a in answers if a.sent_at >= back_at + recovery_s and a.target in READS]
+    if not after or statuses(after) != {200: len(after)}:
+        faults.append(f"reads failing after recovery: {statuses(after)}")
+    return faults
+
+
+def outage_figures(answers: list[Answer], store: Store, back_at: float) -> dict:
+    """Per request, the answers' statuses; per read, when it answered 200 again."""
+    return {
+        "store": store.name,
+        "answers": {target: dict(statuses([a for a in answers if a.target == target]))
+                    for target in (*READS, *WRITES)},
+        "200_again_after_s": {
+            read: None if (at := recovered_at(answers, read, back_at, 200)) is None
+            else round(at - back_at, 1) for read in READS},
+    }
+
+
+async def findable_product(http: httpx.AsyncClient, admin: dict[str, str], category: dict
+                           ) -> dict:
+    """A new product a shopper can open and find by a word of its name (its `word`)."""
+    word = f"zephyr{uuid.uuid4().hex[:8]}"
+    key = str(uuid.uuid4())
+    created = await persist("new product", lambda: http.post(
+        "/v1/admin/products", headers=admin | {"Idempotency-Key": key}, json={
+            "sku": f"STORE-{word}", "name": f"Kettle {word}", "category_id": category["id"],
+            "price": {"amount": 2500, "currency": "EUR"}, "stock": 5}), [])
+    assert created.status == 201, created
+    found = created.body | {"word": word}
+
+    async def readable() -> bool:
+        page = await http.get(f"/v1/products/{found['id']}")
+        results = await http.get("/v1/search", params={"q": word})
+        return page.status_code == 200 and results.status_code == 200 and any(
+            item["id"] == found["id"] for item in results.json()["items"])
+
+    await eventually(readable, timeout_s=60, interval_s=0.5)
+    return found
 
 
 async def every_product_readable(url: str, ids: set[str], timeout_s: float = 60) -> None:

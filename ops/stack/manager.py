@@ -2,7 +2,8 @@
 
 `up` installs what is missing, prepares data folders, starts what is not
 running and waits until every part is healthy; a part that fails is an error
-carrying its log's tail. `up` and `down` are idempotent.
+carrying its log's tail. `up` and `down` are idempotent. The supervisor, a part
+started with the shop's processes, restarts any part that dies (`ops.stack.supervisor`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from infra.settings import PROJECT_ROOT, Settings, default_stack_dir, get_settings
-from ops.stack import installers, process
+from ops.stack import installers, process, supervisor
 from ops.stack.parts import Context, Part, all_parts, tcp_open
 
 
@@ -36,6 +37,7 @@ class PartStatus:
     port: int | None
     pid: int | None
     healthy: bool
+    restarts: int = 0  # by the supervisor, in this run of the stack
 
 
 def ensure_local_secrets(stack_dir: Path) -> None:
@@ -143,19 +145,10 @@ class Stack:
             if needed:
                 self._wait(needed, on_event)
                 pending = [p for p in pending if p not in needed]
-            if self.pid(part) is not None:
+            if not self.start_part(part):
                 on_event(part, "already running")
                 pending.append(part)
                 continue
-            port = part.port(self.ctx)
-            if port is not None and tcp_open(port):
-                raise StackError(
-                    f"{part.name} cannot start: port {port} is taken by a process this stack "
-                    f"did not start (another stack?). Stop it, or give this stack other ports, "
-                    f"e.g. SHOPSTREAM_PORT_OFFSET=1000.")
-            part.prepare(self.ctx)
-            process.start(self.files(part), part.command(self.ctx), cwd=PROJECT_ROOT,
-                          log=self.log_limits, env=self.child_env | part.env)
             on_event(part, "starting")
             started.append(part.name)
             if record is not None:
@@ -165,6 +158,30 @@ class Stack:
             pending.append(part)
         self._wait(pending, on_event)
         return started
+
+    def start_part(self, part: Part, *, only_if_died: bool = False) -> bool:
+        """Start `part` unless it runs; return whether it was started.
+
+        Under the part's lock, so that `up` and the supervisor never both start it.
+        With `only_if_died` (the supervisor), only a part that died is started: its pid
+        file is there but its process is not; a part stopped on purpose has no pid file.
+        """
+        files = self.files(part)
+        with process.part_lock(files):
+            if self.pid(part) is not None:
+                return False
+            if only_if_died and not files.pid_file.exists():
+                return False
+            port = part.port(self.ctx)
+            if port is not None and tcp_open(port):
+                raise StackError(
+                    f"{part.name} cannot start: port {port} is taken by a process this stack "
+                    f"did not start (another stack?). Stop it, or give this stack other ports, "
+                    f"e.g. SHOPSTREAM_PORT_OFFSET=1000.")
+            part.prepare(self.ctx)
+            process.start(files, part.command(self.ctx), cwd=PROJECT_ROOT,
+                          log=self.log_limits, env=self.child_env | part.env)
+            return True
 
     def install(self, parts: list[Part], on_event) -> None:
         """Install what the parts need, in parallel, saying what each long step is doing."""
@@ -225,18 +242,23 @@ class Stack:
 
     def down(self, parts: list[Part], *, kill: bool = False,
              on_event=lambda part, what: None) -> list[str]:
-        """Stop the given parts, the shop's processes first; return those stopped."""
+        """Stop the given parts, the supervisor first, then the shop's processes; return
+        those stopped. A part stopped here has no pid file, so no supervisor restarts it."""
         stopped = []
-        for part in reversed(parts):
-            if process.stop(self.files(part), kill=kill):
-                stopped.append(part.name)
-                on_event(part, "stopped")
+        in_order = sorted(reversed(parts), key=lambda part: part.name != supervisor.NAME)
+        for part in in_order:
+            files = self.files(part)
+            with process.part_lock(files):
+                if process.stop(files, kill=kill):
+                    stopped.append(part.name)
+                    on_event(part, "stopped")
         return stopped
 
     def status(self, parts: list[Part]) -> list[PartStatus]:
+        restarted = supervisor.restarts(self.ctx.stack_dir)
         return [
             PartStatus(p.name, p.group, p.port(self.ctx), pid := self.pid(p),
-                       pid is not None and p.healthy(self.ctx))
+                       pid is not None and p.healthy(self.ctx), restarted.get(p.name, 0))
             for p in parts
         ]
 

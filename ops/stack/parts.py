@@ -2,7 +2,8 @@
 
 Servers (Kafka, MariaDB, PostgreSQL and FerretDB on it, Redis, Elasticsearch,
 the mail sink, stripe-mock, the OpenID Connect provider) come first; the shop's own processes
-(worker, API replicas) and the HAProxy gateway in front of them follow. Every
+(the supervisor, the workers, the API replicas) and the HAProxy gateway in front of them
+follow. Every
 part listens on loopback only and keeps its data under the stack folder.
 """
 
@@ -24,7 +25,7 @@ from typing import ClassVar
 import httpx
 
 from infra.settings import Settings
-from ops.stack import installers
+from ops.stack import installers, supervisor
 
 STACK_FILES = Path(__file__).resolve().parent
 
@@ -542,6 +543,20 @@ class OidcServer(Part):
                        "/.well-known/openid-configuration")
 
 
+class Supervisor(Part):
+    """Restarts any other part that dies (`ops.stack.supervisor`); the first of the shop's
+    processes, so it watches the rest from their start."""
+
+    name = supervisor.NAME
+    group = "app"
+
+    def command(self, ctx: Context) -> list[str]:
+        return [sys.executable, "-m", "ops.cli", "stack", "supervise"]
+
+    def healthy(self, ctx: Context) -> bool:
+        return supervisor.heartbeat_fresh(ctx.stack_dir)
+
+
 @dataclass
 class Worker(Part):
     """A worker of one role: `worker-<role>`, and `worker-<role>-2` where two run."""
@@ -627,4 +642,4 @@ def all_parts(settings: Settings) -> list[Part]:
                for role in ROLES]
     replicas = [Api(replica=n) for n in range(1, len(settings.api_replica_ports) + 1)]
     return [*brokers, MariaDB(), PostgreSQL(), FerretDB(), Redis(), Elasticsearch(), MailSink(),
-            StripeMock(), OidcServer(), *workers, *replicas, Gateway()]
+            StripeMock(), OidcServer(), Supervisor(), *workers, *replicas, Gateway()]

@@ -2,17 +2,21 @@
 
 A process is known by a pid file under `<stack>/run/`; its output goes through a
 pipe to a log writer (`ops.stack.logwriter`) that keeps `<stack>/logs/<name>.log`
-capped and rotated. Processes outlive the command that started them.
+capped and rotated. Processes outlive the command that started them. A lock file
+per part (`part_lock`) lets whoever starts or stops a part do so alone.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +43,23 @@ class ProcessFiles:
     @property
     def log_file(self) -> Path:
         return self.stack_dir / "logs" / f"{self.name}.log"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.stack_dir / "run" / f"{self.name}.lock"
+
+
+@contextmanager
+def part_lock(files: ProcessFiles) -> Iterator[None]:
+    """Hold the part's lock (a file lock, so across processes) while checking and starting
+    or stopping it: `stack up`, `stack down` and the supervisor take turns on one part."""
+    files.lock_file.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(files.lock_file, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
 
 
 def start(
@@ -124,6 +145,18 @@ def stop(files: ProcessFiles, *, timeout_s: float = 20.0, kill: bool = False) ->
             time.sleep(0.1)
     files.pid_file.unlink(missing_ok=True)
     return True
+
+
+def crash(files: ProcessFiles) -> int | None:
+    """SIGKILL the process group and wait until it is gone, leaving its pid file, as a
+    crash would (`stop` removes it: a stop on purpose). Returns the pid killed."""
+    pid = running_pid(files)
+    if pid is None:
+        return None
+    _signal_group(pid, signal.SIGKILL)
+    while running_pid(files) == pid:
+        time.sleep(0.05)
+    return pid
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -14,6 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infra.clients import Clients
+from ops.bootstrap import build_clients
+
 from tests.cluster.support import ClusterStack, running_cluster
 from tests.outages import persist, signed_in
 from tests.support import PASSWORD, shopstream, unique_email
@@ -67,3 +70,11 @@ async def cluster_category(cluster_gateway: httpx.AsyncClient, cluster_admin_ema
         json={"name": name}), [])
     assert created.status == 201, created
     return created.body | {"token": created.consistency_token}
+
+
+@pytest.fixture(scope="session")
+async def cluster_clients(cluster: ClusterStack) -> Clients:
+    """The shop's clients (Kafka, MySQL, MongoDB, Redis, Elasticsearch) on the cluster."""
+    clients = build_clients(cluster.settings)
+    yield clients
+    await clients.close()

@@ -1,4 +1,5 @@
-"""kill -9 of the command processor in the middle of 1,000 commands loses and duplicates nothing."""
+"""kill -9 of the command processor in the middle of 1,000 commands loses and duplicates nothing
+(a crash: the stack's supervisor races the test to start it again, and one of them does)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from infra.settings import Settings
 from ops.stack.manager import Stack
 from schemas.topics import CATALOG
+from tests.outages import crash
 from tests.support import eventually, read_events
 
 COMMANDS = 1000
@@ -57,10 +59,10 @@ async def test_kill_9_of_the_worker_mid_stream_gives_exactly_one_event_per_comma
 
     async def kill_and_restart() -> None:
         await half_done.wait()
-        worker = stack.select(["worker-commands"])
-        stack.down(worker, kill=True)
+        crash(stack, ["worker-commands"])
         await asyncio.sleep(1)
-        await asyncio.to_thread(stack.up, worker)
+        # Whichever of this and the supervisor comes first starts it; both wait for it.
+        await asyncio.to_thread(stack.up, stack.select(["worker-commands"]))
 
     await asyncio.gather(kill_and_restart(), *(create(n, k) for n, k in enumerate(keys)))
 
@@ -108,9 +110,8 @@ async def test_after_a_restart_new_commands_are_decided_against_the_whole_histor
     email = unique_email("history")
     assert (await sign_up(gateway, email)).status_code == 201
 
-    worker = stack.select(["worker-commands"])
-    stack.down(worker, kill=True)
-    await asyncio.to_thread(stack.up, worker)
+    crash(stack, ["worker-commands"])
+    await asyncio.to_thread(stack.up, stack.select(["worker-commands"]))
 
     bus = CommandBus(clients)
     try:
