@@ -19,6 +19,7 @@ from api import (
     checkout,
     health,
     oauth,
+    openapi,
     orders,
     payments,
     problems,
@@ -107,6 +108,7 @@ def create_app(build: Callable[[], Container], services: list[str] | None = None
     for service in services:
         for router in SERVICE_ROUTERS[service]:
             app.include_router(router)
+    openapi.install(app)
     return app
 
 
