@@ -2,8 +2,12 @@
 links between them, added here once rather than on each route.
 
 - The answers every route may give: 400 for a body that is not JSON, 401 where a token
-  is read, 403 on the admin routes, 503 with `Retry-After` when a dependency is
-  unreachable; and every error's body as `application/problem+json` (`api/problems.py`).
+  is read, 403 on the admin routes, 404 where a path names a resource, 503 with
+  `Retry-After` when a dependency is unreachable; and every error's body as
+  `application/problem+json` (`api/problems.py`).
+- Where a token is optional (a guest's cart, the catalog), the security requirement
+  says so (`{}` beside the bearer): FastAPI declares the bearer on every route that
+  reads it, needed or not.
 - Links: how the answer of one route feeds the next (a created product's id into its
   page, a cart line's id into its change, a checkout's order id into the order).
   Clients read them as documentation; schemathesis' stateful phase follows them to
@@ -16,8 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
+from api.deps import MaybeUser, CurrentUser
 from api.problems import PROBLEM_JSON
 
 
@@ -142,13 +149,37 @@ PROBLEM = {
 }
 
 
-def add_shared_answers(document: dict) -> dict:
-    """The OpenAPI document with the answers every route may give, in place."""
+def _needs_token(dependant: Dependant) -> bool:
+    """Whether a route's dependencies include the signed-in user, not only a maybe-user."""
+    for dependency in dependant.dependencies:
+        if dependency.call is _MAYBE_USER:
+            continue
+        if dependency.call is _CURRENT_USER or _needs_token(dependency):
+            return True
+    return False
+
+
+_CURRENT_USER = CurrentUser.__metadata__[0].dependency
+_MAYBE_USER = MaybeUser.__metadata__[0].dependency
+
+
+def optional_tokens(routers: list[APIRouter]) -> set[tuple[str, str]]:
+    """(method, path) of the routes that serve callers with or without a token."""
+    return {(method.lower(), route.path) for router in routers for route in router.routes
+            if isinstance(route, APIRoute) and not _needs_token(route.dependant)
+            for method in route.methods}
+
+
+def add_shared_answers(document: dict, optional: set[tuple[str, str]] = frozenset()) -> dict:
+    """The OpenAPI document with the answers every route may give, in place; the routes
+    of `optional` take a token or none."""
     document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, operations in document["paths"].items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             answers = operation["responses"]
+            if operation.get("security") and (method, path) in optional:
+                operation["security"] = [*operation["security"], {}]
             if "requestBody" in operation:
                 answers.setdefault("400", {"description": "The body is not JSON"})
             if operation.get("security"):
@@ -156,6 +187,8 @@ def add_shared_answers(document: dict) -> dict:
                                                           "required, invalid or expired"})
             if path.startswith("/v1/admin/"):
                 answers.setdefault("403", {"description": "Not an administrator"})
+            if "{" in path:
+                answers.setdefault("404", {"description": "No such resource (of the caller)"})
             if path.startswith("/v1/"):
                 answers.setdefault("503", {
                     "description": "A dependency is unreachable; retry after a while",
@@ -167,13 +200,14 @@ def add_shared_answers(document: dict) -> dict:
     return document
 
 
-def install(app: FastAPI) -> None:
-    """Serve the app's OpenAPI document with the shared answers and the links added."""
+def install(app: FastAPI, routers: list[APIRouter]) -> None:
+    """Serve the app's OpenAPI document, of the routes of `routers`, with the shared
+    answers and the links added."""
     build = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = add_links(add_shared_answers(build()))
+            app.openapi_schema = add_links(add_shared_answers(build(), optional_tokens(routers)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
