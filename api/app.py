@@ -19,6 +19,7 @@ from api import (
     checkout,
     health,
     oauth,
+    openapi,
     orders,
     payments,
     problems,
@@ -103,10 +104,11 @@ def create_app(build: Callable[[], Container], services: list[str] | None = None
     problems.install(app)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(ServedBy)
-    app.include_router(health.router)
-    for service in services:
-        for router in SERVICE_ROUTERS[service]:
-            app.include_router(router)
+    routers = [health.router, *(router for service in services
+                                for router in SERVICE_ROUTERS[service])]
+    for router in routers:
+        app.include_router(router)
+    openapi.install(app, routers)
     return app
 
 

@@ -196,7 +196,7 @@ async def verify_email(body: LinkToken, bus: BusDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/v1/auth/password-reset", status_code=202)
+@router.post("/v1/auth/password-reset", status_code=202, response_class=Response)
 async def request_password_reset(body: ResetRequest, settings: SettingsDep, bus: BusDep,
                                  users: UsersViewDep, limits: LimitsDep, seen: Seen,
                                  background: BackgroundTasks) -> Response:
