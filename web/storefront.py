@@ -116,6 +116,15 @@ async def category(request: Request, slug: str, pages: PagesDep, api: ApiDep,
                                   if products.body["next_cursor"] else None))
 
 
+def _category_names(tree: list[dict]) -> dict[str, str]:
+    """Each category's name by its slug (the search facets name categories by slug)."""
+    names = {}
+    for node in tree:
+        names[node["slug"]] = node["name"]
+        names |= _category_names(node.get("children") or [])
+    return names
+
+
 def _find_category(tree: list[dict], slug: str) -> dict | None:
     for node in tree:
         if node["slug"] == slug:
@@ -140,9 +149,10 @@ async def search(request: Request, pages: PagesDep, api: ApiDep, visitor: Visito
     filters = {"q": q, "category": category, "min_price": min_price, "max_price": max_price,
                "option": option, "sort": sort}
     params = {k: v for k, v in filters.items() if v not in (None, "", [])}
-    found = await api.call(visitor, "GET", "/v1/search",
-                           params=params | {"limit": PAGE_SIZE} | ({"cursor": cursor}
-                                                                    if cursor else {}))
+    found, categories = await api.gather(
+        api.call(visitor, "GET", "/v1/search",
+                 params=params | {"limit": PAGE_SIZE} | ({"cursor": cursor} if cursor else {})),
+        api.call(visitor, "GET", "/v1/categories"))
     results = found.body
 
     def url(**changes: Any) -> str:
@@ -151,6 +161,7 @@ async def search(request: Request, pages: PagesDep, api: ApiDep, visitor: Visito
 
     currency = results["items"][0]["price"]["currency"] if results["items"] else "EUR"
     return pages.render(request, "search.html", query=q, results=results, filters=filters,
+                        category_names=_category_names(categories.body),
                         url=url, sorts=SORTS, currency=currency,
                         next_url=url(cursor=results["next_cursor"])
                         if results["next_cursor"] else None)

@@ -8,7 +8,10 @@ to `<stack>/screenshots/<test>.png`.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from selenium import webdriver
@@ -28,25 +31,33 @@ def _program(name: str) -> str:
     return found
 
 
-def new_browser(language: str = "en-GB") -> webdriver.Chrome:
+@contextmanager
+def new_browser(language: str = "en-GB") -> Iterator[webdriver.Chrome]:
+    """Headless Chromium whose Accept-Language is `language`; quit and its profile removed
+    at the end."""
     options = webdriver.ChromeOptions()
     options.binary_location = _program("chromium")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", f"--window-size={WINDOW[0]},{WINDOW[1]}",
+    # A profile of its own: other browsers on the machine (other stacks' tests) keep theirs.
+    profile = tempfile.mkdtemp(prefix="shopstream-chromium-")
+    for argument in (f"--user-data-dir={profile}", "--headless=new", "--no-sandbox",
+                     "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={WINDOW[0]},{WINDOW[1]}",
                      f"--lang={language}", "--disable-extensions"):
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"intl.accept_languages": language})
     driver = webdriver.Chrome(service=Service(_program("chromedriver")), options=options)
-    # Pages answer in well under this, but the machine runs several stacks at once.
-    driver.set_page_load_timeout(60)
-    return driver
+    try:
+        # Pages answer in well under this, but the machine runs several stacks at once.
+        driver.set_page_load_timeout(60)
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[webdriver.Chrome]:
-    driver = new_browser()
-    yield driver
-    driver.quit()
+    with new_browser() as driver:
+        yield driver
 
 
 @pytest.fixture
