@@ -15,7 +15,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from tests.browser.pages import click, fill, heading, wait, wait_for_text
-from tests.support import PASSWORD, eventually, unique_email
+from tests.support import PASSWORD, eventually, make_product, unique_email
 
 # Sizes of the test product, their prices in cents.
 SIZES = {"S": 2500, "M": 2700, "L": 2900}
@@ -174,3 +174,31 @@ async def test_a_guest_finds_a_misspelt_product_and_pays_by_card(
     click(browser, "Receipt")
     wait(browser, lambda d: heading(d).startswith("Receipt "), "the receipt never opened")
     assert "paid by card ending 4242" in browser.find_element(By.TAG_NAME, "main").text
+
+
+@pytest.mark.parametrize("method, token", [("bank_transfer", None), ("wallet", "wallet_ok"),
+                                           ("cash_on_delivery", None)])
+async def test_each_sandbox_payment_method_ends_in_a_confirmed_order_on_its_page(
+        shop: str, browser: webdriver.Chrome, gateway: httpx.AsyncClient, admin: dict,
+        category: dict, method: str, token: str | None) -> None:
+    product = await make_product(gateway, admin, category, f"Enamel jug {uuid.uuid4().hex[:6]}",
+                                 price=1900, stock=5)
+    browser.get(f"{shop}/p/{product['id']}")
+    click(browser, "Add to cart")
+    wait_for_text(browser, "Added to your cart.")
+    browser.get(f"{shop}/checkout?country=FR")
+    fill(browser, "Email", unique_email("guest"))
+    fill(browser, "Full name", "Ada Lovelace")
+    fill(browser, "Address", "1 Rue de la République")
+    fill(browser, "City", "Lyon")
+    fill(browser, "Postal code", "69001")
+    browser.find_element(By.ID, f"pay-{method}").click()
+    if token:
+        Select(browser.find_element(By.ID, f"f-token_{method}")).select_by_value(token)
+    click(browser, "Place order")
+    wait(browser, lambda d: re.search(r"/orders/[0-9a-f-]{36}$", d.current_url),
+         "the order's page never opened")
+    # A bank transfer waits for the sandbox bank: the page keeps looking by itself.
+    wait(browser, lambda d: d.find_element(By.ID, "order-status").text == "confirmed",
+         "the order page never showed the order confirmed", CONFIRMATION_S)
+    assert method.replace("_", " ") in browser.find_element(By.TAG_NAME, "main").text
