@@ -6,6 +6,7 @@ import json
 import uuid
 
 import httpx
+import pytest
 from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -13,6 +14,7 @@ from selenium.webdriver.common.keys import Keys
 
 from tests.browser.conftest import new_browser
 from tests.browser.pages import click, field, fill, heading, wait, wait_for_text
+from tests.outages import stopped
 from tests.support import make_product, unique_email
 
 
@@ -124,3 +126,17 @@ async def test_a_shopper_signs_in_through_the_local_identity_provider(
     assert browser.current_url.rstrip("/") == shop
     click(browser, "Orders")
     wait(browser, lambda d: heading(d) == "Your orders", "the signed-in orders page never opened")
+
+
+@pytest.mark.destructive
+async def test_with_the_api_down_a_page_says_to_try_again_shortly(
+        shop: str, browser: webdriver.Chrome, stack) -> None:
+    async with stopped(stack, "api-1"), stopped(stack, "api-2"):
+        browser.get(shop + "/")
+        wait(browser, lambda d: heading(d) == "Try again shortly", "no try-again page")
+        async with httpx.AsyncClient(timeout=30) as http:
+            page = await http.get(shop + "/")
+    assert page.status_code == 503 and int(page.headers["Retry-After"]) > 0
+    assert "Traceback" not in page.text
+    browser.get(shop + "/")
+    wait(browser, lambda d: heading(d) == "New in", "the shop did not come back")
