@@ -77,6 +77,26 @@ async def test_authorize_redirects_to_the_provider_with_state_nonce_pkce_and_the
     assert "openid" in query["scope"].split()
 
 
+async def test_only_the_storefront_s_sign_in_page_may_be_where_the_provider_sends_back(
+        gateway: httpx.AsyncClient, settings: Settings) -> None:
+    storefront = f"{settings.frontend_url}/login/oauth/local/callback"
+    elsewhere = await gateway.get(AUTHORIZE, params={"redirect_uri": "https://evil.example/cb"})
+    assert elsewhere.status_code == 422
+    started = await gateway.get(AUTHORIZE, params={"redirect_uri": storefront})
+    assert started.status_code == 302
+    sign_in = started.headers["location"]
+    assert parse_qs(urlsplit(sign_in).query)["redirect_uri"] == [storefront]
+    async with httpx.AsyncClient(timeout=30) as browser:
+        back = await browser.post(sign_in, data={"username": f"sub-{uuid.uuid4()}", "claims": (
+            json.dumps({"email": unique_email("social"), "email_verified": True}))})
+    callback = urlsplit(back.headers["location"])
+    assert f"{callback.scheme}://{callback.netloc}{callback.path}" == storefront
+    # The storefront hands code and state to the API, whose code exchange names its page.
+    tokens = await gateway.get(f"/v1/auth/oauth/local/callback?{callback.query}")
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["access_token"]
+
+
 async def test_first_social_login_creates_a_verified_account_without_a_password(
         gateway: httpx.AsyncClient, settings: Settings) -> None:
     email, subject = unique_email("social"), f"sub-{uuid.uuid4()}"
