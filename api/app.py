@@ -22,6 +22,7 @@ from api import (
     orders,
     payments,
     problems,
+    read_models,
     returns,
     search,
     shipping,
@@ -104,6 +105,7 @@ def create_app(build: Callable[[], Container], services: list[str] | None = None
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(ServedBy)
     app.include_router(health.router)
+    app.include_router(read_models.router)
     for service in services:
         for router in SERVICE_ROUTERS[service]:
             app.include_router(router)
