@@ -8,8 +8,8 @@ running, under a unique index: a second request for the same projection fails in
 database (`ReplayInProgress`), however many replicas take requests at once.
 
 A worker that dies mid-replay stops writing its heartbeat (`beat_at`, every batch);
-`abandon_stale` marks such a replay failed and frees its projection, and the worker
-drops its half-built shadow. The live model serves throughout: only a finished replay
+a worker finds it `stale`, drops its half-built shadow, then marks it failed, which
+frees its projection. The live model serves throughout: only a finished replay
 is swapped in.
 """
 
@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infra.database import metadata
-from schemas.times import utc
+from projections.views import aware
 
 replays = Table(
     "projection_replays",
@@ -94,12 +94,6 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _shown(row) -> ReplayRow:
-    data = dict(row._mapping)
-    return {key: utc(value) if isinstance(value, datetime) else value  # type: ignore[return-value]
-            for key, value in data.items()}
-
-
 class ReplayRequests:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -123,14 +117,14 @@ class ReplayRequests:
         async with self.engine.connect() as connection:
             row = (await connection.execute(
                 select(replays).where(replays.c.id == replay_id))).first()
-        return _shown(row) if row else None
+        return aware(row) if row else None
 
     async def current(self, projection: str) -> ReplayRow | None:
         """The replay of `projection` requested or running now, if any."""
         async with self.engine.connect() as connection:
             row = (await connection.execute(
                 select(replays).where(replays.c.active == projection))).first()
-        return _shown(row) if row else None
+        return aware(row) if row else None
 
     async def latest(self) -> dict[str, ReplayRow]:
         """Each projection's most recent replay (by request time)."""
@@ -139,7 +133,7 @@ class ReplayRequests:
                 select(replays).order_by(replays.c.requested_at.desc()).limit(200))).all()
         newest: dict[str, ReplayRow] = {}
         for row in rows:
-            newest.setdefault(row.projection, _shown(row))
+            newest.setdefault(row.projection, aware(row))
         return newest
 
     async def claim(self, worker: str, shadow: str) -> ReplayRow | None:
@@ -179,15 +173,15 @@ class ReplayRequests:
                 update(replays).where(replays.c.id == replay_id, replays.c.state.in_(ACTIVE))
                 .values(active=None, finished_at=now, beat_at=now, **values))
 
-    async def abandon_stale(self, now: datetime | None = None) -> list[ReplayRow]:
-        """Mark failed every running replay whose worker fell silent (it died); returns
-        them, so that their shadows can be dropped."""
+    async def stale(self, now: datetime | None = None) -> list[ReplayRow]:
+        """Every running replay whose worker fell silent (it died): to be cleared up and
+        then marked failed with `ABANDONED`."""
         cutoff = (now or _now()) - STALE_AFTER
         async with self.engine.connect() as connection:
             rows = (await connection.execute(select(replays).where(
                 replays.c.state == "running", replays.c.beat_at < cutoff))).all()
-        stale = [_shown(row) for row in rows]
-        for row in stale:
-            await self.fail(row["id"], "The worker running it stopped; the live model kept "
-                                       "serving. Start the replay again.")
-        return stale
+        return [aware(row) for row in rows]
+
+
+ABANDONED = ("The worker running it stopped; the live model kept serving. Start the replay "
+             "again.")

@@ -27,7 +27,7 @@ from infra.clients import Clients
 from infra.container import Container
 from infra.database import create_tables
 from projections.registry import build_projections
-from projections.replays import ReplayRequests, ReplayRow
+from projections.replays import ABANDONED, ReplayRequests, ReplayRow
 from streams.replay import replay, shadow_suffix
 
 log = structlog.get_logger(__name__)
@@ -65,11 +65,12 @@ class ReplayRunner(mode.Service):
 
     async def once(self, clients: Clients, requests: ReplayRequests) -> None:
         """Clear up after dead workers, then run the oldest requested replay, if any."""
-        for stale in await requests.abandon_stale():
+        for stale in await requests.stale():
             log.warning("replays.abandoned", replay=stale["id"], projection=stale["projection"])
             if stale["shadow"]:
                 live = build_projections(clients)[stale["projection"]]
                 await live.shadow(stale["shadow"]).drop()  # type: ignore[attr-defined]
+            await requests.fail(stale["id"], ABANDONED)
         claimed = await requests.claim(self.worker, shadow_suffix())
         if claimed is not None:
             await run(clients, requests, claimed)
