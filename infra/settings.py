@@ -157,6 +157,17 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For the API trusts (comma separated, or "*"): the gateway.
     api_forwarded_allow_ips: str = "127.0.0.1"
 
+    # The web pages (storefront and console): their own process behind the gateway.
+    web_host: str = "127.0.0.1"
+    web_port: int = 8010
+    # Where the web process sends its API calls, tried in turn (one is down: the next):
+    # default the local API replicas; in production the gateway in front of the API.
+    web_api_urls: list[str] = []
+    # How long the web process waits for one API answer.
+    web_api_timeout_s: float = 15.0
+    # Proxies whose X-Forwarded-For the web process trusts (comma separated, or "*").
+    web_forwarded_allow_ips: str = "127.0.0.1"
+
     # Secrets (generated into .stack/shopstream.env locally; a secret store in production).
     # The key that wraps every subject's data key (base64 of 32 bytes).
     master_key: SecretStr = SecretStr("")
@@ -221,6 +232,9 @@ class Settings(BaseSettings):
         for name, value in derived.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, value)
+        if not self.web_api_urls:
+            object.__setattr__(self, "web_api_urls",
+                               [f"http://127.0.0.1:{port}" for port in self.api_replica_ports])
         if self.webhook_allow_private_targets is None:
             object.__setattr__(self, "webhook_allow_private_targets",
                                self.environment == "development")
@@ -251,7 +265,7 @@ _PORT_SETTINGS = (
     "kafka_port", "kafka_controller_port", "mysql_port", "postgresql_port", "mongodb_port",
     "redis_port", "elasticsearch_port", "elasticsearch_transport_port", "smtp_port",
     "mail_api_port", "stripe_mock_port", "oidc_port", "worker_web_ports", "gateway_port",
-    "gateway_stats_port", "api_port", "api_replica_ports",
+    "gateway_stats_port", "api_port", "api_replica_ports", "web_port",
 )
 
 

@@ -63,7 +63,8 @@ def stack_urls() -> None:
     from infra.settings import get_settings
 
     s = get_settings()
-    for label, url in (("gateway", s.public_url), ("API docs", f"{s.public_url}/docs"),
+    for label, url in (("storefront", f"{s.public_url}/"), ("console", f"{s.public_url}/console/"),
+                       ("gateway", s.public_url), ("API docs", f"{s.public_url}/docs"),
                        ("categories", f"{s.public_url}/v1/categories"),
                        ("search", f"{s.public_url}/v1/search?q=wireles+headphones"),
                        ("autocomplete", f"{s.public_url}/v1/search/suggest?q=head"),
@@ -184,6 +185,26 @@ def api(
                 # gateway, not the replica, closes it: a replica closing it (after uvicorn's
                 # default 5 s) could do so just as the gateway sent a request on it.
                 timeout_keep_alive=SERVER_TIMEOUT_S + 5)
+
+
+@app.command()
+def web(
+    port: Annotated[int | None, typer.Option(help="Port (default: SHOPSTREAM_WEB_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+) -> None:
+    """Serve the web pages: the storefront and the operator console."""
+    import uvicorn
+
+    from infra.logging import configure_logging
+    from infra.settings import get_settings
+    from ops.gateway import SERVER_TIMEOUT_S
+
+    settings = get_settings()
+    configure_logging()
+    uvicorn.run("web.app:create_app", factory=True, host=host or settings.web_host,
+                port=port or settings.web_port, proxy_headers=True,
+                forwarded_allow_ips=settings.web_forwarded_allow_ips, access_log=False,
+                log_level="warning", timeout_keep_alive=SERVER_TIMEOUT_S + 5)
 
 
 @app.command()

@@ -31,9 +31,12 @@ def _problem(status: int, detail: str, retry_after_s: int | None = None) -> str:
 
 
 def upstreams(settings: Settings) -> dict[str, tuple[str, ...]]:
-    """Each service's servers: its own from `gateway_upstreams`, else the API replicas."""
+    """Each service's servers: its own from `gateway_upstreams`, else the API replicas (the
+    web pages: the web process)."""
     replicas = tuple(f"127.0.0.1:{port}" for port in settings.api_replica_ports)
-    return {name: tuple(settings.gateway_upstreams.get(name, replicas)) for name in SERVICES}
+    local = {"web": (f"127.0.0.1:{settings.web_port}",)}
+    return {name: tuple(settings.gateway_upstreams.get(name, local.get(name, replicas)))
+            for name in SERVICES}
 
 
 def _backends(settings: Settings) -> str:

@@ -9,8 +9,10 @@ token (the API still verifies every token), and the largest request body it take
 
 Prefixes match as plain prefixes, the longest first (as Kong matches them).
 A service's `upstream` is its address in production (a Kubernetes Service, a
-Compose network alias); locally every service is served by the API replicas
-unless `SHOPSTREAM_GATEWAY_UPSTREAMS` says otherwise.
+Compose network alias) and `port` its port there; locally every service of the API
+is served by the API replicas unless `SHOPSTREAM_GATEWAY_UPSTREAMS` says otherwise,
+and the web pages (`web`: the storefront at `/`, the console at `/console/`) by the
+web process. `/` is the shortest prefix, so every path no API route claims is a page.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 KIB = 1024
+# The ports the deployables listen on in production.
+API_PORT = 8000
+WEB_PORT = 8010
 
 
 @dataclass(frozen=True)
@@ -31,8 +36,9 @@ class RateLimit:
 @dataclass(frozen=True)
 class Service:
     name: str
-    # Host name of the deployable that serves it in production, on `API_PORT`.
+    # Host name of the deployable that serves it in production, on `port`.
     upstream: str
+    port: int = API_PORT
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,6 @@ class Route:
     public: bool = True
 
 
-API_PORT = 8000
 
 # Orders, payments, audit and webhooks are served by the all-services deployable (`api`) until
 # each is split out into its own.
@@ -62,6 +67,7 @@ SERVICES: dict[str, Service] = {s.name: s for s in (
     Service("webhooks", upstream="api"),
     Service("operations", upstream="api"),
     Service("docs", upstream="api"),
+    Service("web", upstream="web", port=WEB_PORT),
 )}
 
 ROUTES: tuple[Route, ...] = (
@@ -103,6 +109,9 @@ ROUTES: tuple[Route, ...] = (
           auth=True),
     # the OpenAPI document and its UIs
     Route("docs", "docs", ("/docs", "/redoc", "/openapi.json")),
+    # the web pages: shoppers' and operators'
+    Route("storefront", "web", ("/", "/static/")),
+    Route("console", "web", ("/console/",)),
 )
 
 

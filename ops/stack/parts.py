@@ -2,7 +2,7 @@
 
 Servers (Kafka, MariaDB, PostgreSQL and FerretDB on it, Redis, Elasticsearch,
 the mail sink, stripe-mock, the OpenID Connect provider) come first; the shop's own processes
-(worker, API replicas) and the HAProxy gateway in front of them follow. Every
+(workers, API replicas, the web pages) and the HAProxy gateway in front of them follow. Every
 part listens on loopback only and keeps its data under the stack folder.
 """
 
@@ -552,6 +552,24 @@ class Api(Part):
         return http_ok(f"http://127.0.0.1:{self.port(ctx)}/healthz")
 
 
+class Web(Part):
+    """The web pages (storefront and console): a client of the API replicas."""
+
+    name = "web"
+    group = "app"
+    port_setting = "web_port"
+
+    def install(self, ctx: Context) -> None:
+        # The browser tests' Chromium and its WebDriver (tests/browser/).
+        installers.debian_packages({"chromium": "chromium", "chromedriver": "chromium-driver"})
+
+    def command(self, ctx: Context) -> list[str]:
+        return [sys.executable, "-m", "ops.cli", "web"]
+
+    def healthy(self, ctx: Context) -> bool:
+        return http_ok(f"http://127.0.0.1:{ctx.settings.web_port}/healthz")
+
+
 class Gateway(Part):
     name = "gateway"
     group = "app"
@@ -586,4 +604,4 @@ def all_parts(settings: Settings) -> list[Part]:
     return [Kafka(), MariaDB(), PostgreSQL(), FerretDB(), Redis(), Elasticsearch(), MailSink(),
             StripeMock(), OidcServer(), Worker(role="commands"), Worker(role="projections"),
             Worker(role="notifications"), Worker(role="sagas"), Worker(role="webhooks"),
-            *replicas, Gateway()]
+            *replicas, Web(), Gateway()]

@@ -137,7 +137,7 @@ async def test_a_route_limit_answers_429_with_retry_after(settings: Settings) ->
 
 async def test_the_gateway_limit_over_all_routes_answers_429(settings: Settings) -> None:
     async with from_own_address(settings) as http:
-        # Unknown paths are answered by the gateway itself (404), and count too.
+        # Unknown paths are answered 404 (by the web pages' process), and count too.
         statuses: Counter[int] = Counter()
         for batch in range(0, settings.gateway_rate_limit, 100):
             responses = await asyncio.gather(*[http.get(f"/no-such-path/{batch + n}")

@@ -119,8 +119,10 @@ def test_compose_holds_no_secret() -> None:
 
 
 def test_compose_serves_every_upstream_of_the_route_table() -> None:
-    api = compose()["services"]["api"]
-    names = {"api", *api["networks"]["default"]["aliases"]}
+    services = compose()["services"]
+    api = services["api"]
+    names = {"api", *api["networks"]["default"]["aliases"], "web"}
+    assert services["web"]["command"] == ["shopstream", "web"]
     assert {s.upstream for s in SERVICES.values()} <= names
     assert api["deploy"]["replicas"] >= 2
 

@@ -57,7 +57,7 @@ def test_route_names_and_prefixes_are_unique_and_services_known() -> None:
     assert len(prefixes) == len(set(prefixes))
     assert {r.service for r in ROUTES} <= set(SERVICES)
     # Every service of the API has an entry in the table, and the other way round.
-    assert set(SERVICE_ROUTERS) == set(SERVICES) - {"operations", "docs"}
+    assert set(SERVICE_ROUTERS) == set(SERVICES) - {"operations", "docs", "web"}
 
 
 def test_every_api_path_is_routed_to_the_service_that_serves_it() -> None:
@@ -79,7 +79,11 @@ def test_the_longest_prefix_wins() -> None:
     assert route_for("/v1/auth/login").name == "auth"
     assert route_for("/v1/admin/products/1").name == "catalog-admin"
     assert route_for("/v1/admin/orders").service == "orders"
-    assert route_for("/nothing") is None
+    # Every path no API route claims is a page of the web process.
+    assert route_for("/nothing").service == "web"
+    assert route_for("/").name == "storefront"
+    assert route_for("/console/orders").name == "console"
+    assert route_for("/v1/nothing").service == "web"  # which answers it problem+json 404
     lengths = [len(prefix) for prefix, _ in by_precedence()]
     assert lengths == sorted(lengths, reverse=True)
 
@@ -125,8 +129,10 @@ def test_the_haproxy_config_follows_the_table() -> None:
             assert f"gt {route.limit.requests} }}" in config
             assert f"http_req_rate({route.limit.window_s}s)" in config
     assert "server catalog-1 127.0.0.1:9101 check" in config
-    # The other services go to the replicas (wherever the settings put them).
+    # The other services go to the replicas (wherever the settings put them), the pages to
+    # the web process.
     assert f"server api-1 127.0.0.1:{settings.api_replica_ports[0]} check" in config
+    assert f"server web-1 127.0.0.1:{settings.web_port} check" in config
 
 
 # Kong
@@ -150,7 +156,8 @@ def test_the_kong_yml_follows_the_table() -> None:
         service, kong_route = routes[route.name]
         plugins = {p["name"]: p["config"] for p in kong_route["plugins"]}
         assert service["name"] == route.service
-        assert service["url"] == f"http://{SERVICES[route.service].upstream}:8000"
+        upstream = SERVICES[route.service]
+        assert service["url"] == f"http://{upstream.upstream}:{upstream.port}"
         assert kong_route["paths"] == list(route.prefixes)
         assert ("jwt" in plugins) == route.auth
         assert plugins["request-size-limiting"]["allowed_payload_size"] == route.max_body_bytes

@@ -1,0 +1,1 @@
+"""The web pages for people: the storefront and the operator console, clients of the public API."""
