@@ -155,8 +155,11 @@ async def order(request: Request, order_id: str, pages: PagesDep, api: ApiDep,
     the_order, trail = await api.gather(
         api.call(visitor, "GET", f"/v1/orders/{path}"),
         api.call(visitor, "GET", f"/v1/audit/orders/{path}"))
+    status = the_order.body["status"]
+    following = (FULFILMENT_STEPS.index(status) + 1 if status in FULFILMENT_STEPS else 0)
     return pages.render(request, "console/order.html", order=the_order.body,
                         events=trail.body["events"], steps=FULFILMENT_STEPS,
+                        next_step=FULFILMENT_STEPS[min(following, len(FULFILMENT_STEPS) - 1)],
                         notice=f"Recorded: {done.replace('_', ' ')}." if done else None)
 
 
