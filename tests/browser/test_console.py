@@ -4,6 +4,8 @@ end on the page; a customer who signs in sees no data."""
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 from selenium import webdriver
@@ -119,3 +121,47 @@ async def test_a_wrong_password_stays_on_the_sign_in_page_with_the_reason(
     click(browser, "Sign in")
     wait_for_text(browser, "Sign in to the console")
     assert browser.find_elements(By.CSS_SELECTOR, ".field-error")
+
+
+CONSOLE_PAGES = {"/console/": "Orders", "/console/returns": "Returns",
+                 "/console/projections": "Projections", "/console/vouchers": "Vouchers",
+                 "/console/shipping-zones": "Shipping zones", "/console/webhooks": "Webhooks",
+                 "/console/readiness": "Readiness"}
+
+
+async def test_every_console_page_opens_by_its_link_and_fits_a_phone(
+        console: str, browser: webdriver.Chrome, admin_email: str) -> None:
+    sign_in(browser, console, admin_email)
+    browser.set_window_size(375, 800)
+    for path, title in CONSOLE_PAGES.items():
+        browser.find_element(By.CSS_SELECTOR, f'nav.console-nav a[href="{path}"]').click()
+        WebDriverWait(browser, WAIT_S).until(lambda driver: heading(driver) == title)
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;"), path
+    wait_for_text(browser, "kafka")
+    states = {row.find_elements(By.TAG_NAME, "td")[0].text:
+              row.find_elements(By.TAG_NAME, "td")[1].text
+              for row in browser.find_elements(By.CSS_SELECTOR, "table.lines")[0]
+              .find_elements(By.CSS_SELECTOR, "tbody tr")}
+    assert set(states) == {"kafka", "mysql", "mongodb", "redis", "elasticsearch"}
+    assert set(states.values()) == {"ok"}
+
+
+async def test_an_admin_creates_a_voucher_and_a_bad_one_is_refused_beside_its_field(
+        console: str, browser: webdriver.Chrome, admin_email: str) -> None:
+    code = f"CONSOLE{uuid.uuid4().hex[:8].upper()}"
+    sign_in(browser, console, admin_email, then="/console/vouchers")
+    fill(browser, "Code", code)
+    Select(field(browser, "Kind")).select_by_value("fixed")
+    fill(browser, "Value (percent, or €)", "5.50")
+    fill(browser, "Minimum subtotal (€)", "30")
+    click(browser, "Create voucher")
+    wait_for_text(browser, f"Voucher {code} created.")
+    row = browser.find_element(By.XPATH, f"//tr[td/code[text()='{code}']]")
+    assert "5.50" in row.text and "30.00" in row.text
+
+    fill(browser, "Code", code)
+    fill(browser, "Value (percent, or €)", "5")
+    click(browser, "Create voucher")
+    wait_for_text(browser, "New voucher")
+    assert browser.find_element(By.ID, "e-code").text  # taken: said next to the code
