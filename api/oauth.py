@@ -11,6 +11,11 @@ checked, and the person is signed in:
 - to a new account without a password, its address verified if the provider
   verified it.
 The answer is the token pair a password login gives.
+
+The storefront starts a sign-in with `redirect_uri` set to its own sign-in page
+(`<frontend_url>/login/oauth/<provider>/callback`, the only other address allowed,
+which a real provider must have registered too): the browser comes back to the
+storefront, which hands the code and state to `callback` and keeps the tokens.
 """
 
 from __future__ import annotations
@@ -59,6 +64,11 @@ class ProviderApplicant:
     password: None = None
 
 
+def storefront_callback(settings, provider: str) -> str:
+    """The storefront's page that finishes a sign-in with `provider`."""
+    return f"{settings.frontend_url.rstrip('/')}/login/oauth/{provider}/callback"
+
+
 def _known(oidc, provider: str) -> None:
     if oidc.provider(provider) is None:
         raise HTTPException(404, "There is no such identity provider.")
@@ -70,14 +80,23 @@ def _known(oidc, provider: str) -> None:
                        404: {"description": "Unknown identity provider"},
                        502: {"description": "The identity provider cannot be reached"}})
 async def authorize(provider: str, oidc: OidcDep, sign_ins: PendingSignInsDep,
+                    settings: SettingsDep,
                     login_hint: Annotated[str | None, Query(
                         max_length=320,
                         description="Passed to the provider: who is expected to sign in.")]
+                    = None,
+                    redirect_uri: Annotated[str | None, Query(
+                        max_length=2000,
+                        description="Where the provider sends the browser back: only the "
+                                    "storefront's sign-in page, "
+                                    "`<frontend_url>/login/oauth/<provider>/callback`.")]
                     = None) -> RedirectResponse:
     """Start signing in with an identity provider (OpenID Connect, state + nonce + PKCE)."""
     _known(oidc, provider)
+    if redirect_uri is not None and redirect_uri != storefront_callback(settings, provider):
+        raise HTTPException(422, "redirect_uri may only be the storefront's sign-in page.")
     try:
-        url, state, pending = await oidc.authorization(provider, login_hint)
+        url, state, pending = await oidc.authorization(provider, login_hint, redirect_uri)
     except ProviderUnavailable:
         raise HTTPException(502, _UNAVAILABLE) from None
     await sign_ins.save(state, pending)

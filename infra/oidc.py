@@ -49,6 +49,9 @@ class PendingSignIn:
     provider: str
     nonce: str
     code_verifier: str
+    # Where the provider sends the browser back, when not the provider's own `redirect_uri`
+    # (the storefront's sign-in page); the code exchange must name the same.
+    redirect_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,27 +100,29 @@ class OidcClient:
         return self._providers.get(name)
 
     async def authorization(self, name: str, login_hint: str | None = None,
-                            ) -> tuple[str, str, PendingSignIn]:
+                            redirect_uri: str | None = None) -> tuple[str, str, PendingSignIn]:
         """The provider's authorization URL, its `state` and what the callback will need."""
         provider = self._provider(name)
         metadata = await self._discovery(name)
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
         params = {"response_type": "code", "client_id": provider.client_id,
-                  "redirect_uri": provider.redirect_uri, "scope": provider.scope,
+                  "redirect_uri": redirect_uri or provider.redirect_uri, "scope": provider.scope,
                   "state": state, "nonce": nonce,
                   "code_challenge": create_s256_code_challenge(verifier),
                   "code_challenge_method": "S256"}
         if login_hint:
             params["login_hint"] = login_hint
         url = httpx.URL(metadata["authorization_endpoint"]).copy_merge_params(params)
-        return str(url), state, PendingSignIn(provider=name, nonce=nonce, code_verifier=verifier)
+        return str(url), state, PendingSignIn(provider=name, nonce=nonce, code_verifier=verifier,
+                                              redirect_uri=redirect_uri)
 
     async def identity(self, code: str, pending: PendingSignIn) -> Identity:
         """Exchange the code for tokens and return who the verified ID token names."""
         provider = self._provider(pending.provider)
         metadata = await self._discovery(pending.provider)
         form = {"grant_type": "authorization_code", "code": code,
-                "redirect_uri": provider.redirect_uri, "code_verifier": pending.code_verifier}
+                "redirect_uri": pending.redirect_uri or provider.redirect_uri,
+                "code_verifier": pending.code_verifier}
         secret = provider.client_secret.get_secret_value()
         auth = None
         methods = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]

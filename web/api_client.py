@@ -171,12 +171,21 @@ class ApiClient:
 
 def _error(answer: Answer) -> ApiError:
     body = answer.body if isinstance(answer.body, dict) else {}
-    errors = tuple(
-        FieldError(field=".".join(str(e.get("field", "")).split(".")[1:])
-                   if str(e.get("field", "")).startswith(("body.", "query.", "path."))
-                   else str(e.get("field", "")),
-                   message=str(e.get("message", "")))
-        for e in body.get("errors") or [] if isinstance(e, dict))
+    errors = tuple(FieldError(field=_form_path(str(e.get("field", ""))),
+                              message=_readable(str(e.get("message", ""))))
+                   for e in body.get("errors") or [] if isinstance(e, dict))
     detail = str(body.get("detail") or body.get("title") or f"The shop answered {answer.status}.")
     return ApiError(answer.status, detail, errors=errors,
                     retry_after=answer.headers.get("Retry-After"))
+
+
+def _form_path(field: str) -> str:
+    """`body.shipping_address.city` as `shipping_address.city`; the whole body as ''."""
+    head, _, rest = field.partition(".")
+    return rest if head in ("body", "query", "path") else ("" if field == "body" else field)
+
+
+def _readable(message: str) -> str:
+    """Pydantic's message without its `Value error, ` prefix, as a sentence."""
+    message = message.removeprefix("Value error, ")
+    return message[:1].upper() + message[1:]

@@ -22,9 +22,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from infra.settings import Settings, get_settings
-from web import console, storefront
+from web import accounts, console, storefront
 from web.api_client import ApiClient, ApiError
-from web.cookies import ensure_csrf_cookie, visitor_from, write_visitor
+from web.cookies import clear_flash, ensure_csrf_cookie, visitor_from, write_visitor
 from web.pages import Pages
 
 HERE = Path(__file__).resolve().parent
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response = await call_next(request)
         write_visitor(response, request.state.visitor, secure)
         ensure_csrf_cookie(request, response, secure)
+        clear_flash(request, response, secure)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
@@ -97,5 +98,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.state.pages.error(request, 500, "Something went wrong on our side.", None)
 
     app.include_router(storefront.router)
+    app.include_router(accounts.router)
     app.include_router(console.router)
     return app

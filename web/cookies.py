@@ -3,6 +3,9 @@
 Every cookie is HttpOnly and SameSite=Lax (Secure when the public URL is https). The
 access and refresh tokens, the guest cart token, the consistency token and the guest
 orders' tokens live here; nothing else about the visitor is kept by the web process.
+What a form post's answer wants the next page to show (a notice, the API's refusal
+next to its fields, the values to fill in again) travels in a short-lived `flash`
+cookie, so every post redirects to a page that makes its own single round trip.
 A form post must send back, in its `csrf_token` field, the value of the `csrf` cookie
 (compared in constant time): another site can make a browser post a form, but cannot
 read the cookie to fill the field in.
@@ -10,7 +13,9 @@ read the cookie to fill the field in.
 
 from __future__ import annotations
 
+import base64
 import hmac
+import json
 import secrets
 from urllib.parse import parse_qs
 
@@ -79,11 +84,6 @@ async def checked_form(request: Request) -> dict[str, str]:
     return form
 
 
-def form_list(request_body: bytes, name: str) -> list[str]:
-    """Every value of a repeated field (checkboxes) of an URL-encoded body."""
-    return parse_qs(request_body.decode("utf-8", "replace")).get(name, [])
-
-
 def guest_orders(request: Request) -> dict[str, str]:
     """{order id: order token} of the guest orders placed in this browser."""
     raw = request.cookies.get(GUEST_ORDERS_COOKIE, "")
@@ -98,3 +98,46 @@ def remember_guest_order(request: Request, response: Response, order_id: str, to
     response.set_cookie(GUEST_ORDERS_COOKIE, ",".join(f"{k}:{v}" for k, v in newest),
                         max_age=LONG_LIVED_S, path="/", secure=secure, httponly=True,
                         samesite="lax")
+
+
+FLASH_COOKIE = "flash"
+# What a flash may hold: a form's values and errors are small; a cookie holds 4 KB.
+MAX_FLASH_BYTES = 3000
+
+
+def set_flash(response: Response, secure: bool, *, notice: str | None = None,
+              error: str | None = None, errors: dict[str, str] | None = None,
+              values: dict[str, str] | None = None) -> None:
+    """What the next page shows once after a form post's redirect: a notice, the API's
+    refusal (`error`, field `errors`), and the values sent, to fill the form in again."""
+    flash = {"notice": notice, "error": error, "errors": errors or {}, "values": values or {}}
+    encoded = base64.urlsafe_b64encode(json.dumps(flash).encode()).decode()
+    if len(encoded) > MAX_FLASH_BYTES:
+        flash["values"] = {}
+        encoded = base64.urlsafe_b64encode(json.dumps(flash).encode()).decode()
+    response.set_cookie(FLASH_COOKIE, encoded, max_age=300, path="/", secure=secure,
+                        httponly=True, samesite="lax")
+
+
+def take_flash(request: Request) -> dict:
+    """The flash the previous post left (then deleted by `clear_flash`), or an empty one."""
+    empty = {"notice": None, "error": None, "errors": {}, "values": {}}
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return empty
+    request.state.flash_taken = True
+    try:
+        flash = json.loads(base64.urlsafe_b64decode(raw.encode()))
+    except ValueError:
+        return empty
+    if not isinstance(flash, dict):
+        return empty
+    return {key: flash.get(key) or default for key, default in empty.items()}
+
+
+def clear_flash(request: Request, response: Response, secure: bool) -> None:
+    set_now = any(value.startswith(FLASH_COOKIE + "=")
+                  for value in response.headers.getlist("set-cookie"))
+    if getattr(request.state, "flash_taken", False) and not set_now:
+        response.delete_cookie(FLASH_COOKIE, path="/", secure=secure, httponly=True,
+                               samesite="lax")

@@ -3,20 +3,31 @@ fill in and send forms by their labels."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
 # Pages answer in well under this; the machine runs several stacks at once.
 WAIT_S = 30
 
 
+def wait(browser: webdriver.Chrome, condition: Callable[[webdriver.Chrome], Any],
+         message: str, timeout_s: float = WAIT_S) -> Any:
+    """Until `condition(browser)` is true; a page replaced meanwhile (by a form's submit, a
+    reload) is looked at again."""
+    return WebDriverWait(browser, timeout_s, poll_frequency=0.25,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(
+        condition, message=message)
+
+
 def wait_for_text(browser: webdriver.Chrome, text: str, timeout_s: float = WAIT_S) -> None:
-    WebDriverWait(browser, timeout_s).until(
-        lambda driver: text in driver.find_element(By.TAG_NAME, "body").text,
-        message=f"the page never showed {text!r}")
+    wait(browser, lambda driver: text in driver.find_element(By.TAG_NAME, "body").text,
+         f"the page never showed {text!r}", timeout_s)
 
 
 def heading(browser: webdriver.Chrome) -> str:
@@ -36,11 +47,17 @@ def fill(browser: webdriver.Chrome, label: str, value: str) -> None:
 
 
 def click(browser: webdriver.Chrome, text: str) -> None:
-    """Click the button or link that says `text`."""
-    element = WebDriverWait(browser, WAIT_S).until(seen.element_to_be_clickable(
-        (By.XPATH, f"//button[normalize-space()={_literal(text)}] | "
-                   f"//a[normalize-space()={_literal(text)}] | "
-                   f"//input[@type='submit' and @value={_literal(text)}]")))
+    """Click the button that says `text`, or else the link (a form's "Sign in" before the
+    header's)."""
+    button = (f"//button[normalize-space()={_literal(text)}] | "
+              f"//input[@type='submit' and @value={_literal(text)}]")
+    link = f"//a[normalize-space()={_literal(text)}]"
+    element = wait(
+        browser,
+        lambda driver: next((e for e in driver.find_elements(By.XPATH, button)
+                             if e.is_displayed() and e.is_enabled()), None)
+        or next((e for e in driver.find_elements(By.XPATH, link) if e.is_displayed()), None),
+        f"no button or link says {text!r}")
     element.click()
 
 
