@@ -18,7 +18,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from web.api_client import ApiError
+from web.cookies import take_flash
 from web.pages import ApiDep, FormDep, PagesDep, VisitorDep
+from web.storefront import redirect
 
 router = APIRouter(prefix="/console")
 
@@ -46,11 +48,6 @@ def refused_page(request: Request, error: ApiError, pages) -> Response | None:
     if error.status == 403:
         return pages.render(request, "console/not_admin.html", status=403)
     return None
-
-
-def _redirect(path: str, **query: str) -> RedirectResponse:
-    shown = {k: v for k, v in query.items() if v}
-    return RedirectResponse(path + (f"?{urlencode(shown)}" if shown else ""), status_code=303)
 
 
 def _next(target: str | None) -> str:
@@ -91,18 +88,18 @@ async def log_in(request: Request, pages: PagesDep, api: ApiDep, visitor: Visito
         raise
     visitor.replace(access_token=answer.body["access_token"],
                     refresh_token=answer.body["refresh_token"])
-    return _redirect(_next(form.get("next")))
+    return redirect(request, _next(form.get("next")))
 
 
 @router.post("/logout")
-async def log_out(api: ApiDep, visitor: VisitorDep, form: FormDep) -> Response:
+async def log_out(request: Request, api: ApiDep, visitor: VisitorDep, form: FormDep) -> Response:
     if visitor.signed_in:
         try:
             await api.call(visitor, "POST", "/v1/auth/logout")
         except ApiError:
             pass  # signed out here whatever the API says
     visitor.replace(access_token=None, refresh_token=None)
-    return _redirect("/console/login")
+    return redirect(request, "/console/login")
 
 
 # Orders
@@ -149,7 +146,7 @@ async def orders(request: Request, pages: PagesDep, api: ApiDep, visitor: Visito
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order(request: Request, order_id: str, pages: PagesDep, api: ApiDep,
-                visitor: VisitorDep, done: str | None = None) -> HTMLResponse:
+                visitor: VisitorDep) -> HTMLResponse:
     """An order, its fulfilment and returns, and its timeline from the audit trail."""
     path = quote(order_id, safe="")
     the_order, trail = await api.gather(
@@ -160,11 +157,11 @@ async def order(request: Request, order_id: str, pages: PagesDep, api: ApiDep,
     return pages.render(request, "console/order.html", order=the_order.body,
                         events=trail.body["events"], steps=FULFILMENT_STEPS,
                         next_step=FULFILMENT_STEPS[min(following, len(FULFILMENT_STEPS) - 1)],
-                        notice=f"Recorded: {done.replace('_', ' ')}." if done else None)
+                        flash=take_flash(request))
 
 
 @router.post("/orders/{order_id}/fulfilment")
-async def record_fulfilment(order_id: str, api: ApiDep, visitor: VisitorDep,
+async def record_fulfilment(request: Request, order_id: str, api: ApiDep, visitor: VisitorDep,
                             form: FormDep) -> Response:
     """Move the order on (packed, shipped with carrier and tracking number, ...)."""
     step = {"status": form.get("status", "")} | {
@@ -172,12 +169,13 @@ async def record_fulfilment(order_id: str, api: ApiDep, visitor: VisitorDep,
         if form.get(name, "").strip()}
     await api.call(visitor, "POST", f"/v1/admin/orders/{quote(order_id, safe='')}/fulfilment",
                    json=step)
-    return _redirect(f"/console/orders/{quote(order_id, safe='')}", done=step["status"])
+    return redirect(request, f"/console/orders/{quote(order_id, safe='')}",
+                    notice=f"Recorded: {step['status'].replace('_', ' ')}.")
 
 
 @router.post("/returns/{return_id}/{step}")
-async def return_step(return_id: str, step: str, api: ApiDep, visitor: VisitorDep,
-                      form: FormDep) -> Response:
+async def return_step(request: Request, return_id: str, step: str, api: ApiDep,
+                      visitor: VisitorDep, form: FormDep) -> Response:
     """Approve, receive or reject a return, then back to its order (or the returns)."""
     if step not in RETURN_STEPS:
         raise ApiError(404, "There is no such step of a return.")
@@ -185,17 +183,16 @@ async def return_step(return_id: str, step: str, api: ApiDep, visitor: VisitorDe
     await api.call(visitor, "POST", f"/v1/admin/returns/{quote(return_id, safe='')}/{step}",
                    json=body)
     order_id = form.get("order_id", "")
-    done = {"approve": "return approved", "receive": "return received",
-            "reject": "return rejected"}[step]
+    notice = {"approve": "Recorded: return approved.", "receive": "Recorded: return received.",
+              "reject": "Recorded: return rejected."}[step]
     if order_id:
-        return _redirect(f"/console/orders/{quote(order_id, safe='')}", done=done)
-    return _redirect("/console/returns", done=done)
+        return redirect(request, f"/console/orders/{quote(order_id, safe='')}", notice=notice)
+    return redirect(request, "/console/returns", notice=notice)
 
 
 @router.get("/returns", response_class=HTMLResponse)
 async def returns(request: Request, pages: PagesDep, api: ApiDep, visitor: VisitorDep,
-                  status: str | None = None, cursor: str | None = None,
-                  done: str | None = None) -> HTMLResponse:
+                  status: str | None = None, cursor: str | None = None) -> HTMLResponse:
     """Every return, or those of one status: what waits for an admin."""
     params = {"limit": PAGE} | ({"status": status} if status else {}) | (
         {"cursor": cursor} if cursor else {})
@@ -204,31 +201,32 @@ async def returns(request: Request, pages: PagesDep, api: ApiDep, visitor: Visit
     more = urlencode({"status": status or "", "cursor": next_cursor}) if next_cursor else None
     return pages.render(request, "console/returns.html", returns=answer.body["items"],
                         current=status or "", statuses=RETURN_STATUSES, more=more,
-                        notice=f"Recorded: {done}." if done else None)
+                        flash=take_flash(request))
 
 
 # Projections and replays
 
 @router.get("/projections", response_class=HTMLResponse)
 async def projections(request: Request, pages: PagesDep, api: ApiDep,
-                      visitor: VisitorDep, busy: str | None = None) -> HTMLResponse:
+                      visitor: VisitorDep) -> HTMLResponse:
     """Each read model's position and lag, its latest replay, and a button to replay it."""
     answer = await api.call(visitor, "GET", "/v1/admin/projections")
     return pages.render(request, "console/projections.html", projections=answer.body["items"],
-                        busy=busy)
+                        flash=take_flash(request))
 
 
 @router.post("/projections/{name}/replays")
-async def start_replay(name: str, api: ApiDep, visitor: VisitorDep, form: FormDep) -> Response:
+async def start_replay(request: Request, name: str, api: ApiDep, visitor: VisitorDep,
+                       form: FormDep) -> Response:
     """Ask for a replay, then watch it; one already under way is shown instead."""
     try:
         answer = await api.call(visitor, "POST",
                                 f"/v1/admin/projections/{quote(name, safe='')}/replays")
     except ApiError as error:
         if error.status == 409:
-            return _redirect("/console/projections", busy=error.detail)
+            return redirect(request, "/console/projections", error=error.detail)
         raise
-    return _redirect(f"/console/replays/{answer.body['id']}")
+    return redirect(request, f"/console/replays/{answer.body['id']}")
 
 
 @router.get("/replays/{replay_id}", response_class=HTMLResponse)
@@ -258,14 +256,13 @@ VOUCHER_FIELDS = ("code", "kind", "value", "min_subtotal", "starts_at", "ends_at
 
 @router.get("/vouchers", response_class=HTMLResponse)
 async def vouchers(request: Request, pages: PagesDep, api: ApiDep, visitor: VisitorDep,
-                   cursor: str | None = None, done: str | None = None) -> HTMLResponse:
+                   cursor: str | None = None) -> HTMLResponse:
     answer = await api.call(visitor, "GET", "/v1/admin/vouchers",
                             params={"limit": PAGE} | ({"cursor": cursor} if cursor else {}))
     next_cursor = answer.body["next_cursor"]
     return pages.render(request, "console/vouchers.html", vouchers=answer.body["items"],
                         more=urlencode({"cursor": next_cursor}) if next_cursor else None,
-                        form={}, errors={},
-                        notice=f"Voucher {done} created." if done else None)
+                        form={}, errors={}, flash=take_flash(request))
 
 
 def _voucher_body(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -303,7 +300,8 @@ async def create_voucher(request: Request, pages: PagesDep, api: ApiDep, visitor
     if not errors:
         try:
             await api.call(visitor, "POST", "/v1/admin/vouchers", json=body)
-            return _redirect("/console/vouchers", done=body["code"].upper())
+            return redirect(request, "/console/vouchers",
+                            notice=f"Voucher {body['code'].upper()} created.")
         except ApiError as error:
             if error.status not in (409, 422):
                 raise

@@ -16,7 +16,7 @@ from infra.settings import Settings
 from tests.browser.conftest import WINDOW
 from tests.browser.pages import WAIT_S, click, field, fill, heading, wait_for_text
 from tests.e2e.test_console_api import confirmed_order
-from tests.support import PASSWORD, eventually, shopper, unique_email
+from tests.support import PASSWORD, shopper, unique_email
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def record_step(browser: webdriver.Chrome, step: str, **fields: str) -> None:
 async def test_an_admin_ships_an_order_from_its_timeline_and_the_shopper_sees_it(
         console: str, browser: webdriver.Chrome, gateway: httpx.AsyncClient, admin: dict,
         admin_email: str, category: dict) -> None:
-    me, order = await confirmed_order(gateway, admin, category, 4_200)
+    email, me, order = await confirmed_order(gateway, admin, category, 4_200)
     sign_in(browser, console, admin_email)
     fill(browser, "Order id starts with", order["id"][:8])
     click(browser, "Filter")
@@ -69,13 +69,20 @@ async def test_an_admin_ships_an_order_from_its_timeline_and_the_shopper_sees_it
     assert browser.find_element(By.ID, "order-status").text == "shipped"
     wait_for_text(browser, "FulfilmentRecorded")
 
-    async def tracked():
-        answer = await gateway.get(f"/v1/orders/{order['id']}/tracking", headers=me)
-        return answer.json() if answer.json().get("status") == "shipped" else None
-
-    tracking = await eventually(tracked)
-    assert (tracking["carrier"], tracking["tracking_number"]) == ("DHL", "JJD0099887766")
-    assert [step["status"] for step in tracking["history"]] == ["packed", "shipped"]
+    # The shopper signs in to the shop and opens the order's tracking page.
+    browser.delete_all_cookies()
+    browser.get(console + "/login")
+    fill(browser, "Email", email)
+    fill(browser, "Password", PASSWORD)
+    click(browser, "Sign in")
+    wait_for_text(browser, "You are signed in.")
+    browser.get(console + f"/orders/{order['id']}/tracking")
+    wait_for_text(browser, f"Tracking order {order['id'][:8]}")
+    assert browser.find_element(By.ID, "tracking-status").text == "shipped"
+    assert browser.find_element(By.ID, "carrier").text == "DHL"
+    assert browser.find_element(By.ID, "tracking-number").text == "JJD0099887766"
+    steps = browser.find_elements(By.CSS_SELECTOR, "ol.timeline li")
+    assert [step.text.split(" · ")[0] for step in steps] == ["packed", "shipped"]
 
 
 async def test_an_admin_starts_a_replay_and_watches_it_to_the_end(

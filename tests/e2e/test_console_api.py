@@ -20,14 +20,14 @@ ADMIN_READS = ["/v1/admin/orders", "/v1/admin/returns", "/v1/admin/vouchers",
 
 
 async def confirmed_order(http: httpx.AsyncClient, admin: dict, category: dict,
-                          price: int) -> tuple[dict, dict]:
-    """A shopper's confirmed card order of one product at `price`: (headers, order)."""
+                          price: int) -> tuple[str, dict, dict]:
+    """A shopper's confirmed card order of one product at `price`: (email, headers, order)."""
     product = await make_product(http, admin, category, f"Console lamp {price}", price, 5)
-    _, me = await shopper(http, "console")
+    email, me = await shopper(http, "console")
     await fill_cart(http, me, (product, 1))
     order = await placed(http, me, "card", "tok_visa")
     assert order["status"] == "confirmed", order
-    return me, order
+    return email, me, order
 
 
 async def test_admin_routes_are_401_without_a_token_and_403_for_a_customer(
@@ -47,8 +47,8 @@ async def test_every_customers_orders_are_listed_filtered_and_paged(
         gateway: httpx.AsyncClient, admin: dict, category: dict) -> None:
     started = datetime.now(UTC) - timedelta(seconds=1)
     price = 70_000 + uuid.uuid4().int % 10_000  # a total no other test's order has
-    me, order = await confirmed_order(gateway, admin, category, price)
-    _, other = await confirmed_order(gateway, admin, category, price + 1)
+    _, me, order = await confirmed_order(gateway, admin, category, price)
+    _, _, other = await confirmed_order(gateway, admin, category, price + 1)
     total = order["total"]["amount"]
 
     async def listed(**filters) -> dict:
@@ -85,7 +85,7 @@ async def test_every_customers_orders_are_listed_filtered_and_paged(
 
 async def test_a_returns_list_shows_what_waits_for_an_admin(
         gateway: httpx.AsyncClient, admin: dict, category: dict) -> None:
-    me, order = await confirmed_order(gateway, admin, category, 2_500)
+    _, me, order = await confirmed_order(gateway, admin, category, 2_500)
     await deliver(gateway, admin, order["id"])
     await order_when(gateway, me, order["id"], ("delivered",))
     asked = await ask_return(gateway, me, order["id"], [(order["items"][0]["product_id"], 1)])
@@ -145,7 +145,7 @@ async def test_projections_show_the_same_positions_as_the_command(
 
 async def test_a_replay_is_run_by_a_worker_once_at_a_time_while_the_model_serves(
         gateway: httpx.AsyncClient, admin: dict, category: dict) -> None:
-    me, order = await confirmed_order(gateway, admin, category, 3_100)
+    _, me, order = await confirmed_order(gateway, admin, category, 3_100)
     asked = await gateway.post("/v1/admin/projections/orders/replays", headers=admin)
     assert asked.status_code == 202, asked.text
     replay = asked.json()
