@@ -172,3 +172,28 @@ async def test_an_admin_creates_a_voucher_and_a_bad_one_is_refused_beside_its_fi
     click(browser, "Create voucher")
     wait_for_text(browser, "New voucher")
     assert browser.find_element(By.ID, "e-code").text  # taken: said next to the code
+
+
+async def test_a_webhook_s_deliveries_show_in_the_console(
+        console: str, browser: webdriver.Chrome, gateway: httpx.AsyncClient, admin: dict,
+        admin_email: str, category: dict) -> None:
+    # A receiver that is not there: the delivery is recorded and its attempts fail.
+    target = f"http://127.0.0.1:9/hooks/{uuid.uuid4().hex[:8]}"
+    created = await gateway.post("/v1/admin/webhooks", headers=admin,
+                                 json={"url": target, "events": ["order.confirmed"]})
+    assert created.status_code == 201, created.text
+    _, _, order = await confirmed_order(gateway, admin, category, 1_900)
+    sign_in(browser, console, admin_email, then="/console/webhooks")
+    click(browser, target)
+    wait_for_text(browser, "Deliveries")
+
+    def delivery_listed(driver: webdriver.Chrome) -> bool:
+        if "order.confirmed" in driver.find_element(By.TAG_NAME, "main").text:
+            return True
+        driver.refresh()
+        return False
+
+    WebDriverWait(browser, 120, poll_frequency=2).until(
+        delivery_listed, message="the delivery never showed")
+    row = browser.find_element(By.XPATH, "//tr[td[contains(., 'order.confirmed')]]")
+    assert any(state in row.text for state in ("pending", "failed"))
