@@ -23,6 +23,7 @@ from api import (
     orders,
     payments,
     problems,
+    read_models,
     returns,
     search,
     shipping,
@@ -104,8 +105,8 @@ def create_app(build: Callable[[], Container], services: list[str] | None = None
     problems.install(app)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(ServedBy)
-    routers = [health.router, *(router for service in services
-                                for router in SERVICE_ROUTERS[service])]
+    routers = [health.router, read_models.router,
+               *(router for service in services for router in SERVICE_ROUTERS[service])]
     for router in routers:
         app.include_router(router)
     openapi.install(app, routers)

@@ -10,11 +10,11 @@ that rule, for every route that reads one order.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api import cursors
 from api.catalog import Cursor, Limit
@@ -23,7 +23,7 @@ from api.deps import Admin, BusDep, CurrentUser, IdempotencyKey, OrdersViewDep, 
 from api.owners import VisibleOrder, visible_order
 from api.returns import Return, shown
 from api.users import ShownAddress
-from projections.orders_views import OrderRow, OrdersView, ReceiptRow
+from projections.orders_views import OrderFilters, OrderRow, OrdersView, ReceiptRow
 from schemas.commands.orders import CancelOrder, RecordFulfilment
 from schemas.events.orders import (
     CancelledBy,
@@ -31,7 +31,7 @@ from schemas.events.orders import (
     OrderLine,
     PaymentMethodType,
 )
-from schemas.money import Money
+from schemas.money import MAX_AMOUNT, Money
 from schemas.values import Label
 
 router = APIRouter(tags=["orders"])
@@ -215,6 +215,57 @@ async def list_orders(user: CurrentUser, orders: OrdersViewDep, seen: Seen,
     last = page[-1] if page else None
     return OrderList(
         items=[_summary(row) for row in page],
+        next_cursor=(cursors.encode([last["created_at"].isoformat(), last["id"]], query_print)
+                     if len(rows) > limit and last else None))
+
+
+class AdminOrderSummary(OrderSummary):
+    customer_id: UUID = Field(description="The customer's id (a guest's is derived from the "
+                                          "order).")
+    guest: bool
+    payment_method: PaymentMethodType
+    tracking_number: str | None
+
+
+class AdminOrderList(BaseModel):
+    items: list[AdminOrderSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
+                                                "null on the last page.")
+
+
+IdPrefix = Annotated[str | None, Query(min_length=1, max_length=36,
+                                       pattern=r"^[0-9a-fA-F-]+$",
+                                       description="The start of the order id.")]
+MinorUnits = Annotated[int | None, Query(ge=0, le=MAX_AMOUNT,
+                                         description="Minor units of the total.")]
+
+
+@router.get("/v1/admin/orders", response_model=AdminOrderList,
+            responses={422: {"description": "Invalid filter, limit or cursor"}})
+async def list_all_orders(
+        admin: Admin, orders: OrdersViewDep, seen: Seen, limit: Limit = 20,
+        cursor: Cursor = None, status: OrderStatus | None = None,
+        since: Annotated[AwareDatetime | None, Query(description="Created at or after.")] = None,
+        until: Annotated[AwareDatetime | None, Query(description="Created before.")] = None,
+        min_total: MinorUnits = None, max_total: MinorUnits = None,
+        id_prefix: IdPrefix = None, customer_id: UUID | None = None) -> AdminOrderList:
+    """Every customer's orders, newest first, a page at a time, narrowed by status,
+    creation time, total, the start of the id or the customer's id. Emails and names are
+    sealed in the model, so they are not filters."""
+    filters = OrderFilters(status=status, since=since, until=until, min_total=min_total,
+                           max_total=max_total, id_prefix=id_prefix.lower() if id_prefix else None,
+                           customer_id=str(customer_id) if customer_id else None)
+    query_print = cursors.fingerprint("admin-orders", filters)
+    after = _after(cursors.decode(cursor, query_print))
+    await seen.wait(orders)
+    rows = await orders.all_orders(filters, limit + 1, after)
+    page = rows[:limit]
+    last = page[-1] if page else None
+    return AdminOrderList(
+        items=[AdminOrderSummary(**_summary(row).model_dump(), customer_id=row["user_id"],
+                                 guest=row["order_token_hash"] is not None,
+                                 payment_method=row["payment_method"],
+                                 tracking_number=row["tracking_number"]) for row in page],
         next_cursor=(cursors.encode([last["created_at"].isoformat(), last["id"]], query_print)
                      if len(rows) > limit and last else None))
 

@@ -16,6 +16,8 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import cursors
+from api.catalog import Cursor, Limit
 from api.commands import command_id, derived_id, execute
 from api.consistency import ReadYourWrites
 from api.deps import Admin, BusDep, CurrentUser, IdempotencyKey, OrdersViewDep, Seen
@@ -146,6 +148,34 @@ async def list_returns(order_id: UUID, row: VisibleOrder, orders: OrdersViewDep)
     """The order's returns, oldest first (a guest reads them with the order's
     `X-Order-Token`)."""
     return ReturnList(items=[shown(r) for r in await orders.returns_of(row["id"])])
+
+
+class ReturnPage(BaseModel):
+    items: list[Return]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
+                                                "null on the last page.")
+
+
+@router.get("/v1/admin/returns", response_model=ReturnPage,
+            responses={422: {"description": "Invalid status, limit or cursor"}})
+async def list_all_returns(admin: Admin, orders: OrdersViewDep, seen: Seen,
+                           status: ReturnStatus | None = None, limit: Limit = 20,
+                           cursor: Cursor = None) -> ReturnPage:
+    """Every customer's returns (of one status, when given), newest first: what waits for
+    an admin's approval or for its parcel."""
+    query_print = cursors.fingerprint("admin-returns", status)
+    after = cursors.decode(cursor, query_print)
+    try:
+        position = (datetime.fromisoformat(after[0]), str(UUID(after[1]))) if after else None
+    except (ValueError, TypeError, IndexError) as error:
+        raise cursors.invalid() from error
+    await seen.wait(orders)
+    rows = await orders.all_returns(status, limit + 1, position)
+    page = rows[:limit]
+    last = page[-1] if page else None
+    return ReturnPage(items=[shown(row) for row in page], next_cursor=(
+        cursors.encode([last["created_at"].isoformat(), last["id"]], query_print)
+        if len(rows) > limit and last else None))
 
 
 async def _admin_step(return_id: UUID, step: str, status: ReturnStatus, command_for, admin,

@@ -20,7 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from api import reads
+from api import cursors, reads
+from api.catalog import Cursor, Limit
 from api.commands import command_id, execute
 from api.deps import Admin, BusDep, IdempotencyKey, OrdersViewDep, Seen
 from projections.orders_views import VoucherRow
@@ -110,6 +111,33 @@ async def create_voucher(form: NewVoucher, admin: Admin, bus: BusDep, seen: Seen
                   command_id=command_id(f"POST /v1/admin/vouchers\n{admin.user_id}",
                                         idempotency_key))
     return Voucher(**terms, used=0)
+
+
+class VoucherList(BaseModel):
+    items: list[Voucher]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
+                                                "null on the last page.")
+
+
+@router.get("/v1/admin/vouchers", response_model=VoucherList,
+            responses={422: {"description": "Invalid limit or cursor"}})
+async def list_vouchers(admin: Admin, orders: OrdersViewDep, seen: Seen, limit: Limit = 20,
+                        cursor: Cursor = None) -> VoucherList:
+    """Every voucher, newest first, with how many confirmed orders used it."""
+    query_print = cursors.fingerprint("vouchers")
+    after = cursors.decode(cursor, query_print)
+    try:
+        position = (datetime.fromisoformat(after[0]), str(after[1])) if after else None
+    except (ValueError, TypeError, IndexError) as error:
+        raise cursors.invalid() from error
+    await seen.wait(orders)
+    rows = await orders.vouchers(limit + 1, position)
+    page = rows[:limit]
+    uses = await orders.uses_of([row["code"] for row in page])
+    last = page[-1] if page else None
+    return VoucherList(items=[shown(row, uses[row["code"]]) for row in page], next_cursor=(
+        cursors.encode([last["created_at"].isoformat(), last["code"]], query_print)
+        if len(rows) > limit and last else None))
 
 
 @router.get("/v1/admin/vouchers/{code}", response_model=Voucher,

@@ -344,20 +344,13 @@ def replay(
 @app.command()
 def projections() -> None:
     """Each projection with its position and lag."""
-    from projections import checkpoints
-    from projections.registry import build_projections
+    from projections.positions import positions
 
-    async def work(clients):
-        rows = []
-        for projection in build_projections(clients).values():
-            events, lag = await checkpoints.lag(clients.mysql, clients.settings, projection.name,
-                                                projection.topics)
-            rows.append((projection.name, ", ".join(projection.topics), events, lag))
-        return rows
-
-    table = Table("projection", "topics", "offsets", "lag")
-    for name, topics, events, lag in _run(lambda container: work(container.clients)):
-        table.add_row(name, topics, f"{events:,}", f"{lag:,}")
+    table = Table("projection", "topics", "offsets", "position", "lag")
+    for found in _run(lambda container: positions(container.clients.settings,
+                                                  container.clients.mysql)):
+        table.add_row(found.name, ", ".join(found.topics), f"{found.offsets:,}",
+                      f"{found.position:,}", f"{found.lag:,}")
     console.print(table)
 
 

@@ -105,6 +105,8 @@ ROUTES: tuple[Route, ...] = (
     # operations
     Route("health", "operations", ("/healthz", "/readyz")),
     Route("metrics", "operations", ("/metrics",), public=False),
+    Route("operations-admin", "operations", ("/v1/admin/projections", "/v1/admin/replays"),
+          auth=True),
     # the OpenAPI document and its UIs
     Route("docs", "docs", ("/docs", "/redoc", "/openapi.json")),
     # the web pages: shoppers' and operators'

@@ -116,13 +116,3 @@ class Progress:
                     met.set_result(True)
             await asyncio.sleep(self.POLL_S)
 
-
-async def lag(engine: AsyncEngine, settings: Settings, projection: str,
-              topics: tuple[str, ...]) -> tuple[int, int]:
-    """The offsets in `topics` now, and how many of them `projection` has not reached."""
-    reached = await load(engine, projection)
-    async with TopicReader(settings, topics) as reader:
-        ends = (await reader.range()).end
-    return (sum(ends.values()),
-            sum(max(end - reached.get((tp.topic, tp.partition), 0), 0)
-                for tp, end in ends.items()))

@@ -3,6 +3,7 @@ and receipts, vouchers with their uses, and the shipping zones."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -120,6 +121,25 @@ class ShippingZoneRow(TypedDict):
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class OrderFilters:
+    """What the admin's order list may be narrowed by: nothing sealed (an email or a name
+    is encrypted in the model), only what the model keeps in clear."""
+
+    status: str | None = None
+    since: datetime | None = None  # created at or after
+    until: datetime | None = None  # created before
+    min_total: int | None = None
+    max_total: int | None = None
+    id_prefix: str | None = None  # the start of the order id, as an operator reads it out
+    customer_id: str | None = None
+
+
+def _naive(moment: datetime) -> datetime:
+    """A time as MySQL keeps it: UTC without its zone."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 # An order has used its voucher once it is confirmed, until it is cancelled.
 USED = ("confirmed", "packed", "shipped", "out_for_delivery", "delivered")
 
@@ -140,6 +160,45 @@ class OrdersView(MySQLView):
             created_at = after[0].astimezone(UTC).replace(tzinfo=None)
             query = query.where(tuple_(table.c.created_at, table.c.id) < tuple_(created_at,
                                                                                 after[1]))
+        return await self._all(query)
+
+    async def all_orders(self, filters: OrderFilters, limit: int,
+                         after: tuple[datetime, str] | None = None) -> list[OrderRow]:
+        """Every customer's orders matching `filters`, newest first: up to `limit` after the
+        (created_at, id) given (the admin's list)."""
+        table = self.tables["orders"]
+        query = select(table).order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
+        if filters.status is not None:
+            query = query.where(table.c.status == filters.status)
+        if filters.since is not None:
+            query = query.where(table.c.created_at >= _naive(filters.since))
+        if filters.until is not None:
+            query = query.where(table.c.created_at < _naive(filters.until))
+        if filters.min_total is not None:
+            query = query.where(table.c.total_amount >= filters.min_total)
+        if filters.max_total is not None:
+            query = query.where(table.c.total_amount <= filters.max_total)
+        if filters.id_prefix:
+            query = query.where(table.c.id.startswith(filters.id_prefix, autoescape=True))
+        if filters.customer_id is not None:
+            query = query.where(table.c.user_id == filters.customer_id)
+        if after is not None:
+            query = query.where(tuple_(table.c.created_at, table.c.id)
+                                < tuple_(_naive(after[0]), after[1]))
+        return await self._all(query)
+
+    async def all_returns(self, status: str | None, limit: int,
+                          after: tuple[datetime, str] | None = None) -> list[ReturnRow]:
+        """Every return (of one status, when given), newest first: up to `limit` after the
+        (created_at, id) given."""
+        table = self.tables["returns"]
+        query = (select(table).order_by(table.c.created_at.desc(), table.c.id.desc())
+                 .limit(limit))
+        if status is not None:
+            query = query.where(table.c.status == status)
+        if after is not None:
+            query = query.where(tuple_(table.c.created_at, table.c.id)
+                                < tuple_(_naive(after[0]), after[1]))
         return await self._all(query)
 
     async def returns_of(self, order_id: str) -> list[ReturnRow]:
@@ -170,6 +229,29 @@ class OrdersView(MySQLView):
 
     async def voucher(self, code: str) -> VoucherRow | None:
         return await self._one("vouchers", self.tables["vouchers"].c.code == code.upper())
+
+    async def vouchers(self, limit: int,
+                       after: tuple[datetime, str] | None = None) -> list[VoucherRow]:
+        """Every voucher, newest first: up to `limit` after the (created_at, code) given."""
+        table = self.tables["vouchers"]
+        query = (select(table).order_by(table.c.created_at.desc(), table.c.code.desc())
+                 .limit(limit))
+        if after is not None:
+            query = query.where(tuple_(table.c.created_at, table.c.code)
+                                < tuple_(_naive(after[0]), after[1]))
+        return await self._all(query)
+
+    async def uses_of(self, codes: list[str]) -> dict[str, int]:
+        """How many orders were confirmed with each voucher and not cancelled since."""
+        if not codes:
+            return {}
+        orders = self.tables["orders"]
+        query = (select(orders.c.voucher_code, func.count()).select_from(orders)
+                 .where(orders.c.voucher_code.in_(codes), orders.c.status.in_(USED))
+                 .group_by(orders.c.voucher_code))
+        async with self.engine.connect() as connection:
+            counted = dict((await connection.execute(query)).all())
+        return {code: counted.get(code, 0) for code in codes}
 
     async def voucher_uses(self, code: str, user_id: str | None = None) -> int:
         """How many orders (of `user_id`, when given) were confirmed with the voucher and

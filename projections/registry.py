@@ -22,7 +22,10 @@ from projections.users_views import UsersView
 from projections.webhooks import WebhooksProjection
 from projections.webhooks_views import WebhooksView
 
-NAMES = ("users", "catalog", "catalog-search", "carts", "orders", "audit")
+# The read models a replay may rebuild, in the order they are listed.
+TYPES: tuple[type[Projection], ...] = (UsersProjection, CatalogProjection, SearchProjection,
+                                       CartsProjection, OrdersProjection, AuditProjection)
+NAMES = tuple(projection.name for projection in TYPES)
 
 
 def build_projections(clients: Clients) -> dict[str, Projection]:

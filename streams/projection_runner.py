@@ -28,7 +28,7 @@ from infra.settings import Settings
 from projections import checkpoints
 from projections.base import Projection
 from schemas.records import Record
-from projections.registry import build_dispatchers, build_projections
+from projections.registry import NAMES, build_dispatchers, build_projections
 from streams.system import Project, Subscription
 
 log = structlog.get_logger(__name__)
@@ -185,9 +185,14 @@ class ProjectionService(mode.Service):
 
 def register(app: faust.App, settings: Settings, build: Callable[[], Container],
              subscriptions: list[Subscription]) -> None:
-    """Run each read model (`Project`, `streams/system.py`) in `app`, and export their lag."""
+    """Run each read model (`Project`, `streams/system.py`) in `app`, and export their lag;
+    a projections worker also runs the replays asked for through the API."""
     for subscription in subscriptions:
         app.service(ProjectionService(settings, subscription, build))
+    if any(subscription.handler.projection in NAMES for subscription in subscriptions):
+        from streams.replay_runner import ReplayRunner
+
+        app.service(ReplayRunner(build))
 
     @app.page("/metrics")
     async def metrics(web, request):

@@ -7,8 +7,9 @@ that harmless), so nothing the live projection wrote meanwhile is lost.
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from infra.clients import Clients
@@ -25,24 +26,41 @@ class ReplayResult:
     seconds: float
 
 
+Progress = Callable[[int, int], Awaitable[None] | None]
+
+
+def shadow_suffix() -> str:
+    """The name a replay's fresh model takes after the live one's, from the time."""
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime())
+
+
 async def replay(clients: Clients, name: str,
-                 progress: Callable[[int, int], None] = lambda done, total: None) -> ReplayResult:
-    """Replay projection `name`; `progress(done, total)` is called after each batch."""
+                 progress: Progress = lambda done, total: None,
+                 suffix: str | None = None) -> ReplayResult:
+    """Replay projection `name` into a shadow named by `suffix` (default: now);
+    `progress(done, total)` is called, and awaited if it is a coroutine function, after
+    each batch."""
     live: Projection = build_projections(clients)[name]
     await live.setup()
-    shadow = live.shadow(time.strftime("%Y%m%d%H%M%S", time.gmtime()))
+    shadow = live.shadow(suffix or shadow_suffix())
     started = time.monotonic()
     await shadow.setup()
+
+    async def report(done: int, total: int) -> None:
+        answer = progress(done, total)
+        if inspect.isawaitable(answer):
+            await answer
+
     try:
         async with TopicReader(clients.settings, live.topics) as reader:
             everything = await reader.range()
             done = 0
-            progress(0, everything.total)
+            await report(0, everything.total)
             async for records in reader.read(everything):
                 await shadow.apply(records)
                 done += len(records)
-                progress(reader.done, everything.total)
-            progress(everything.total, everything.total)
+                await report(reader.done, everything.total)
+            await report(everything.total, everything.total)
         await live.promote(shadow)
     except BaseException:
         await shadow.drop()  # type: ignore[attr-defined]

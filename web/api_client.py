@@ -95,9 +95,10 @@ class ApiClient:
 
     async def call(self, visitor: Visitor, method: str, path: str, *, json: Any = None,
                    params: Any = None, headers: dict[str, str] | None = None,
-                   idempotent_write: bool = False) -> Answer:
+                   idempotent_write: bool = False, expected: tuple[int, ...] = ()) -> Answer:
         """One API request for `visitor`; a write gets an Idempotency-Key, so the retry on
-        another replica after a lost connection cannot apply it twice."""
+        another replica after a lost connection cannot apply it twice. An error status in
+        `expected` is answered (its body is the page's data), not raised."""
         sent = self._headers(visitor, headers)
         if method != "GET" or idempotent_write:
             sent["Idempotency-Key"] = str(uuid.uuid4())
@@ -107,7 +108,7 @@ class ApiClient:
                 answer = await self._send(method, path, self._headers(visitor, headers) | {
                     k: v for k, v in sent.items() if k == "Idempotency-Key"}, json, params)
         self._take_tokens(visitor, answer)
-        if answer.status >= 400:
+        if answer.status >= 400 and answer.status not in expected:
             raise _error(answer)
         return answer
 

@@ -72,6 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:
+        if console.handles(request):
+            page = console.refused_page(request, error, app.state.pages)
+            if page is not None:
+                return page
         if error.status == 401 and request.method == "GET":
             request.state.visitor.replace(access_token=None, refresh_token=None)
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)

@@ -245,9 +245,7 @@ async def consumer_groups_behind(clients: Clients) -> dict[str, int]:
 
 
 async def lags(clients: Clients) -> dict[str, int]:
-    return {name: (await checkpoints.lag(clients.mysql, clients.settings, name,
-                                         projection.topics))[1]
-            for name, projection in build_projections(clients).items()}
+    return {found.name: found.lag for found in await positions(clients.settings, clients.mysql)}
 
 
 @pytest.mark.timeout(SOAK_S + 1800)

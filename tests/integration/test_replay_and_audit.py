@@ -16,9 +16,8 @@ from tests.support import eventually, shopstream
 
 
 async def caught_up(clients: Clients, projection: Projection) -> bool:
-    _, lag = await checkpoints.lag(clients.mysql, clients.settings, projection.name,
-                                   projection.topics)
-    return lag == 0
+    return next(found for found in await positions(clients.settings, clients.mysql)
+                if found.name == projection.name).lag == 0
 
 
 async def test_replay_rebuilds_mysql_rows_and_search_documents_equal_to_the_live_ones(

@@ -1,0 +1,99 @@
+"""Runs the replays asked for through the API, inside the projections worker.
+
+API replicas are stateless and many, so they only record a request
+(`projections/replays.py`). Each projections worker polls for one every second,
+claims it (one worker wins), rebuilds the model with `streams/replay.py` while the live
+model keeps serving, and writes the progress after every batch, which is also its
+heartbeat. One replay runs at a time per worker.
+
+A worker that dies mid-replay leaves the live model untouched (the shadow was never
+swapped in); once its heartbeat is `STALE_AFTER` old, any projections worker marks
+the replay failed, which frees the projection for a new request, and drops the
+half-built shadow. A failed replay is not resumed: asking again starts from offset 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Callable
+
+import mode
+import structlog
+
+from infra.clients import Clients
+from infra.container import Container
+from infra.database import create_tables
+from projections.registry import build_projections
+from projections.replays import ABANDONED, ReplayRequests, ReplayRow
+from streams.replay import replay, shadow_suffix
+
+log = structlog.get_logger(__name__)
+
+POLL_S = 1.0
+
+
+class ReplayRunner(mode.Service):
+    def __init__(self, build: Callable[[], Container], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.build = build
+        self.worker = f"{socket.gethostname()}/{os.getpid()}"
+
+    @mode.Service.task
+    async def _run(self) -> None:
+        container = self.build()
+        requests = ReplayRequests(container.clients.mysql)
+        delay = POLL_S
+        try:
+            while not self.should_stop:
+                try:
+                    await create_tables(container.clients.mysql)
+                    while not self.should_stop:
+                        await self.once(container.clients, requests)
+                        delay = POLL_S
+                        await asyncio.sleep(POLL_S)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # MySQL away: try again, less and less often
+                    log.exception("replays.poll_failed", retry_in_s=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+        finally:
+            await container.close()
+
+    async def once(self, clients: Clients, requests: ReplayRequests) -> None:
+        """Clear up after dead workers, then run the oldest requested replay, if any."""
+        for stale in await requests.stale():
+            log.warning("replays.abandoned", replay=stale["id"], projection=stale["projection"])
+            if stale["shadow"]:
+                live = build_projections(clients)[stale["projection"]]
+                await live.shadow(stale["shadow"]).drop()  # type: ignore[attr-defined]
+            await requests.fail(stale["id"], ABANDONED)
+        claimed = await requests.claim(self.worker, shadow_suffix())
+        if claimed is not None:
+            await run(clients, requests, claimed)
+
+
+async def run(clients: Clients, requests: ReplayRequests, claimed: ReplayRow) -> None:
+    """Carry out one claimed replay, recording its progress and its end."""
+    started = time.monotonic()
+
+    async def progress(done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        await requests.progress(claimed["id"], done, total,
+                                round(done / elapsed, 1) if elapsed > 0 else None)
+
+    log.info("replays.started", replay=claimed["id"], projection=claimed["projection"])
+    try:
+        result = await replay(clients, claimed["projection"], progress, claimed["shadow"])
+    except asyncio.CancelledError:
+        raise  # the worker stops: the replay is left running, and found stale later
+    except Exception as error:
+        log.exception("replays.failed", replay=claimed["id"])
+        await requests.fail(claimed["id"], f"{type(error).__name__}: {error}")
+        return
+    await requests.finish(claimed["id"], result.caught_up)
+    log.info("replays.done", replay=claimed["id"], events=result.events,
+             seconds=round(result.seconds, 1))

@@ -1,0 +1,93 @@
+"""A replay whose worker died mid-way (a silent row, then a real kill -9): the live model
+keeps serving, a projections worker drops the half-built shadow and marks the replay
+failed once its heartbeat is stale, and the projection takes a new request."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import inspect, update
+
+from infra.clients import Clients
+from projections.registry import build_projections
+from ops.stack.manager import Stack
+from projections.replays import STALE_AFTER, ReplayRequests, ReplayRow, replays
+from tests.support import eventually
+
+
+def _tables(sync) -> set[str]:
+    return set(inspect(sync).get_table_names())
+
+
+async def test_a_replay_left_by_a_dead_worker_fails_and_its_shadow_goes(
+        gateway: httpx.AsyncClient, admin: dict, clients: Clients) -> None:
+    # A worker claimed a replay of the catalog, built part of its shadow, and died.
+    suffix, replay_id = f"dead{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    shadow = build_projections(clients)["catalog"].shadow(suffix)
+    await shadow.setup()
+    long_ago = datetime.now(UTC).replace(tzinfo=None) - 2 * STALE_AFTER
+    async with clients.mysql.begin() as connection:
+        await connection.execute(update(replays).where(replays.c.active == "catalog")
+                                 .values(active=None, state="failed", error="test reset"))
+        await connection.execute(replays.insert().values(
+            id=replay_id, projection="catalog", state="running", active="catalog", done=10,
+            total=1000, shadow=f"{suffix}", worker="gone/1", requested_by=str(uuid.uuid4()),
+            requested_at=long_ago, started_at=long_ago, beat_at=long_ago))
+    shadow_tables = {table.name for table in shadow.tables.values()}
+    async with clients.mysql.connect() as connection:
+        assert shadow_tables <= await connection.run_sync(_tables)
+
+    async def failed():
+        answer = await gateway.get(f"/v1/admin/replays/{replay_id}", headers=admin)
+        assert answer.status_code == 200, answer.text
+        return answer.json() if answer.json()["state"] == "failed" else None
+
+    ended = await eventually(failed, timeout_s=60, interval_s=0.5)
+    assert "stopped" in ended["error"] and ended["finished_at"]
+    async with clients.mysql.connect() as connection:
+        assert not shadow_tables & await connection.run_sync(_tables)
+    # The live model served all along, and a new replay may start.
+    assert (await gateway.get("/v1/categories")).status_code == 200
+    again = await gateway.post("/v1/admin/projections/catalog/replays", headers=admin)
+    assert again.status_code == 202, again.text
+
+
+async def test_kill_9_of_the_worker_mid_replay_keeps_the_live_model_and_fails_the_replay(
+        gateway: httpx.AsyncClient, admin: dict, clients: Clients, stack: Stack,
+        category: dict) -> None:
+    async def ask() -> dict | None:
+        answer = await gateway.post("/v1/admin/projections/catalog/replays", headers=admin)
+        assert answer.status_code in (202, 409), answer.text
+        return answer.json() if answer.status_code == 202 else None
+
+    asked = await eventually(ask, timeout_s=300, interval_s=1)  # after any replay under way
+
+    async def under_way() -> ReplayRow | None:
+        row = await ReplayRequests(clients.mysql).get(asked["id"])
+        assert row is not None and row["state"] in ("requested", "running"), row
+        return row if row["state"] == "running" and row["done"] > 0 else None
+
+    running = await eventually(under_way, timeout_s=120, interval_s=0.1)
+    workers = stack.select(["worker-projections"])
+    await asyncio.to_thread(stack.down, workers, kill=True)
+    try:
+        # The live model serves while no worker runs.
+        listed = await gateway.get("/v1/categories")
+        assert listed.status_code == 200 and listed.json(), listed.text
+    finally:
+        await asyncio.to_thread(stack.up, workers)
+
+    async def failed():
+        answer = await gateway.get(f"/v1/admin/replays/{asked['id']}", headers=admin)
+        return answer.json() if answer.json()["state"] == "failed" else None
+
+    ended = await eventually(failed, timeout_s=240, interval_s=1)
+    assert "stopped" in ended["error"]
+    shadow = build_projections(clients)["catalog"].shadow(running["shadow"])
+    async with clients.mysql.connect() as connection:
+        assert not ({table.name for table in shadow.tables.values()}
+                    & await connection.run_sync(_tables))
+    assert category["name"] in [c["name"] for c in (await gateway.get("/v1/categories")).json()]
