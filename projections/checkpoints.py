@@ -14,8 +14,6 @@ from sqlalchemy.dialects.mysql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.database import metadata
-from infra.settings import Settings
-from infra.topic_reader import TopicReader
 
 checkpoints = Table(
     "projection_checkpoints",

@@ -32,8 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from infra.clients import Clients
 from infra.topic_reader import TopicReader
 from ops.stack.manager import Stack
-from projections import checkpoints
-from projections.registry import build_projections
+from projections.positions import positions
 from tests.cluster.support import ClusterStack
 from tests.e2e.test_checkout import fill_cart, placed
 from tests.outages import persist, signed_up

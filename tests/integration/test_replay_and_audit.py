@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import delete, select
 
 from infra.clients import Clients
-from projections import checkpoints
+from projections.positions import positions
 from projections.audit import AuditProjection
 from projections.base import Projection
 from projections.registry import build_projections
