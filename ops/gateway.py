@@ -1,7 +1,7 @@
 """The local gateway's configuration: HAProxy, generated from the route table.
 
 Each request is matched to a route of `ops/routes.py` (longest prefix first;
-no route: 404 at the gateway) and sent to its service's backend. Every backend
+no route, or an API path only a page route matched: 404 at the gateway) and sent to its service's backend. Every backend
 balances its servers round-robin, health-checks them each second, and retries a
 request whose connection failed, or was closed before any answer, on another
 server. Per client address it applies the gateway's limit over all routes, then
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
-from ops.routes import ROUTES, SERVICES, RateLimit, Route, by_precedence
+from ops.routes import API_PREFIX, PAGE_SERVICES, ROUTES, SERVICES, RateLimit, Route, by_precedence
 from infra.settings import Settings
 
 # How long the gateway waits on a replica; replicas keep idle connections open longer.
@@ -85,6 +85,7 @@ def haproxy_config(settings: Settings) -> str:
         f"if !{{ var(txn.route) -m found }} {{ path_beg {prefix} }}"
         for prefix, route in by_precedence()
     )
+    pages = [r for r in ROUTES if r.service in PAGE_SERVICES]
     limited = [r for r in ROUTES if r.limit]
     route_limits = "\n".join(
         f"    http-request track-sc1 src table {_limit_table(r)} if {_is_route(r)}\n"
@@ -147,6 +148,7 @@ frontend gateway
     # The route: the longest matching prefix.
 {matching}
     {_problem(404, 'No resource matches this path.')} if !{{ var(txn.route) -m found }}
+    {_problem(404, 'No resource matches this path.')} if {_is_route(*pages)} {{ path_beg {API_PREFIX} }}
 
     # Routes with a limit of their own, per client address.
 {route_limits}

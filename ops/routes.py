@@ -12,7 +12,8 @@ A service's `upstream` is its address in production (a Kubernetes Service, a
 Compose network alias) and `port` its port there; locally every service of the API
 is served by the API replicas unless `SHOPSTREAM_GATEWAY_UPSTREAMS` says otherwise,
 and the web pages (`web`: the storefront at `/`, the console at `/console/`) by the
-web process. `/` is the shortest prefix, so every path no API route claims is a page.
+web process. `/` is the shortest prefix, so every path no API route claims is a page,
+except under `/v1/`: an unknown API path is 404 at the gateway.
 """
 
 from __future__ import annotations
@@ -121,7 +122,16 @@ def by_precedence(routes: tuple[Route, ...] = ROUTES) -> list[tuple[str, Route]]
     return sorted(pairs, key=lambda pair: (-len(pair[0]), pair[0]))
 
 
+# The API's paths: one no API route claims is 404 at the gateway, never a page.
+API_PREFIX = "/v1/"
+# The services whose routes are pages for people, not the API.
+PAGE_SERVICES = ("web",)
+
+
 def route_for(path: str, routes: tuple[Route, ...] = ROUTES) -> Route | None:
     """The route a gateway sends `path` to, or None (404 at the gateway)."""
-    return next((route for prefix, route in by_precedence(routes) if path.startswith(prefix)),
-                None)
+    route = next((route for prefix, route in by_precedence(routes) if path.startswith(prefix)),
+                 None)
+    if route is not None and route.service in PAGE_SERVICES and path.startswith(API_PREFIX):
+        return None
+    return route

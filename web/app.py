@@ -84,8 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/v1/"):
-            # An API path no API route claims: the gateway sent it here, `/` being the
-            # shortest prefix. API clients get a problem, not a page.
+            # An API path no API route claims, sent here by a gateway that matches `/` as
+            # the shortest prefix (Kong; HAProxy answers those itself). API clients get a
+            # problem, not a page.
             return JSONResponse({"type": "about:blank", "title": "Not Found", "status": 404,
                                  "detail": "No resource matches this path."}, status_code=404,
                                 media_type="application/problem+json")

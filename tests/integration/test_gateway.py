@@ -137,10 +137,10 @@ async def test_a_route_limit_answers_429_with_retry_after(settings: Settings) ->
 
 async def test_the_gateway_limit_over_all_routes_answers_429(settings: Settings) -> None:
     async with from_own_address(settings) as http:
-        # Unknown paths are answered 404 (by the web pages' process), and count too.
+        # Unknown API paths are answered by the gateway itself (404), and count too.
         statuses: Counter[int] = Counter()
         for batch in range(0, settings.gateway_rate_limit, 100):
-            responses = await asyncio.gather(*[http.get(f"/no-such-path/{batch + n}")
+            responses = await asyncio.gather(*[http.get(f"/v1/no-such-path/{batch + n}")
                                                for n in range(100)])
             statuses.update(r.status_code for r in responses)
         # The rate is measured over a sliding window, so on a busy machine, where sending
