@@ -321,7 +321,7 @@ async def findable_product(http: httpx.AsyncClient, admin: dict[str, str], categ
             "sku": f"STORE-{word}", "name": f"Kettle {word}", "category_id": category["id"],
             "price": {"amount": 2500, "currency": "EUR"}, "stock": 5}), [])
     assert created.status == 201, created
-    found = created.body | {"word": word}
+    found = created.body | {"word": word, "token": created.consistency_token}
 
     async def readable() -> bool:
         page = await http.get(f"/v1/products/{found['id']}")

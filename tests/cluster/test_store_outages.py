@@ -15,9 +15,10 @@ import pytest
 
 from infra.clients import Clients
 from tests.cluster.support import ClusterStack
+from tests.e2e.test_checkout import fill_cart
 from tests.outages import (STORES, Crowd, findable_product, models_equal_a_replay,
-                           outage_faults, outage_figures, return_faults, signed_up,
-                           store_outage)
+                           outage_faults, outage_figures, return_faults, store_outage)
+from tests.support import shopper
 
 WARM_UP_S = 5
 OUTAGE_S = 20
@@ -32,7 +33,10 @@ async def test_a_stopped_store_is_a_503_naming_it_writes_go_on_and_its_models_eq
         cluster_category: dict, cluster_clients: Clients, part: str) -> None:
     store = STORES[part]
     product = await findable_product(cluster_gateway, cluster_admin, cluster_category)
-    _, customer = await signed_up(cluster_gateway, "outage", [])
+    _, customer = await shopper(cluster_gateway, "outage")
+    # A cart that exists, so that the carts model has something to compare with its replay.
+    _, buyer = await shopper(cluster_gateway, "cart")
+    await fill_cart(cluster_gateway, buyer, (product, 1))
     crowd = Crowd(cluster_gateway, product, customer, cluster_admin, cluster_category["id"])
 
     back_at = await store_outage(cluster.stack, crowd, store, warm_up_s=WARM_UP_S,
