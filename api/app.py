@@ -42,7 +42,7 @@ from projections.checkpoints import Progress
 from projections.registry import build_views
 
 # Each service's routers (`ops/routes.py` names the services). A process serves the
-# services of `SHOPSTREAM_API_SERVICES` (all when empty), always with the operations routes.
+# services of `SHOPSTREAM_API_SERVICES` (all when empty), always with /healthz, /readyz and /metrics.
 SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
     "users": [users.router, auth.router, oauth.router],
     "catalog": [catalog.router, search.router],
@@ -52,6 +52,8 @@ SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
     "payments": [payments.router],
     "audit": [audit.router],
     "webhooks": [webhooks.router],
+    # The read models' positions and replays, for admins (beside /healthz, /readyz, /metrics).
+    "operations": [read_models.router],
 }
 
 
@@ -105,7 +107,6 @@ def create_app(build: Callable[[], Container], services: list[str] | None = None
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(ServedBy)
     app.include_router(health.router)
-    app.include_router(read_models.router)
     for service in services:
         for router in SERVICE_ROUTERS[service]:
             app.include_router(router)
