@@ -43,7 +43,7 @@ from projections.checkpoints import Progress
 from projections.registry import build_views
 
 # Each service's routers (`ops/routes.py` names the services). A process serves the
-# services of `SHOPSTREAM_API_SERVICES` (all when empty), always with the operations routes.
+# services of `SHOPSTREAM_API_SERVICES` (all when empty), always with /healthz, /readyz and /metrics.
 SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
     "users": [users.router, auth.router, oauth.router],
     "catalog": [catalog.router, search.router],
@@ -53,6 +53,8 @@ SERVICE_ROUTERS: dict[str, list[APIRouter]] = {
     "payments": [payments.router],
     "audit": [audit.router],
     "webhooks": [webhooks.router],
+    # The read models' positions and replays, for admins (beside /healthz, /readyz, /metrics).
+    "operations": [read_models.router],
 }
 
 
@@ -105,7 +107,7 @@ def create_app(build: Callable[[], Container], services: list[str] | None = None
     problems.install(app)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(ServedBy)
-    routers = [health.router, read_models.router,
+    routers = [health.router,
                *(router for service in services for router in SERVICE_ROUTERS[service])]
     for router in routers:
         app.include_router(router)
