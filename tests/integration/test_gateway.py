@@ -147,8 +147,9 @@ async def test_the_gateway_limit_over_all_routes_answers_429(settings: Settings)
         # the requests above took a good part of the window, more may pass before the
         # limit: keep sending, in batches as fast as above, until it answers.
         blocked = None
-        for _ in range(settings.gateway_rate_limit // 100):
-            answers = await asyncio.gather(*[http.get("/healthz") for _ in range(100)])
+        for more in range(settings.gateway_rate_limit // 10):
+            answers = await asyncio.gather(*[http.get(f"/v1/no-such-path/more-{more}-{n}")
+                                             for n in range(100)])
             blocked = next((a for a in answers if a.status_code == 429), None)
             if blocked is not None:
                 break
