@@ -1,7 +1,8 @@
 """Send a command from a request and turn its answer into HTTP.
 
 A rejection becomes problem+json (409, 422 or 404 by its kind); no answer in
-time becomes 504, safe to retry with the same `Idempotency-Key`.
+time becomes 503 with `Retry-After`, safe to retry with the same `Idempotency-Key`
+(the command may still be applied: the retry answers its outcome, never a second one).
 """
 
 from __future__ import annotations
@@ -62,8 +63,11 @@ async def execute(bus: CommandBus, command: Command, *, actor: str | None, comma
         reply = await bus.send(command, actor=actor, command_id=command_id, issued_at=issued_at,
                                correlation_id=correlation_id)
     except CommandTimeout:
-        raise HTTPException(504, "The request was not confirmed in time. Retry it with the "
-                                 "same Idempotency-Key to learn its outcome.") from None
+        # 503, not 504: the shop is what is briefly unavailable (a broker or a command
+        # worker changing hands), and a client retries a 503 after Retry-After.
+        raise HTTPException(503, "Kafka did not confirm the request in time. Retry it with "
+                                 "the same Idempotency-Key to learn its outcome.",
+                            headers={"Retry-After": "1"}) from None
     if reply.status == "rejected":
         raise Refused(reply.kind or "conflict", reply.detail or "The request was refused.")
     if seen is not None:

@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     # How long a worker's partition may make no progress before Faust logs it as stalled
     # (its stream_processing_timeout and broker_commit_livelock_soft_timeout).
     worker_stall_timeout_s: float = 300.0
-    # How long the API waits for a command's answer before answering 504.
+    # How long the API waits for a command's answer before answering 503.
     command_timeout_s: float = 10.0
 
     # HTTP

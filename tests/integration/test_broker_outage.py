@@ -1,7 +1,7 @@
 """The broker stopped for 15 s while 8 clients create products, then started again.
 
 While it is down every write answers 503 with Retry-After, naming Kafka (a write
-sent as it stops or starts may be appended but not answered in time: 504, retried
+sent as it stops or starts may be appended but not answered in time: 503 too, retried
 with its Idempotency-Key to learn its outcome); within 15 s of its return every
 API replica writes again, on every partition, without a restart; every write that
 was acknowledged (201) is readable afterwards; and a product page and a search,
@@ -113,9 +113,9 @@ async def test_a_broker_outage_answers_503_and_every_replica_writes_again_within
     wrong = [a for a in while_down if not a.is_unavailable("Kafka")]
     assert not wrong, (f"while Kafka was down: {statuses(while_down)}; e.g. {wrong[:3]}")
     # A command appended as the broker stops, or before the workers are back, may get no
-    # answer: 504, retried with its key.
-    never = [a for a in answers if a.status not in (201, 503, 504)]
-    assert not never, f"answers other than 201, 503 and 504: {statuses(never)}; e.g. {never[:3]}"
+    # answer in time: 503 too, retried with its key.
+    never = [a for a in answers if a.status not in (201, 503)]
+    assert not never, f"answers other than 201 and 503: {statuses(never)}; e.g. {never[:3]}"
 
     late = {t: r for t, r in recovery.items() if r is None or r > up_at + RECOVERY_S}
     assert not late, f"not writing again within {RECOVERY_S}s of Kafka's return: {late}"
