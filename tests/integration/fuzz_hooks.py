@@ -3,10 +3,10 @@
 - Shipping zones the fuzz makes serve only ISO 3166's user-assigned codes (XA-XZ, QM-QZ,
   AA, ZZ): zones are kept forever, and a real country taken by a fuzzed zone would
   change what other tests' checkouts to it cost.
-- With SHOPSTREAM_FUZZ_EMAIL set (the run over the routes that end the caller's own
-  session), every case is sent with a live session of that account: a new one is
-  signed in after a case ended the last, and a changed password is remembered for the
-  next sign-in. A password change names the right current password, and half of them a
+- With SHOPSTREAM_FUZZ_EMAIL set (every run that signs in), every case is sent with a
+  live session of that account: a new one is signed in after a case ended the last, or
+  when its access token is near the end of its life (a run on a busy machine outlasts
+  it), and a changed password is remembered for the next sign-in. A password change names the right current password, and half of them a
   new one strong enough, so it can succeed.
 - Three requests in four go without the generated `X-Consistency-Token` (the API turns
   away a token it did not issue before it reads the rest).
@@ -18,6 +18,7 @@ import os
 import random
 import string
 import threading
+import time
 
 import httpx
 import schemathesis
@@ -26,6 +27,8 @@ _SPARE_COUNTRIES = ["AA", "ZZ", *(f"X{letter}" for letter in string.ascii_upperc
                     *(f"Q{letter}" for letter in "MNOPQRSTUVWXYZ")]
 _ENDS_SESSION = {("POST", "/v1/auth/logout"), ("DELETE", "/v1/auth/sessions/{session_id}")}
 _CHANGES_PASSWORD = ("POST", "/v1/users/me/password")
+# Sign in again after this long: access tokens live 15 minutes.
+_TOKEN_USED_FOR_S = 600
 
 
 def _spare(country):
@@ -70,17 +73,20 @@ class _Account:
         self.email = os.environ.get("SHOPSTREAM_FUZZ_EMAIL")
         self.password = os.environ.get("SHOPSTREAM_FUZZ_PASSWORD", "")
         self.access_token: str | None = None
+        self.signed_in_at = 0.0
         self.lock = threading.Lock()
 
     def token(self) -> str:
         with self.lock:
-            if self.access_token is None:
+            if (self.access_token is None
+                    or time.monotonic() - self.signed_in_at > _TOKEN_USED_FOR_S):
                 answer = httpx.post(f"{os.environ['SHOPSTREAM_FUZZ_API']}/v1/auth/login",
                                     json={"email": self.email, "password": self.password},
                                     headers={"X-Forwarded-For": os.environ["SHOPSTREAM_FUZZ_ADDRESS"]},
                                     timeout=60)
                 answer.raise_for_status()
                 self.access_token = answer.json()["access_token"]
+                self.signed_in_at = time.monotonic()
             return self.access_token
 
     def after(self, route: tuple[str, str], status: int, body) -> None:
@@ -94,7 +100,7 @@ class _Account:
 _account = _Account()
 
 if _account.email:
-    @schemathesis.auth(refresh_interval=None)
+    @schemathesis.auth(refresh_interval=None)  # asked each case; _Account decides
     class _LiveSession:
         def get(self, case, context):
             return _account.token()
