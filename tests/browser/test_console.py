@@ -92,7 +92,8 @@ async def test_an_admin_starts_a_replay_and_watches_it_to_the_end(
     browser.find_element(By.CSS_SELECTOR, "#projection-audit button").click()
     WebDriverWait(browser, WAIT_S).until(lambda driver: "/console/replays/" in driver.current_url)
     state = browser.find_element(By.CSS_SELECTOR, '[data-field="state"]')
-    assert state.text in ("requested", "running")
+    # A small model's replay can be over before its page is first drawn.
+    assert state.text in ("requested", "running", "done")
     browser.execute_script("window.sameReplayPage = true;")
 
     WebDriverWait(browser, 300).until(lambda driver: state.text in ("done", "failed"),
