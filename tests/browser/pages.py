@@ -12,6 +12,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.support import unique_email
+
 # Pages answer in well under this; the machine runs several stacks at once.
 WAIT_S = 30
 
@@ -71,3 +73,18 @@ def _literal(text: str) -> str:
     if "'" not in text:
         return f"'{text}'"
     return "concat('" + "', \"'\", '".join(text.split("'")) + "')"
+
+
+def guest_checkout_form(browser: webdriver.Chrome, shop: str, product_id: str,
+                        postal_code: str = "69001") -> None:
+    """A guest puts one unit of the product in the cart and fills in the checkout form with
+    a French address, up to the payment method."""
+    browser.get(f"{shop}/p/{product_id}")
+    click(browser, "Add to cart")
+    wait_for_text(browser, "Added to your cart.")
+    browser.get(f"{shop}/checkout?country=FR")
+    fill(browser, "Email", unique_email("guest"))
+    fill(browser, "Full name", "Ada Lovelace")
+    fill(browser, "Address", "1 Rue de la République")
+    fill(browser, "City", "Lyon")
+    fill(browser, "Postal code", postal_code)

@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from tests.browser.pages import click, fill, heading, wait, wait_for_text
+from tests.browser.pages import click, guest_checkout_form, fill, heading, wait, wait_for_text
 from tests.support import PASSWORD, eventually, make_product, unique_email
 
 # Sizes of the test product, their prices in cents.
@@ -183,15 +183,7 @@ async def test_each_sandbox_payment_method_ends_in_a_confirmed_order_on_its_page
         category: dict, method: str, token: str | None) -> None:
     product = await make_product(gateway, admin, category, f"Enamel jug {uuid.uuid4().hex[:6]}",
                                  price=1900, stock=5)
-    browser.get(f"{shop}/p/{product['id']}")
-    click(browser, "Add to cart")
-    wait_for_text(browser, "Added to your cart.")
-    browser.get(f"{shop}/checkout?country=FR")
-    fill(browser, "Email", unique_email("guest"))
-    fill(browser, "Full name", "Ada Lovelace")
-    fill(browser, "Address", "1 Rue de la République")
-    fill(browser, "City", "Lyon")
-    fill(browser, "Postal code", "69001")
+    guest_checkout_form(browser, shop, product["id"])
     browser.find_element(By.ID, f"pay-{method}").click()
     if token:
         Select(browser.find_element(By.ID, f"f-token_{method}")).select_by_value(token)

@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.browser.conftest import new_browser
-from tests.browser.pages import click, field, fill, heading, wait, wait_for_text
+from tests.browser.pages import click, field, guest_checkout_form, heading, wait, wait_for_text
 from tests.outages import stopped
 from tests.support import make_product, unique_email
 
@@ -60,15 +60,8 @@ async def test_an_address_the_api_refuses_is_shown_beside_its_field_with_the_for
         category: dict) -> None:
     product = await make_product(gateway, admin, category, f"Tin mug {uuid.uuid4().hex[:6]}",
                                  price=900, stock=5)
-    browser.get(f"{shop}/p/{product['id']}")
-    click(browser, "Add to cart")
-    wait_for_text(browser, "Added to your cart.")
-    browser.get(f"{shop}/checkout?country=FR")
-    fill(browser, "Email", unique_email("guest"))
-    fill(browser, "Full name", "Ada Lovelace")
-    fill(browser, "Address", "1 Rue de la République")
-    fill(browser, "City", "Lyon")
-    fill(browser, "Postal code", "6" * 40)  # longer than any postal code
+    guest_checkout_form(browser, shop, product["id"],
+                        postal_code="6" * 40)  # longer than any postal code
     click(browser, "Place order")
     wait_for_text(browser, "Please check the fields marked below.")
     error = browser.find_element(By.ID, "e-postal_code")
