@@ -14,7 +14,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from tests.browser.pages import click, guest_checkout_form, fill, heading, wait, wait_for_text
+from tests.browser.pages import (click, fill, guest_checkout_form, heading, wait,
+                                 wait_for_text)
 from tests.support import PASSWORD, eventually, make_product, unique_email
 
 # Sizes of the test product, their prices in cents.
