@@ -30,21 +30,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.cluster)
 
 
-@pytest.fixture(scope="session")
+# Package-scoped: the cluster stops when the cluster tests end, not at the end of the
+# whole session, so it neither runs beside the rest of the suite nor holds its ports.
+@pytest.fixture(scope="package")
 def cluster() -> ClusterStack:
     with running_cluster("cluster", 500) as started:
         shopstream("seed", "--shipping-only", stack=started.stack)
         yield started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def cluster_gateway(cluster: ClusterStack) -> httpx.AsyncClient:
     """An HTTP client for the cluster's shop through its gateway, as a user reaches it."""
     async with httpx.AsyncClient(base_url=cluster.gateway_url, timeout=60) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster_admin_email(cluster: ClusterStack) -> str:
     email = unique_email("admin")
     shopstream("admin", "create", "--email", email, "--password", PASSWORD, stack=cluster.stack)
@@ -58,7 +60,7 @@ async def cluster_admin(cluster_gateway: httpx.AsyncClient, cluster_admin_email:
     return await signed_in(cluster_gateway, cluster_admin_email, [])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def cluster_category(cluster_gateway: httpx.AsyncClient, cluster_admin_email: str
                            ) -> dict:
     """A category of the cluster's catalog, with its write's consistency token."""
@@ -72,7 +74,7 @@ async def cluster_category(cluster_gateway: httpx.AsyncClient, cluster_admin_ema
     return created.body | {"token": created.consistency_token}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def cluster_clients(cluster: ClusterStack) -> Clients:
     """The shop's clients (Kafka, MySQL, MongoDB, Redis, Elasticsearch) on the cluster."""
     clients = build_clients(cluster.settings)

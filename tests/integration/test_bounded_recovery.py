@@ -1,7 +1,7 @@
 """A command worker restarts from its snapshots: with 1,000,000 events in its topics, the
 first command is answered within seconds, and decides as a full fold would.
 
-The test runs a stack of its own (`<project>/.stack-recovery`, ports shifted by 600
+The test runs a stack of its own (`<project>/.stack-recovery`, ports shifted by 700
 from the calling environment's), fills the catalog's events topic with a year's worth
 of stock movements for 60 products, lets the worker fold them once and snapshot every
 partition, kills it with SIGKILL, starts it again and times the first command answered
@@ -44,7 +44,7 @@ EVENTS = 1_000_000
 PRODUCTS = 60
 RELEASED_EVERY = 6  # one order in six is cancelled and its units put back
 INITIAL_STOCK = 100_000_000
-PORT_SHIFT = 600
+PORT_SHIFT = 700  # none of its ports is one of the cluster stack's (shifted by 500)
 # What the test runs: the servers, the command worker, the projections (until the fill),
 # and the API.
 PARTS = ("kafka", "mysql", "postgresql", "mongodb", "redis", "elasticsearch", "mailsink",
