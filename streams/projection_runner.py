@@ -163,9 +163,13 @@ class ProjectionService(mode.Service):
                     saved_at = now
                 # Offsets in Kafka only say where to resume (projections are idempotent):
                 # committed when idle, and at most every COMMIT_INTERVAL_S under load.
+                # Only the partitions that moved: a model reading every events topic would
+                # otherwise write one offset record per partition at each commit.
                 if positions != committed and (not records
                                                or now - committed_at >= COMMIT_INTERVAL_S):
-                    await consumer.commit()
+                    await consumer.commit({TopicPartition(*tp): offset
+                                           for tp, offset in positions.items()
+                                           if committed.get(tp) != offset})
                     committed, committed_at = positions, now
                 self._export_lag(consumer, projection, positions)
         finally:

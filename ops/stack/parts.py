@@ -152,6 +152,10 @@ class Kafka(Part):
                 f"offsets.topic.replication.factor={s.kafka_replication_factor}",
                 f"transaction.state.log.replication.factor={s.kafka_replication_factor}",
                 f"transaction.state.log.min.isr={s.kafka_min_insync_replicas}",
+                # Their segments roll at 16 MiB rather than 100, so the log cleaner compacts
+                # them within hours: a coordinator reloads a partition in full when it moves.
+                "offsets.topic.segment.bytes=16777216",
+                "transaction.state.log.segment.bytes=16777216",
                 f"default.replication.factor={s.kafka_replication_factor}",
                 f"min.insync.replicas={s.kafka_min_insync_replicas}",
                 "group.initial.rebalance.delay.ms=0",
