@@ -69,3 +69,12 @@ def unavailable(error: BaseException) -> DependencyUnavailable | None:
                 return DependencyUnavailable(dependency, f"{type(error).__name__}: {error}")
             return None
     return None
+
+
+def log_failure(log, event: str, error: BaseException, **about) -> None:
+    """Log work that failed and will be tried again: a dependency's outage as a warning
+    naming it (nothing to fix), anything else as an error with its trace (a bug)."""
+    if (outage := unavailable(error)) is not None:
+        log.warning(event, error=str(outage), **about)
+    else:
+        log.error(event, exc_info=error, **about)

@@ -24,6 +24,7 @@ from prometheus_client import Gauge, generate_latest
 from infra.clients import Clients
 from infra.container import Container
 from infra.database import create_tables, named_lock
+from infra.dependencies import log_failure
 from infra.settings import Settings
 from projections import checkpoints
 from projections.base import Projection
@@ -92,9 +93,9 @@ class ProjectionService(mode.Service):
                 await self._project()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("projection.failed", projection=self.projection_name,
-                              retry_in_s=delay)
+            except Exception as error:
+                log_failure(log, "projection.failed", error, projection=self.projection_name,
+                            retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 

@@ -26,6 +26,7 @@ import structlog
 from infra.clients import Clients
 from infra.container import Container
 from infra.database import create_tables
+from infra.dependencies import log_failure
 from projections.registry import build_projections
 from projections.replays import ABANDONED, ReplayRequests, ReplayRow
 from streams.replay import replay, shadow_suffix
@@ -56,8 +57,8 @@ class ReplayRunner(mode.Service):
                         await asyncio.sleep(POLL_S)
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # MySQL away: try again, less and less often
-                    log.exception("replays.poll_failed", retry_in_s=delay)
+                except Exception as error:  # MySQL away, or a bug: try again, less often
+                    log_failure(log, "replays.poll_failed", error, retry_in_s=delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 30.0)
         finally:

@@ -26,7 +26,7 @@ import structlog
 
 from infra.clients import Clients
 from infra.container import Container
-from infra.dependencies import unavailable
+from infra.dependencies import log_failure
 from infra.command_bus import post
 from infra.payments.provider import PaymentProvider, PaymentProviderError
 from infra.payments.sandbox import SandboxPaymentProvider
@@ -180,9 +180,5 @@ def register(app: faust.App, settings: Settings, build: Callable[[], Container],
     async def clock() -> None:
         try:
             await runner.tick()
-        except Exception as error:
-            # MySQL or Kafka down: the next tick tries again; a trace per second says nothing.
-            if (outage := unavailable(error)) is not None:
-                log.warning("saga.clock_unavailable", error=str(outage))
-            else:
-                log.exception("saga.clock_failed")
+        except Exception as error:  # the next tick tries again
+            log_failure(log, "saga.clock_failed", error)

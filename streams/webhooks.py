@@ -36,6 +36,7 @@ from sqlalchemy import and_, func, select, update
 
 from infra.container import Container
 from infra.database import create_tables, named_lock
+from infra.dependencies import log_failure
 from infra.outbound import UnsafeTarget, check_address, resolve, retry_delay, sign
 from infra.settings import Settings
 from projections.orders_views import OrdersView
@@ -107,8 +108,8 @@ class WebhookSender(mode.Service):
                 await self._watch()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("webhooks.sender_failed", retry_in_s=delay)
+            except Exception as error:
+                log_failure(log, "webhooks.sender_failed", error, retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
@@ -164,8 +165,8 @@ class WebhookSender(mode.Service):
                     await self._send_due(webhooks, orders, container, session, subscription_id)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("webhooks.loop_failed", subscription=subscription_id)
+        except Exception as error:
+            log_failure(log, "webhooks.loop_failed", error, subscription=subscription_id)
 
     async def _send_due(self, webhooks: WebhooksView, orders: OrdersView, container: Container,
                         session: aiohttp.ClientSession, subscription_id: str) -> None:

@@ -8,9 +8,11 @@ import pymongo.errors
 import pytest
 import redis.exceptions
 import sqlalchemy.exc
+import structlog
 from aiokafka import errors as kafka
+from structlog.testing import capture_logs
 
-from infra.dependencies import DependencyUnavailable, unavailable
+from infra.dependencies import DependencyUnavailable, log_failure, unavailable
 
 
 def elasticsearch_answer(status: int, error_type: type = elasticsearch.ApiError) -> Exception:
@@ -54,3 +56,16 @@ def test_an_unreachable_server_is_named(error: Exception, dependency: str) -> No
 ])
 def test_other_errors_of_the_same_libraries_are_not_outages(error: Exception) -> None:
     assert unavailable(error) is None
+
+
+def test_work_retried_after_an_outage_is_a_warning_naming_it_and_after_a_bug_an_error() -> None:
+    log = structlog.get_logger("test")
+    outage = sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("(2003, Can't connect)"))
+    with capture_logs() as logged:
+        log_failure(log, "work.failed", outage, retry_in_s=2.0)
+        log_failure(log, "work.failed", KeyError("line"), retry_in_s=4.0)
+    warned, failed = logged
+    assert (warned["log_level"], warned["retry_in_s"]) == ("warning", 2.0)
+    assert "MySQL is unavailable" in warned["error"] and "exc_info" not in warned
+    assert (failed["log_level"], failed["retry_in_s"]) == ("error", 4.0)
+    assert isinstance(failed["exc_info"], KeyError)
