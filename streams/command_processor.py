@@ -104,8 +104,7 @@ async def recover(settings: Settings, topics: ServiceTopics, partition: int, *,
                                     offset=record.offset)
                 aggregates[key] = fold(aggregates.get(key) or Aggregate(), record.envelope,
                                        position, decider)
-                unsaved.keys.add(key)
-                unsaved.records += 1
+                unsaved.changed(key)
     folded = unsaved.records
     async with TopicReader(settings, (topics.replies.name,)) as reader:
         replies = await reader.range(partitions={partition})
@@ -120,8 +119,7 @@ async def recover(settings: Settings, topics: ServiceTopics, partition: int, *,
                 if reply.status == "rejected" or not reply.event_types:
                     key = reply.aggregate_id
                     aggregates[key] = recall(aggregates.get(key) or Aggregate(), reply)
-                    unsaved.keys.add(key)
-                    unsaved.records += 1
+                    unsaved.changed(key)
     log.info("command_processor.recovered", service=topics.service, partition=partition,
              from_snapshot=snapshot is not None,
              snapshot_aggregates=len(snapshot.aggregates) if snapshot else 0,
@@ -327,8 +325,7 @@ class CommandProcessor(ConsumerRebalanceListener):
             key = record.key.decode()
             decision = handle(aggregates.get(key) or Aggregate(), envelope, key)
             aggregates[key] = decision.aggregate
-            unsaved.keys.add(key)
-            unsaved.records += len(decision.events) + 1
+            unsaved.changed(key, records=len(decision.events) + 1)
             sent = [await producer.send(events_topic, event.to_bytes(), key=key.encode(),
                                         partition=owned.partition)
                     for event in decision.events]

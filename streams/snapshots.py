@@ -59,6 +59,11 @@ class Unsaved:
     keys: set[str] = field(default_factory=set)
     records: int = 0  # events and answers folded or decided
 
+    def changed(self, key: str, records: int = 1) -> None:
+        """Aggregate `key` took `records` more events and answers."""
+        self.keys.add(key)
+        self.records += records
+
 
 async def read(settings: Settings, topics: ServiceTopics, partition: int) -> Snapshot | None:
     """The partition's latest snapshot, or None when there is none this code can read."""
