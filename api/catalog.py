@@ -116,8 +116,7 @@ class ProductSummary(BaseModel):
 
 class ProductList(BaseModel):
     items: list[ProductSummary]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
-                                                "null on the last page.")
+    next_cursor: cursors.NextCursor
 
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]

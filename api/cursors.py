@@ -10,9 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi.exceptions import RequestValidationError
+from pydantic import Field
+
+# The `next_cursor` of every paged answer.
+NextCursor = Annotated[str | None, Field(description="Pass as `cursor` for the next page; "
+                                                     "null on the last page.")]
 
 
 def fingerprint(*parts: Any) -> str:

@@ -119,8 +119,7 @@ class OrderSummary(BaseModel):
 
 class OrderList(BaseModel):
     items: list[OrderSummary]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
-                                                "null on the last page.")
+    next_cursor: cursors.NextCursor
 
 
 class Receipt(BaseModel):
@@ -229,8 +228,7 @@ class AdminOrderSummary(OrderSummary):
 
 class AdminOrderList(BaseModel):
     items: list[AdminOrderSummary]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
-                                                "null on the last page.")
+    next_cursor: cursors.NextCursor
 
 
 IdPrefix = Annotated[str | None, Query(min_length=1, max_length=36,

@@ -152,8 +152,7 @@ async def list_returns(order_id: UUID, row: VisibleOrder, orders: OrdersViewDep)
 
 class ReturnPage(BaseModel):
     items: list[Return]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
-                                                "null on the last page.")
+    next_cursor: cursors.NextCursor
 
 
 @router.get("/v1/admin/returns", response_model=ReturnPage,

@@ -115,8 +115,7 @@ async def create_voucher(form: NewVoucher, admin: Admin, bus: BusDep, seen: Seen
 
 class VoucherList(BaseModel):
     items: list[Voucher]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
-                                                "null on the last page.")
+    next_cursor: cursors.NextCursor
 
 
 @router.get("/v1/admin/vouchers", response_model=VoucherList,

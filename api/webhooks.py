@@ -55,8 +55,7 @@ class CreatedWebhook(Webhook):
 
 class WebhookList(BaseModel):
     items: list[Webhook]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
-                                                 "null on the last.")
+    next_cursor: cursors.NextCursor
 
 
 class Delivery(BaseModel):
