@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import httpx
@@ -85,3 +86,12 @@ async def eventually(check, timeout_s: float = 30.0, interval_s: float = 0.1):
             assert result, f"not true within {timeout_s}s: {result!r}"
             return result
         await asyncio.sleep(interval_s)
+
+
+def until(check, timeout_s: float = 30.0):
+    """Retry a check from synchronous code until it returns a truthy value; that value."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := check()):
+        assert time.monotonic() < deadline, "not true in time"
+        time.sleep(0.05)
+    return result

@@ -4,10 +4,10 @@ writer ends with the process. Real processes and files, in a folder of the test'
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from ops.stack import process
+from tests.support import until
 
 LIMITS = process.LogLimits(max_bytes=100_000, backups=2)
 LINES = 20_000
@@ -17,14 +17,6 @@ def chatty(tmp_path: Path, script: str) -> process.ProcessFiles:
     files = process.ProcessFiles(tmp_path, "chatty")
     process.start(files, [sys.executable, "-c", script], cwd=tmp_path, log=LIMITS)
     return files
-
-
-def until(check, timeout_s: float = 30.0):
-    deadline = time.monotonic() + timeout_s
-    while not (result := check()):
-        assert time.monotonic() < deadline, "not true in time"
-        time.sleep(0.05)
-    return result
 
 
 def writer_running(log_file: Path) -> bool:

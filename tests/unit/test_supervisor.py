@@ -17,6 +17,7 @@ from ops.stack import process, supervisor
 from ops.stack.manager import Stack
 from ops.stack.parts import Context, Part
 from ops.stack.supervisor import FIRST_DELAY_S, LONGEST_DELAY_S, Supervisor, restart_delay_s
+from tests.support import until
 
 
 @given(st.integers(min_value=1, max_value=10_000))
@@ -48,14 +49,6 @@ def small_stack(tmp_path: Path) -> Stack:
     stack = Stack(Settings(stack_dir=tmp_path))
     stack.parts = [Sleeper()]
     return stack
-
-
-def until(check, timeout_s: float = 30.0):
-    deadline = time.monotonic() + timeout_s
-    while not (result := check()):
-        assert time.monotonic() < deadline, "not true in time"
-        time.sleep(0.05)
-    return result
 
 
 def supervise(watcher: Supervisor, seconds: float) -> None:
