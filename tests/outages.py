@@ -101,6 +101,19 @@ async def persist(target: str, send: Callable[[], Awaitable[httpx.Response]],
     raise AssertionError(f"{target}: still {answer.status} after {attempts} attempts: {answer}")
 
 
+async def new_product(http: httpx.AsyncClient, admin: dict[str, str], category: dict,
+                      answers: list[Answer], *, target: str, sku: str, name: str, price: int,
+                      stock: int, key: str | None = None, after: str | None = None) -> Answer:
+    """`POST /v1/admin/products` as a careful client sends it: with an Idempotency-Key (`key`,
+    or a new one), after the write of consistency token `after` if given, sent again while
+    its answer is one to retry (`persist`)."""
+    headers = admin | {"Idempotency-Key": key or str(uuid.uuid4())} | (
+        {"X-Consistency-Token": after} if after else {})
+    return await persist(target, lambda: http.post("/v1/admin/products", headers=headers, json={
+        "sku": sku, "name": name, "category_id": category["id"],
+        "price": {"amount": price, "currency": "EUR"}, "stock": stock}), answers)
+
+
 async def signed_in(http: httpx.AsyncClient, email: str, answers: list[Answer],
                     consistency_token: str | None = None) -> dict[str, str]:
     """Sign in as a client does while the shop is under strain (`persist`), after the
@@ -315,11 +328,8 @@ async def findable_product(http: httpx.AsyncClient, admin: dict[str, str], categ
                            ) -> dict:
     """A new product a shopper can open and find by a word of its name (its `word`)."""
     word = f"zephyr{uuid.uuid4().hex[:8]}"
-    key = str(uuid.uuid4())
-    created = await persist("new product", lambda: http.post(
-        "/v1/admin/products", headers=admin | {"Idempotency-Key": key}, json={
-            "sku": f"STORE-{word}", "name": f"Kettle {word}", "category_id": category["id"],
-            "price": {"amount": 2500, "currency": "EUR"}, "stock": 5}), [])
+    created = await new_product(http, admin, category, [], target="new product",
+                                sku=f"STORE-{word}", name=f"Kettle {word}", price=2500, stock=5)
     assert created.status == 201, created
     found = created.body | {"word": word, "token": created.consistency_token}
 

@@ -22,8 +22,8 @@ import pytest
 from schemas.topics import CATALOG, ORDERS, PAYMENTS
 from tests.cluster.support import ClusterStack
 from tests.e2e.test_checkout import ADDRESS, ENDED
-from tests.outages import (RETRIED, Answer, every_product_readable, persist, signed_in, signed_up,
-                           statuses)
+from tests.outages import (RETRIED, Answer, every_product_readable, new_product, persist,
+                           signed_in, signed_up, statuses)
 from tests.support import eventually, read_events
 
 COMMANDS = 2000
@@ -41,13 +41,9 @@ async def test_kill_9_of_a_broker_loses_duplicates_and_charges_twice_nothing(
         cluster_admin: dict, cluster_category: dict) -> None:
     http = cluster_gateway
     answers: list[Answer] = []
-    made = await persist("product", lambda: http.post(
-        "/v1/admin/products", json={
-            "sku": f"CL-{uuid.uuid4().hex[:12]}", "name": "Replicated kettle",
-            "category_id": cluster_category["id"], "price": {"amount": 1500, "currency": "EUR"},
-            "stock": 10 * CHECKOUTS},
-        headers=cluster_admin | {"Idempotency-Key": str(uuid.uuid4()),
-                                 "X-Consistency-Token": cluster_category["token"]}), answers)
+    made = await new_product(http, cluster_admin, cluster_category, answers, target="product",
+                             sku=f"CL-{uuid.uuid4().hex[:12]}", name="Replicated kettle",
+                             price=1500, stock=10 * CHECKOUTS, after=cluster_category["token"])
     assert made.status == 201, made
     product = made.body
     setup_gate = asyncio.Semaphore(SETUP_IN_FLIGHT)

@@ -22,7 +22,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from schemas.topics import CATALOG
 from streams.command_processor import GROUP_ID
 from tests.cluster.support import ClusterStack
-from tests.outages import RETRIED, Answer, persist, statuses
+from tests.outages import RETRIED, Answer, new_product, statuses
 from tests.support import read_events
 
 CLIENTS = 12
@@ -65,12 +65,10 @@ async def test_kill_9_of_a_command_worker_moves_its_partitions_and_applies_nothi
     async def client() -> None:
         while not stop.is_set():
             key = str(uuid.uuid4())
-            body = {"sku": f"FO-{key[:12]}", "name": f"Failover kettle {key[:8]}",
-                    "category_id": cluster_category["id"],
-                    "price": {"amount": 1999, "currency": "EUR"}, "stock": 3}
-            answer = await persist("command", lambda: http.post(
-                "/v1/admin/products", json=body,
-                headers=cluster_admin | {"Idempotency-Key": key}), answers)
+            answer = await new_product(http, cluster_admin, cluster_category, answers,
+                                       target="command", sku=f"FO-{key[:12]}",
+                                       name=f"Failover kettle {key[:8]}", price=1999, stock=3,
+                                       key=key)
             assert answer.status == 201, answer
             created[key] = answer.body["id"]
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.cluster.support import ClusterStack
-from tests.outages import Answer, call, every_product_readable, persist, statuses
+from tests.outages import Answer, call, every_product_readable, new_product, statuses
 from tests.support import eventually
 
 WRITERS = 8
@@ -65,12 +65,10 @@ async def test_a_rolling_restart_of_every_broker_answers_no_5xx_but_503_and_reco
     async def writer() -> None:
         while not stop.is_set():
             key = str(uuid.uuid4())
-            body = {"sku": f"RR-{key[:12]}", "name": f"Rolling kettle {key[:8]}",
-                    "category_id": cluster_category["id"],
-                    "price": {"amount": 2999, "currency": "EUR"}, "stock": 2}
-            answer = await persist("write", lambda: http.post(
-                "/v1/admin/products", json=body,
-                headers=cluster_admin | {"Idempotency-Key": key}), answers)
+            answer = await new_product(http, cluster_admin, cluster_category, answers,
+                                       target="write", sku=f"RR-{key[:12]}",
+                                       name=f"Rolling kettle {key[:8]}", price=2999, stock=2,
+                                       key=key)
             if answer.status == 201:
                 created.add(answer.body["id"])
             await asyncio.sleep(PAUSE_S)

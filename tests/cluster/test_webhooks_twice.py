@@ -16,7 +16,7 @@ import pytest
 
 from tests.cluster.support import ClusterStack
 from tests.e2e.test_webhooks import subscribe
-from tests.outages import Answer, persist
+from tests.outages import Answer, new_product, persist
 from tests.support import eventually
 from tests.webhook_receiver import Receiver
 
@@ -37,14 +37,10 @@ async def test_two_webhooks_workers_send_each_delivery_exactly_once(
         hook = await subscribe(http, cluster_admin, receiver.url, ["product.changed"])
 
         async def product_changed_again(n: int) -> str:
-            made = await persist("product", lambda: http.post(
-                "/v1/admin/products", json={
-                    "sku": f"WH-{uuid.uuid4().hex[:12]}", "name": f"Hooked kettle {n}",
-                    "category_id": cluster_category["id"],
-                    "price": {"amount": 1200, "currency": "EUR"}, "stock": 1},
-                headers=cluster_admin | {"Idempotency-Key": str(uuid.uuid4()),
-                                         "X-Consistency-Token": cluster_category["token"]}),
-                answers)
+            made = await new_product(http, cluster_admin, cluster_category, answers,
+                                     target="product", sku=f"WH-{uuid.uuid4().hex[:12]}",
+                                     name=f"Hooked kettle {n}", price=1200, stock=1,
+                                     after=cluster_category["token"])
             assert made.status == 201, made
             token = made.consistency_token
             for change in range(CHANGES):
