@@ -65,6 +65,23 @@ def _minor_units(value: str) -> int | None:
     return int((amount * 100).to_integral_value()) if amount >= 0 else None
 
 
+def _utc(moment: str) -> str:
+    """A datetime-local field's value (to the minute or the second) as an ISO time in UTC."""
+    return (moment if len(moment) > 16 else moment + ":00") + "+00:00"
+
+
+def _listing(cursor: str | None, **filters: Any) -> dict[str, Any]:
+    """The query of one page of an admin list: the filters that are set, and the page."""
+    return ({"limit": PAGE} | {name: value for name, value in filters.items()
+                               if value not in (None, "")}
+            | ({"cursor": cursor} if cursor else {}))
+
+
+def _next_page(body: dict[str, Any], **kept: str) -> str | None:
+    """The query string of the page after `body`'s, keeping `kept`; None on the last page."""
+    return urlencode({**kept, "cursor": body["next_cursor"]}) if body["next_cursor"] else None
+
+
 # Signing in and out
 
 @router.get("/login", response_class=HTMLResponse)
@@ -109,7 +126,7 @@ async def orders(request: Request, pages: PagesDep, api: ApiDep, visitor: Visito
                  cursor: str | None = None) -> HTMLResponse:
     """Every customer's orders, newest first, with filters."""
     typed = {name: request.query_params.get(name, "").strip() for name in ORDER_FILTERS}
-    params: dict[str, Any] = {"limit": PAGE}
+    params: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, value in typed.items():
         if not value:
@@ -121,25 +138,21 @@ async def orders(request: Request, pages: PagesDep, api: ApiDep, visitor: Visito
             else:
                 params[name] = units
         elif name in ("since", "until"):
-            params[name] = value if len(value) > 16 else value + ":00"
-            params[name] += "+00:00"
+            params[name] = _utc(value)
         else:
             params[name] = value
-    if cursor:
-        params["cursor"] = cursor
-    items, next_cursor = [], None
+    page: dict[str, Any] = {"items": [], "next_cursor": None}
     if not errors:
         try:
-            answer = await api.call(visitor, "GET", "/v1/admin/orders", params=params)
-            items, next_cursor = answer.body["items"], answer.body["next_cursor"]
+            page = (await api.call(visitor, "GET", "/v1/admin/orders",
+                                   params=_listing(cursor, **params))).body
         except ApiError as error:
             if error.status != 422:
                 raise
             errors = {e.field.split(".")[-1]: e.message for e in error.errors} or {
                 "status": error.detail}
-    more = urlencode({**{k: v for k, v in typed.items() if v}, "cursor": next_cursor}) \
-        if next_cursor else None
-    return pages.render(request, "console/orders.html", orders=items, filters=typed,
+    more = _next_page(page, **{name: value for name, value in typed.items() if value})
+    return pages.render(request, "console/orders.html", orders=page["items"], filters=typed,
                         errors=errors, statuses=ORDER_STATUSES, more=more,
                         status=422 if errors else 200)
 
@@ -194,13 +207,11 @@ async def return_step(request: Request, return_id: str, step: str, api: ApiDep,
 async def returns(request: Request, pages: PagesDep, api: ApiDep, visitor: VisitorDep,
                   status: str | None = None, cursor: str | None = None) -> HTMLResponse:
     """Every return, or those of one status: what waits for an admin."""
-    params = {"limit": PAGE} | ({"status": status} if status else {}) | (
-        {"cursor": cursor} if cursor else {})
-    answer = await api.call(visitor, "GET", "/v1/admin/returns", params=params)
-    next_cursor = answer.body["next_cursor"]
-    more = urlencode({"status": status or "", "cursor": next_cursor}) if next_cursor else None
+    answer = await api.call(visitor, "GET", "/v1/admin/returns",
+                            params=_listing(cursor, status=status))
     return pages.render(request, "console/returns.html", returns=answer.body["items"],
-                        current=status or "", statuses=RETURN_STATUSES, more=more,
+                        current=status or "", statuses=RETURN_STATUSES,
+                        more=_next_page(answer.body, status=status or ""),
                         flash=take_flash(request))
 
 
@@ -257,11 +268,9 @@ VOUCHER_FIELDS = ("code", "kind", "value", "min_subtotal", "starts_at", "ends_at
 @router.get("/vouchers", response_class=HTMLResponse)
 async def vouchers(request: Request, pages: PagesDep, api: ApiDep, visitor: VisitorDep,
                    cursor: str | None = None) -> HTMLResponse:
-    answer = await api.call(visitor, "GET", "/v1/admin/vouchers",
-                            params={"limit": PAGE} | ({"cursor": cursor} if cursor else {}))
-    next_cursor = answer.body["next_cursor"]
+    answer = await api.call(visitor, "GET", "/v1/admin/vouchers", params=_listing(cursor))
     return pages.render(request, "console/vouchers.html", vouchers=answer.body["items"],
-                        more=urlencode({"cursor": next_cursor}) if next_cursor else None,
+                        more=_next_page(answer.body),
                         form={}, errors={}, flash=take_flash(request))
 
 
@@ -284,8 +293,7 @@ def _voucher_body(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]
         body["min_subtotal"] = {"amount": units, "currency": "EUR"}
     for name in ("starts_at", "ends_at"):
         if form.get(name, "").strip():
-            moment = form[name].strip()
-            body[name] = (moment if len(moment) > 16 else moment + ":00") + "+00:00"
+            body[name] = _utc(form[name].strip())
     for name in ("usage_limit", "per_customer_limit"):
         if form.get(name, "").strip():
             body[name] = int(form[name]) if form[name].strip().isdigit() else form[name]
@@ -323,11 +331,9 @@ async def shipping_zones(request: Request, pages: PagesDep, api: ApiDep,
 @router.get("/webhooks", response_class=HTMLResponse)
 async def webhooks(request: Request, pages: PagesDep, api: ApiDep, visitor: VisitorDep,
                    cursor: str | None = None) -> HTMLResponse:
-    answer = await api.call(visitor, "GET", "/v1/admin/webhooks",
-                            params={"limit": PAGE} | ({"cursor": cursor} if cursor else {}))
-    next_cursor = answer.body["next_cursor"]
+    answer = await api.call(visitor, "GET", "/v1/admin/webhooks", params=_listing(cursor))
     return pages.render(request, "console/webhooks.html", webhooks=answer.body["items"],
-                        more=urlencode({"cursor": next_cursor}) if next_cursor else None)
+                        more=_next_page(answer.body))
 
 
 @router.get("/webhooks/{webhook_id}", response_class=HTMLResponse)
@@ -338,11 +344,9 @@ async def webhook(request: Request, webhook_id: str, pages: PagesDep, api: ApiDe
     subscription, deliveries = await api.gather(
         api.call(visitor, "GET", f"/v1/admin/webhooks/{path}"),
         api.call(visitor, "GET", f"/v1/admin/webhooks/{path}/deliveries",
-                 params={"limit": PAGE} | ({"cursor": cursor} if cursor else {})))
-    next_cursor = deliveries.body["next_cursor"]
+                 params=_listing(cursor)))
     return pages.render(request, "console/webhook.html", webhook=subscription.body,
-                        deliveries=deliveries.body["items"],
-                        more=urlencode({"cursor": next_cursor}) if next_cursor else None)
+                        deliveries=deliveries.body["items"], more=_next_page(deliveries.body))
 
 
 # The stack
