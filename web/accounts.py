@@ -16,8 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from web.api_client import ApiError, Visitor
 from web.cookies import take_flash
-from web.pages import ApiDep, FormDep, PagesDep, VisitorDep
-from web.storefront import redirect, refused
+from web.pages import ApiDep, FormDep, PagesDep, VisitorDep, redirect, refused
 
 router = APIRouter()
 

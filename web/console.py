@@ -19,8 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from web.api_client import ApiError
 from web.cookies import take_flash
-from web.pages import ApiDep, FormDep, PagesDep, VisitorDep
-from web.storefront import redirect
+from web.pages import ApiDep, FormDep, PagesDep, VisitorDep, redirect
 
 router = APIRouter(prefix="/console")
 

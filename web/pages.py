@@ -1,4 +1,5 @@
-"""What every page handler is handed: the page renderer and the API client, as dependencies.
+"""What every page handler is handed: the page renderer and the API client, as dependencies,
+and how a form post answers: a redirect carrying a flash (a notice, or the API's refusal).
 
 `Pages` renders the templates with what every page needs: the visitor, the CSRF token,
 and money and times in the visitor's locale (Accept-Language).
@@ -9,11 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from web.api_client import ApiClient, Visitor
-from web.cookies import checked_form, csrf_token
+from web.api_client import ApiClient, ApiError, Visitor
+from web.cookies import checked_form, csrf_token, set_flash
 from web.formatting import format_money, format_time, negotiate_locale
 
 
@@ -58,3 +59,31 @@ ApiDep = Annotated[ApiClient, Depends(_api)]
 VisitorDep = Annotated[Visitor, Depends(_visitor)]
 # A posted form, its CSRF token checked.
 FormDep = Annotated[dict[str, str], Depends(checked_form)]
+
+
+def secure(request: Request) -> bool:
+    return request.app.state.settings.public_url.startswith("https://")
+
+
+def redirect(request: Request, url: str, **flash: Any) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        set_flash(response, secure(request), **flash)
+    return response
+
+
+def refused(request: Request, url: str, error: ApiError, values: dict[str, str] | None = None,
+            fields: tuple[str, ...] = ()) -> RedirectResponse:
+    """Back to the form with the API's refusal: each field's message beside it. A message
+    about the whole request goes beside the first of `fields` it names (a sign-up's
+    "password is too short"), else above the form."""
+    if error.status >= 500 or error.status == 401:
+        raise error
+    errors: dict[str, str] = {}
+    for e in error.errors:
+        named = e.field.rsplit(".", 1)[-1] if e.field else next(
+            (f for f in fields if f.replace("_", " ") in e.message.lower()), None)
+        if named:
+            errors.setdefault(named, e.message)
+    detail = error.detail if not errors else "Please check the fields marked below."
+    return redirect(request, url, error=detail, errors=errors, values=values)

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from web.api_client import ORDER_TOKEN_HEADER, ApiClient, ApiError, Visitor
-from web.cookies import guest_orders, remember_guest_order, set_flash, take_flash
+from web.cookies import guest_orders, remember_guest_order, take_flash
 from web.formatting import negotiate_locale
-from web.pages import ApiDep, FormDep, PagesDep, VisitorDep
+from web.pages import ApiDep, FormDep, PagesDep, VisitorDep, redirect, refused, secure
 
 router = APIRouter()
 
@@ -43,34 +43,6 @@ COUNTRIES = {"AT": "Austria", "BE": "Belgium", "DE": "Germany", "ES": "Spain", "
              "GB": "United Kingdom", "US": "United States"}
 DEFAULT_COUNTRY = "FR"
 ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "postal_code", "country")
-
-
-def secure(request: Request) -> bool:
-    return request.app.state.settings.public_url.startswith("https://")
-
-
-def redirect(request: Request, url: str, **flash: Any) -> RedirectResponse:
-    response = RedirectResponse(url, status_code=303)
-    if flash:
-        set_flash(response, secure(request), **flash)
-    return response
-
-
-def refused(request: Request, url: str, error: ApiError, values: dict[str, str] | None = None,
-            fields: tuple[str, ...] = ()) -> RedirectResponse:
-    """Back to the form with the API's refusal: each field's message beside it. A message
-    about the whole request goes beside the first of `fields` it names (a sign-up's
-    "password is too short"), else above the form."""
-    if error.status >= 500 or error.status == 401:
-        raise error
-    errors: dict[str, str] = {}
-    for e in error.errors:
-        named = e.field.rsplit(".", 1)[-1] if e.field else next(
-            (f for f in fields if f.replace("_", " ") in e.message.lower()), None)
-        if named:
-            errors.setdefault(named, e.message)
-    detail = error.detail if not errors else "Please check the fields marked below."
-    return redirect(request, url, error=detail, errors=errors, values=values)
 
 
 async def attempt(call) -> Any:
