@@ -206,7 +206,7 @@ class CommandProcessor(ConsumerRebalanceListener):
                         # last owner committed.
                         assigned = self._consumer.assignment()
                         if stale := [tp for tp in batches if tp in assigned]:
-                            await self._consumer.seek_to_committed(*stale)
+                            await aiokafka_fixes.seek_to_committed(self._consumer, *stale)
                         continue
                     await asyncio.gather(*(self._handle_batch(tp, records)
                                            for tp, records in batches.items()))
