@@ -34,7 +34,7 @@ from commands import users, vouchers, webhooks
 from commands.handling import Aggregate, Outcome, Rejection, Remembered
 from schemas.replies import Position
 
-FORMAT = 1
+FORMAT = 2
 # Whose classes a record may name.
 _OURS = ("commands.", "schemas.")
 _STATE_MODULES = (cart, catalog, handling, orders, payments, recent, returns, shipping, users,
@@ -70,14 +70,14 @@ def encode_aggregate(aggregate: Aggregate) -> bytes:
 
 def decode_aggregate(data: bytes) -> Aggregate:
     try:
-        raw = json.loads(data)
+        raw = json.loads(data, object_hook=_decode)
         applied = Remembered.of([
             (UUID(command_id), Outcome(version, tuple(types),
                                        tuple(Position(topic=t, partition=p, offset=o)
                                              for t, p, o in positions),
                                        Rejection(*rejection) if rejection else None))
             for command_id, version, types, positions, rejection in raw["applied"]])
-        return Aggregate(_decode(raw["state"]), raw["version"], applied)
+        return Aggregate(raw["state"], raw["version"], applied)
     except UnknownSnapshot:
         raise
     except (KeyError, TypeError, ValueError) as error:
@@ -92,7 +92,8 @@ def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"$": "datetime", "v": value.isoformat()}
     if isinstance(value, BaseModel):
-        return {"$": "model", "t": _name(type(value)), "v": value.model_dump(mode="json")}
+        # As a string: what a client wrote inside it is never taken for a tagged value.
+        return {"$": "model", "t": _name(type(value)), "v": value.model_dump_json()}
     if dataclasses.is_dataclass(value):
         return {"$": "dataclass", "t": _name(type(value)),
                 "v": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
@@ -113,11 +114,11 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"a snapshot cannot hold a {type(value).__name__}")
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if not isinstance(value, dict):
-        return value
+def _decode(value: dict) -> Any:
+    """One JSON object back to its value; the parser calls it innermost first, so what a
+    tag wraps is decoded already."""
+    if "$" not in value:
+        return value  # the record's own fields
     tag, inner = value["$"], value["v"]
     match tag:
         case "uuid":
@@ -125,21 +126,21 @@ def _decode(value: Any) -> Any:
         case "datetime":
             return datetime.fromisoformat(inner)
         case "model":
-            return _class(value["t"], BaseModel).model_validate(inner)
+            return _class(value["t"], BaseModel).model_validate_json(inner)
         case "dataclass":
-            return _class(value["t"], None)(**{k: _decode(v) for k, v in inner.items()})
+            return _class(value["t"], None)(**inner)
         case "pmap":
-            return pmap({_decode(k): _decode(v) for k, v in inner})
+            return pmap(dict(inner))
         case "mapping":
-            return MappingProxyType({_decode(k): _decode(v) for k, v in inner})
+            return MappingProxyType(dict(inner))
         case "pdeque":
-            return pdeque(_decode(v) for v in inner)
+            return pdeque(inner)
         case "pset":
-            return pset(_decode(v) for v in inner)
+            return pset(inner)
         case "frozenset":
-            return frozenset(_decode(v) for v in inner)
+            return frozenset(inner)
         case "tuple":
-            return tuple(_decode(v) for v in inner)
+            return tuple(inner)
     raise UnknownSnapshot(f"unknown tag {tag!r}")
 
 

@@ -283,7 +283,7 @@ def worker(
         import uvloop
 
         port = settings.worker_web_port(ROLES.index(role), instance)
-        uvloop.run(serve(settings, service, port))
+        uvloop.run(serve(settings, service, port, instance))
         return
     import faust  # the other roles are Faust apps
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -159,15 +160,19 @@ class Handled:
 
 
 class CommandProcessor(ConsumerRebalanceListener):
-    def __init__(self, settings: Settings, services: list[str]) -> None:
+    def __init__(self, settings: Settings, services: list[str], instance: str) -> None:
         self.settings = settings
         self._by_topic = {SERVICES[s].commands.name: SERVICES[s] for s in services}
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap, group_id=GROUP_ID,
             enable_auto_commit=False, auto_offset_reset="earliest",
             isolation_level="read_committed",
-            # A worker that dies holds its partitions until its session expires: keep
-            # that short, so another worker takes over within seconds.
+            # A static member: the same worker started again (after a crash, or in a
+            # deploy) takes its partitions back at once, instead of after the dead
+            # process's session has expired and the group has rebalanced.
+            group_instance_id=instance,
+            # A worker that dies and does not come back holds its partitions until its
+            # session expires: keep that short, so another worker takes over within seconds.
             session_timeout_ms=10_000, heartbeat_interval_ms=3_000)
         self._owned: dict[TopicPartition, Owned] = {}
         # Held while a batch is handled, so partitions are given up only between batches.
@@ -358,9 +363,17 @@ class CommandProcessor(ConsumerRebalanceListener):
             recovered.replies_from = max(recovered.replies_from, answered.offset + 1)
 
 
-async def serve(settings: Settings, services: list[str] | None, port: int) -> None:
+def instance_id(services: list[str] | None, instance: int) -> str:
+    """The worker's name in the group, the same each time it starts: this machine's, its
+    services' and its number's (`instance` is the worker's number on this machine)."""
+    return f"{socket.gethostname()}/{'+'.join(sorted(services or ['all']))}/{instance}"
+
+
+async def serve(settings: Settings, services: list[str] | None, port: int,
+                instance: int = 1) -> None:
     """Run the command processors of `services` (default: every `Decide` of the commands
     role in `streams/system.py`) until SIGTERM or SIGINT, with `/healthz` on `port`."""
+    name = instance_id(services, instance)
     services = services or [s.handler.service for s in SYSTEM["commands"].subscriptions
                             if isinstance(s.handler, Decide)]
     aiokafka_fixes.apply()
@@ -376,7 +389,7 @@ async def serve(settings: Settings, services: list[str] | None, port: int) -> No
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        await CommandProcessor(settings, services).run(stopping)
+        await CommandProcessor(settings, services, name).run(stopping)
     finally:
         await runner.cleanup()
 

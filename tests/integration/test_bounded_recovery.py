@@ -43,7 +43,7 @@ from tests.support import PASSWORD, eventually, log_in, shopstream, unique_email
 EVENTS = 1_000_000
 PRODUCTS = 60
 RELEASED_EVERY = 6  # one order in six is cancelled and its units put back
-INITIAL_STOCK = 100_000_000
+INITIAL_STOCK = 1_000_000  # SetStock takes at most 10,000,000
 COMMAND_TIMEOUT_SETTING = "SHOPSTREAM_COMMAND_TIMEOUT_S"
 COMMAND_TIMEOUT_S = 600
 PORT_SHIFT = 700  # none of its ports is one of the cluster stack's (shifted by 500)
