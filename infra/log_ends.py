@@ -1,9 +1,15 @@
-"""Where the committed part of an events topic ends now, for one key or a whole topic.
+"""Where an events topic ends now, for one key or a whole topic.
 
 A keyed read that finds nothing asks this before it says "not found": the read
 model may simply not have caught up with an acknowledged write yet. The answer is
-the last stable offset (`read_committed`), which a projection can reach; records
-of a transaction still open are not counted.
+the high watermark, which counts the records of transactions still open: a
+projection reaches it once they end (it reads past their commit or abort markers).
+
+Not the last stable offset: a command's transaction writes its answer and its events
+to partitions that may lead on different brokers, and the coordinator writes the
+commit marker to each in turn. A client can hold the answer while the events
+partition's last stable offset is still before the events, so a read right after
+it (a sign-in after a sign-up) would miss them and answer "not found".
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ class LogEnds:
         async with self._lock:
             if self._consumer is None:
                 consumer = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap,
-                                            isolation_level="read_committed",
+                                            isolation_level="read_uncommitted",
                                             enable_auto_commit=False, group_id=None)
                 try:
                     await consumer.start()
