@@ -98,7 +98,9 @@ async def _live(webhooks: WebhooksView, seen: Seen, webhook_id: UUID) -> Subscri
 
 
 @router.post("/v1/admin/webhooks", status_code=201, response_model=CreatedWebhook,
-             responses={422: {"description": "An unknown event type or a refused URL"}})
+             responses={409: {"description": "The Idempotency-Key made a webhook since "
+                                             "deleted"},
+                        422: {"description": "An unknown event type or a refused URL"}})
 async def create_webhook(form: NewWebhook, admin: Admin, bus: BusDep, clients: ClientsDep,
                          settings: SettingsDep, webhooks: WebhooksViewDep, seen: Seen,
                          idempotency_key: IdempotencyKey = None) -> CreatedWebhook:
@@ -117,10 +119,16 @@ async def create_webhook(form: NewWebhook, admin: Admin, bus: BusDep, clients: C
     reply = await execute(bus, SubscribeWebhook(subscription_id=webhook_id, url=form.url,
                                                 events=events, secret=sealed),
                           actor=admin.user_id, seen=seen, command_id=cid)
-    # Deliveries start with the events after this answer: the dispatcher knows it now.
-    row = await _live(webhooks, seen, webhook_id)
     if reply.status == "duplicate":  # the same request again: its secret, not a new one
+        try:
+            row = await _live(webhooks, seen, webhook_id)
+        except HTTPException as missing:
+            raise HTTPException(409, f"This Idempotency-Key subscribed webhook {webhook_id}, "
+                                     "deleted since; subscribe again with a new key.") from missing
         secret = await clients.keys.unseal(secret_subject(webhook_id), row["secret"]) or ""
+    else:
+        # Deliveries start with the events after this answer: the dispatcher knows it now.
+        row = await _live(webhooks, seen, webhook_id)
     return CreatedWebhook(**_shown(row).model_dump(), secret=secret)
 
 

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from tests.e2e.test_checkout import check_out, fill_cart, order_when
 from tests.support import eventually, make_product, shopper
@@ -20,12 +21,25 @@ from tests.webhook_receiver import Receiver, signature_valid
 RETRIES_WAIT_S = 240.0
 
 
+# The subscriptions a test made: deleted after it, since their receivers stop with it.
+_made: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+async def _unsubscribed(gateway: httpx.AsyncClient, admin: dict):
+    yield
+    while _made:
+        gone = await gateway.delete(f"/v1/admin/webhooks/{_made.pop()}", headers=admin)
+        assert gone.status_code in (204, 404), gone.text
+
+
 async def subscribe(http: httpx.AsyncClient, admin: dict, url: str, events: list[str]) -> dict:
     response = await http.post("/v1/admin/webhooks", headers=admin,
                                json={"url": url, "events": events})
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["secret"] and set(created["events"]) == set(events)
+    _made.append(created["id"])
     return created
 
 
@@ -216,7 +230,7 @@ async def test_refused_urls_are_422_and_a_deleted_subscription_receives_nothing_
     try:
         product = await make_product(gateway, admin, category, "Deleted hook lamp", 2000, 3)
         doomed = await subscribe(gateway, admin, deleted.url, ["product.changed"])
-        control = await subscribe(gateway, admin, kept.url, ["product.changed"])
+        await subscribe(gateway, admin, kept.url, ["product.changed"])  # the control
 
         async def rename(name: str) -> None:
             response = await gateway.patch(f"/v1/admin/products/{product['id']}",
@@ -253,3 +267,31 @@ async def test_an_unknown_webhook_is_404(gateway: httpx.AsyncClient, admin: dict
             ).status_code == 404
     assert (await gateway.post(f"/v1/admin/webhooks/{unknown}/replay", headers=admin,
                                json={"since": "2026-01-01T00:00:00Z"})).status_code == 404
+
+
+async def test_a_subscription_sent_again_after_its_deletion_is_refused_not_made_anew(
+        gateway: httpx.AsyncClient, admin: dict) -> None:
+    """A client's retry of a subscription it has since deleted: the key was spent on the
+    deleted one, so the answer says so instead of bringing it back or pretending it is
+    unknown."""
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        headers = admin | {"Idempotency-Key": str(uuid.uuid4())}
+        body = {"url": receiver.url, "events": ["order.confirmed"]}
+        first = await gateway.post("/v1/admin/webhooks", headers=headers, json=body)
+        assert first.status_code == 201, first.text
+        again = await gateway.post("/v1/admin/webhooks", headers=headers, json=body)
+        assert again.status_code == 201 and again.json() == first.json()
+        webhook_id = first.json()["id"]
+        assert (await gateway.delete(f"/v1/admin/webhooks/{webhook_id}", headers=admin)
+                ).status_code == 204
+
+        late = await gateway.post("/v1/admin/webhooks", headers=headers, json=body)
+
+        assert late.status_code == 409, late.text
+        assert webhook_id in late.json()["detail"] and "new key" in late.json()["detail"]
+        listed = await gateway.get("/v1/admin/webhooks", headers=admin, params={"limit": 100})
+        assert webhook_id not in [w["id"] for w in listed.json()["items"]]
+    finally:
+        await receiver.stop()

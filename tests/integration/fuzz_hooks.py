@@ -6,8 +6,12 @@
 - With SHOPSTREAM_FUZZ_EMAIL set (every run that signs in), every case is sent with a
   live session of that account: a new one is signed in after a case ended the last, or
   when its access token is near the end of its life (a run on a busy machine outlasts
-  it), and a changed password is remembered for the next sign-in. A password change names the right current password, and half of them a
-  new one strong enough, so it can succeed.
+  it), and a changed password is remembered for the next sign-in. A password change with
+  a well-formed current password names the right one, and half of them a new one strong
+  enough, so it can succeed.
+- With SHOPSTREAM_FUZZ_CATEGORY set (the administrator's run), a new product whose
+  category is a well-formed id goes to that category, so that valid ones are stored
+  (and `test_fuzz.py` reads back what was stored).
 - Three requests in four go without the generated `X-Consistency-Token` (the API turns
   away a token it did not issue before it reads the rest).
 """
@@ -19,6 +23,7 @@ import random
 import string
 import threading
 import time
+import uuid
 
 import httpx
 import schemathesis
@@ -27,6 +32,9 @@ _SPARE_COUNTRIES = ["AA", "ZZ", *(f"X{letter}" for letter in string.ascii_upperc
                     *(f"Q{letter}" for letter in "MNOPQRSTUVWXYZ")]
 _ENDS_SESSION = {("POST", "/v1/auth/logout"), ("DELETE", "/v1/auth/sessions/{session_id}")}
 _CHANGES_PASSWORD = ("POST", "/v1/users/me/password")
+# The category a run's new products go to (SHOPSTREAM_FUZZ_CATEGORY), in place of any
+# well-formed id: a generated one names no category, and the product would be refused.
+_CATEGORY = os.environ.get("SHOPSTREAM_FUZZ_CATEGORY")
 # Sign in again after this long: access tokens live 15 minutes.
 _TOKEN_USED_FOR_S = 600
 
@@ -37,8 +45,22 @@ def _spare(country):
     return _SPARE_COUNTRIES[sum(map(ord, country)) % len(_SPARE_COUNTRIES)]
 
 
+def _fits(password) -> bool:
+    """A current password as the schema takes it (1 to 1,024 characters): only such a one
+    is replaced by the right one, so that a case meant to be refused stays refused."""
+    return isinstance(password, str) and 1 <= len(password) <= 1024
+
+
 def _route(context) -> tuple[str, str]:
     return context.operation.method.upper(), context.operation.path
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return isinstance(value, str)
 
 
 @schemathesis.hook
@@ -46,9 +68,11 @@ def map_body(context, body):
     if not isinstance(body, dict):
         return body
     route = _route(context)
+    if route == ("POST", "/v1/admin/products") and _CATEGORY and _is_uuid(body.get("category_id")):
+        return body | {"category_id": _CATEGORY}
     if route == ("POST", "/v1/admin/shipping-zones") and isinstance(body.get("countries"), list):
         return body | {"countries": [_spare(country) for country in body["countries"]]}
-    if route == _CHANGES_PASSWORD and "current_password" in body and _account.email:
+    if route == _CHANGES_PASSWORD and _account.email and _fits(body.get("current_password")):
         new = body.get("new_password")
         if isinstance(new, str) and len(new) % 2:  # half of them strong enough to be taken
             body = body | {"new_password": f"{new} and a rarely heard phrase"}
