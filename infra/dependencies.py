@@ -13,7 +13,7 @@ import elastic_transport
 import pymongo.errors
 import redis.exceptions
 import sqlalchemy.exc
-from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError
 
 
 class DependencyUnavailable(Exception):
@@ -30,8 +30,11 @@ def _always(error: Exception) -> bool:
 
 def _kafka_retriable(error: Exception) -> bool:
     # aiokafka marks connection, leadership and broker-timeout errors retriable; a
-    # producer's own timeout (metadata not fetched, batch expired) is not, but is one too.
-    return bool(getattr(error, "retriable", False)) or isinstance(error, KafkaTimeoutError)
+    # producer's own timeout (metadata not fetched, batch expired) is not, but is one too,
+    # and so is an offset commit refused because the group rebalanced meanwhile (a member
+    # that missed its heartbeats rejoins and reads on from the last commit).
+    return (bool(getattr(error, "retriable", False))
+            or isinstance(error, (KafkaTimeoutError, CommitFailedError)))
 
 
 def _elasticsearch_unavailable(error: Exception) -> bool:

@@ -27,6 +27,7 @@ def elasticsearch_answer(status: int, error_type: type = elasticsearch.ApiError)
     (kafka.KafkaConnectionError("Unable to bootstrap"), "Kafka"),
     (kafka.KafkaTimeoutError(), "Kafka"),
     (kafka.NotLeaderForPartitionError(), "Kafka"),
+    (kafka.CommitFailedError("the group has already rebalanced"), "Kafka"),
     (sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("(2003, Can't connect)")),
      "MySQL"),
     (sqlalchemy.exc.TimeoutError("QueuePool limit reached"), "MySQL"),
