@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
@@ -22,9 +22,19 @@ def wait(browser: webdriver.Chrome, condition: Callable[[webdriver.Chrome], Any]
          message: str, timeout_s: float = WAIT_S) -> Any:
     """Until `condition(browser)` is true; a page replaced meanwhile (by a form's submit, a
     reload) is looked at again."""
+    def looked_at(driver: webdriver.Chrome) -> Any:
+        try:
+            return condition(driver)
+        except WebDriverException as error:
+            # Chromium's other word for a stale element: the node was read as its page
+            # was being replaced.
+            if "does not belong to the document" in (error.msg or ""):
+                return False
+            raise
+
     return WebDriverWait(browser, timeout_s, poll_frequency=0.25,
                          ignored_exceptions=(StaleElementReferenceException,)).until(
-        condition, message=message)
+        looked_at, message=message)
 
 
 def wait_for_text(browser: webdriver.Chrome, text: str, timeout_s: float = WAIT_S) -> None:
