@@ -119,16 +119,16 @@ async def create_webhook(form: NewWebhook, admin: Admin, bus: BusDep, clients: C
     reply = await execute(bus, SubscribeWebhook(subscription_id=webhook_id, url=form.url,
                                                 events=events, secret=sealed),
                           actor=admin.user_id, seen=seen, command_id=cid)
-    if reply.status == "duplicate":  # the same request again: its secret, not a new one
-        try:
-            row = await _live(webhooks, seen, webhook_id)
-        except HTTPException as missing:
-            raise HTTPException(409, f"This Idempotency-Key subscribed webhook {webhook_id}, "
-                                     "deleted since; subscribe again with a new key.") from missing
-        secret = await clients.keys.unseal(secret_subject(webhook_id), row["secret"]) or ""
-    else:
-        # Deliveries start with the events after this answer: the dispatcher knows it now.
+    # Deliveries start with the events after this answer: the dispatcher knows it now.
+    try:
         row = await _live(webhooks, seen, webhook_id)
+    except HTTPException as missing:
+        if reply.status != "duplicate":
+            raise
+        raise HTTPException(409, f"This Idempotency-Key subscribed webhook {webhook_id}, "
+                                 "deleted since; subscribe again with a new key.") from missing
+    if reply.status == "duplicate":  # the same request again: its secret, not a new one
+        secret = await clients.keys.unseal(secret_subject(webhook_id), row["secret"]) or ""
     return CreatedWebhook(**_shown(row).model_dump(), secret=secret)
 
 
