@@ -56,6 +56,7 @@ PARTS = (
     ("worker --role projections", "projections worker"),
     ("worker --role sagas", "sagas worker"),
     ("worker --role notifications", "notifications worker"),
+    ("worker --role webhooks", "webhooks worker"),
     ("mariadbd", "MariaDB"),
     ("ferretdb", "FerretDB"),
     ("postgres", "PostgreSQL"),
