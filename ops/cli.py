@@ -286,10 +286,12 @@ def worker(
         uvloop.run(serve(settings, service, port, instance))
         return
     import faust  # the other roles are Faust apps
+    import mode.loop
 
     from ops.bootstrap import bootstrap
     from streams.app import create_app
 
+    mode.loop.use("uvloop")  # as the commands worker and the API run
     faust_app = create_app(settings, role, bootstrap, instance)  # type: ignore[arg-type]
     faust.Worker(faust_app, loglevel="info").execute_from_commandline()
 
