@@ -80,7 +80,7 @@ def create_app(build: Callable[[], Container], services: list[str] | None = None
         app.state.oidc = OidcClient(settings, container.http)
         app.state.sign_ins = PendingSignIns(clients.redis, settings.oauth_state_ttl_s)
         app.state.views = build_views(clients)
-        app.state.progress = Progress(clients.mysql)
+        app.state.progress = Progress(clients.mysql_reads)
         app.state.log_ends = LogEnds(settings)
         await _prepare(clients)
         try:

@@ -27,6 +27,7 @@ log = structlog.get_logger(__name__)
 class Clients:
     settings: Settings
     mysql: AsyncEngine
+    mysql_reads: AsyncEngine  # the same server, for the read views (`projections/views.py`)
     mongo: AsyncMongoClient
     redis: aioredis.Redis
     elasticsearch: AsyncElasticsearch
@@ -78,6 +79,7 @@ class Clients:
         for task in list(self._retired):
             task.cancel()
         await self.mysql.dispose()
+        await self.mysql_reads.dispose()
         await self.mongo.close()
         await self.redis.aclose()
         await self.elasticsearch.close()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, Row, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 metadata = MetaData()
@@ -18,6 +19,23 @@ metadata = MetaData()
 # starts, and two creating the same new table at once would fail one of them.
 SCHEMA_LOCK = "shopstream.create_tables"
 SCHEMA_LOCK_WAIT_S = 60
+
+
+async def rows(engine: AsyncEngine, query) -> list[Row]:
+    """Every row a read returns. The read views' engine does not ping a connection before
+    each use (`ops/bootstrap.py`), so a read that meets a connection the server has closed
+    (it restarted) is tried once more, on a new one."""
+    try:
+        return await _rows(engine, query)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return await _rows(engine, query)
+
+
+async def _rows(engine: AsyncEngine, query) -> list[Row]:
+    async with engine.connect() as connection:
+        return list((await connection.execute(query)).all())
 
 
 @contextlib.asynccontextmanager

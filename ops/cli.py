@@ -380,7 +380,7 @@ def _print_trail(what: str, aggregate_id: str, query, payloads: bool) -> None:
 
     from projections.audit_views import AuditView
 
-    events = _run(lambda container: query(AuditView(container.clients.mysql)))
+    events = _run(lambda container: query(AuditView(container.clients.mysql_reads)))
     if not events:
         console.print(f"[yellow]no events of {what} {escape(aggregate_id)}[/yellow]")
         raise typer.Exit(1)

@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 from sqlalchemy import and_, or_, select
 
 from projections.audit import AuditProjection
+from infra.database import rows
 from projections.views import MySQLView
 
 
@@ -51,9 +52,7 @@ class AuditView(MySQLView):
         return await self._trail(or_(table.c.aggregate_id == payment_id, receipt))
 
     async def _values(self, query) -> list:
-        async with self.engine.connect() as connection:
-            return [value for value in (await connection.execute(query)).scalars()
-                    if value is not None]
+        return [value for (value,) in await rows(self.engine, query) if value is not None]
 
     async def _trail(self, condition) -> list[AuditEventRow]:
         table = self.tables["audit_events"]

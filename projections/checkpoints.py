@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Column, Integer, String, Table, func, select
 from sqlalchemy.dialects.mysql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from infra.database import metadata
+from infra.database import metadata, rows
 
 checkpoints = Table(
     "projection_checkpoints",
@@ -40,10 +40,8 @@ async def save(connection: AsyncConnection, projection: str,
 
 
 async def load(engine: AsyncEngine, projection: str) -> dict[tuple[str, int], int]:
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(checkpoints).where(checkpoints.c.projection == projection))
-        return {(r.topic, r.partition): r.next_offset for r in rows}
+    return {(r.topic, r.partition): r.next_offset for r in await rows(
+        engine, select(checkpoints).where(checkpoints.c.projection == projection))}
 
 
 class Progress:

@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 from sqlalchemy import func, or_, select, tuple_
 
 from projections.orders import OrdersProjection
+from infra.database import rows
 from projections.views import MySQLView
 
 
@@ -249,8 +250,7 @@ class OrdersView(MySQLView):
         query = (select(orders.c.voucher_code, func.count()).select_from(orders)
                  .where(orders.c.voucher_code.in_(codes), orders.c.status.in_(USED))
                  .group_by(orders.c.voucher_code))
-        async with self.engine.connect() as connection:
-            counted = dict((await connection.execute(query)).all())
+        counted = {code: count for code, count in await rows(self.engine, query)}
         return {code: counted.get(code, 0) for code in codes}
 
     async def voucher_uses(self, code: str, user_id: str | None = None) -> int:
@@ -261,8 +261,8 @@ class OrdersView(MySQLView):
                  .where(orders.c.voucher_code == code.upper(), orders.c.status.in_(USED)))
         if user_id is not None:
             query = query.where(orders.c.user_id == user_id)
-        async with self.engine.connect() as connection:
-            return (await connection.execute(query)).scalar_one()
+        ((count,),) = await rows(self.engine, query)
+        return count
 
     async def shipping_zones(self) -> list[ShippingZoneRow]:
         """Every zone, oldest first (a shop has a handful)."""

@@ -61,11 +61,11 @@ class Views:
 
 def build_views(clients: Clients) -> Views:
     return Views(
-        users=UsersView(clients.mysql),
-        catalog=CatalogView(clients.mysql),
+        users=UsersView(clients.mysql_reads),
+        catalog=CatalogView(clients.mysql_reads),
         search=SearchView(clients.elasticsearch),
         carts=CartsView(clients.mongo, clients.settings.mongodb_database, clients.redis),
-        orders=OrdersView(clients.mysql),
-        audit=AuditView(clients.mysql),
-        webhooks=WebhooksView(clients.mysql),
+        orders=OrdersView(clients.mysql_reads),
+        audit=AuditView(clients.mysql_reads),
+        webhooks=WebhooksView(clients.mysql_reads),
     )

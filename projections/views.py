@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Self
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infra.database import metadata
+from infra.database import metadata, rows
 from projections.mysql import MySQLProjection
 from schemas.times import utc
 
@@ -58,12 +58,9 @@ class MySQLView(View):
 
     async def _one(self, table: str, condition) -> Any:
         """The one row of `table` matching `condition` (aware times), or None."""
-        async with self.engine.connect() as connection:
-            found = (await connection.execute(
-                select(self.tables[table]).where(condition))).first()
-        return aware(found) if found else None
+        found = await rows(self.engine, select(self.tables[table]).where(condition))
+        return aware(found[0]) if found else None
 
     async def _all(self, query) -> list[Any]:
         """Every row a query returns (aware times)."""
-        async with self.engine.connect() as connection:
-            return [aware(found) for found in await connection.execute(query)]
+        return [aware(found) for found in await rows(self.engine, query)]

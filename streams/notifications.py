@@ -117,8 +117,8 @@ class Sender(mode.Service):
                     raise
                 self._container = container
                 self._clients, self._mailer = clients, container.mailer
-                self._users = UsersView(clients.mysql)
-                self._orders = OrdersView(clients.mysql)
+                self._users = UsersView(clients.mysql_reads)
+                self._orders = OrdersView(clients.mysql_reads)
             return self._clients, self._mailer, self._users
 
     async def on_stop(self) -> None:

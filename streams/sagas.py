@@ -70,7 +70,7 @@ class SagaRunner(mode.Service):
                 self._container = self._build()
                 self._providers = dict(self._container.payments)
                 self._clients = self._container.clients
-                self._payments = OrdersView(self._clients.mysql)
+                self._payments = OrdersView(self._clients.mysql_reads)
             return self._clients
 
     async def on_stop(self) -> None:

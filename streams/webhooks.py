@@ -121,9 +121,9 @@ class WebhookSender(mode.Service):
         session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         try:
             await create_tables(container.clients.mysql)
-            webhooks = WebhooksView(container.clients.mysql)
+            webhooks = WebhooksView(container.clients.mysql_reads)
             await WebhooksProjection(container.clients.mysql).setup()
-            orders = OrdersView(container.clients.mysql)
+            orders = OrdersView(container.clients.mysql_reads)
             while not self.should_stop:
                 for subscription_id in await self._due(webhooks):
                     loop = self._loops.get(subscription_id)

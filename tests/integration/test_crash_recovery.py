@@ -78,7 +78,7 @@ async def test_kill_9_of_the_worker_mid_stream_gives_exactly_one_event_per_comma
     from projections.catalog_views import CatalogView
     from projections.search import SearchProjection
 
-    catalog = CatalogView(clients.mysql)
+    catalog = CatalogView(clients.mysql_reads)
     search = SearchProjection(clients.elasticsearch)
 
     async def in_mysql() -> bool:

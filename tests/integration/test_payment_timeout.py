@@ -29,7 +29,7 @@ async def test_a_bank_transfer_not_paid_by_its_deadline_fails_with_the_timeout(
     finally:
         await bus.close()
     assert reply.status == "accepted"
-    payments = OrdersView(clients.mysql)
+    payments = OrdersView(clients.mysql_reads)
 
     async def failed():
         payment = await payments.payment(str(payment_id))

@@ -13,7 +13,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import text
 
 from infra.clients import Clients
+from infra.database import rows
 from infra.settings import Settings
+from ops.bootstrap import build_clients
 from ops.stack import installers
 from ops.stack.manager import Stack
 
@@ -52,6 +54,22 @@ async def test_mariadb_query_through_sqlalchemy(clients: Clients) -> None:
     finally:
         async with clients.mysql.begin() as connection:
             await connection.execute(text(f"DROP TABLE {table}"))
+
+
+async def test_a_read_after_mariadb_dropped_its_pooled_connection_succeeds(
+        clients: Clients, settings: Settings) -> None:
+    # The read views' engine does not ping before each use: the connection MariaDB
+    # closed (as a restart does) fails its read, which is made again on a new one.
+    reader = build_clients(settings)
+    try:
+        query = text("SELECT CONNECTION_ID()")
+        ((pooled,),) = await rows(reader.mysql_reads, query)
+        async with clients.mysql.connect() as connection:
+            await connection.execute(text(f"KILL CONNECTION {int(pooled)}"))
+        ((fresh,),) = await rows(reader.mysql_reads, query)
+        assert fresh != pooled
+    finally:
+        await reader.close()
 
 
 async def test_ferretdb_insert_and_find_with_pymongo(clients: Clients, settings: Settings) -> None:
