@@ -62,16 +62,15 @@ class ReadYourWrites:
     """What one request's reads must show, and the record of its writes."""
 
     def __init__(self, *, progress: Progress, ends: LogEnds, sessions: SessionStore,
-                 session_id: str | None, token: str | None, response: Response,
-                 wait_s: float) -> None:
+                 session_id: str | None, session_writes: list[Position], token: str | None,
+                 response: Response, wait_s: float) -> None:
         self._progress = progress
         self._ends = ends
         self._sessions = sessions
         self._session_id = session_id
         self._response = response
         self._wait_s = wait_s
-        self._positions = decode(token) if token else []
-        self._session_loaded = session_id is None
+        self._positions = [*(decode(token) if token else []), *session_writes]
 
     async def wrote(self, positions: list[Position]) -> None:
         """A write of this request was acknowledged: later reads, of this request and of
@@ -94,10 +93,6 @@ class ReadYourWrites:
     async def wait(self, view: View, only: tuple[str, int] | None = None) -> None:
         """Wait until `view`'s model shows every write this request must see (`only`: those
         in that one partition)."""
-        if not self._session_loaded:
-            assert self._session_id is not None
-            self._positions.extend(await self._sessions.writes(self._session_id))
-            self._session_loaded = True
         needed = {tp: offset for tp, offset in _needed(self._positions).items()
                   if tp[0] in view.topics and (only is None or tp == only)}
         await self._reach(view, needed)

@@ -16,7 +16,7 @@ from infra.command_bus import CommandBus
 from infra.oidc import OidcClient, PendingSignIns
 from infra.rate_limits import RateLimiter
 from infra.security import AccessClaims, TokenSigner
-from infra.sessions import SessionStore
+from infra.sessions import SessionLookup, SessionStore
 from infra.settings import Settings
 from projections.audit_views import AuditView
 from projections.carts_views import CartsView
@@ -87,18 +87,30 @@ async def _claims(
     return signer.verify(credentials.credentials) if credentials is not None else None
 
 
+ClaimsDep = Annotated[AccessClaims | None, Depends(_claims)]
+
+
+async def _session(sessions: SessionsDep, claims: ClaimsDep) -> SessionLookup | None:
+    """The access token's session, read once per request: whether it is still active (for
+    the principal) and where its writes landed (for read-your-writes)."""
+    if claims is None or claims.session_id is None:
+        return None
+    return await sessions.look_up(claims.session_id, claims.user_id)
+
+
+SessionDep = Annotated[SessionLookup | None, Depends(_session)]
+
+
 async def _principal(
-    sessions: SessionsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    claims: Annotated[AccessClaims | None, Depends(_claims)],
+    claims: ClaimsDep, session: SessionDep,
 ) -> Principal:
     if credentials is None:
         raise HTTPException(401, "Authentication is required.", headers=_UNAUTHORIZED)
     if claims is None:
         raise HTTPException(401, "The access token is invalid or expired.",
                             headers=_UNAUTHORIZED)
-    if claims.session_id is None or not await sessions.is_active(claims.session_id,
-                                                                 claims.user_id):
+    if session is None or not session.active:
         raise HTTPException(401, "The session has ended.", headers=_UNAUTHORIZED)
     return Principal(claims.user_id, claims.roles, claims.session_id)
 
@@ -114,14 +126,13 @@ Admin = Annotated[Principal, Depends(_admin)]
 
 
 async def _maybe_principal(
-    sessions: SessionsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    claims: Annotated[AccessClaims | None, Depends(_claims)],
+    claims: ClaimsDep, session: SessionDep,
 ) -> Principal | None:
     """The signed-in user, None without Authorization; a bad token is still 401."""
     if credentials is None:
         return None
-    return await _principal(sessions, credentials, claims)
+    return await _principal(credentials, claims, session)
 
 
 # Routes open to guests: the signed-in user, or None.
@@ -171,11 +182,12 @@ CartShopper = Annotated[Shopper, Depends(_shopper(opens_cart=True))]
 
 
 async def _read_your_writes(request: Request, response: Response, sessions: SessionsDep,
-                            claims: Annotated[AccessClaims | None, Depends(_claims)],
+                            claims: ClaimsDep, session: SessionDep,
                             token: ConsistencyToken = None) -> ReadYourWrites:
     state = request.app.state
     return ReadYourWrites(progress=state.progress, ends=state.log_ends, sessions=sessions,
-                          session_id=claims.session_id if claims else None, token=token,
+                          session_id=claims.session_id if claims else None,
+                          session_writes=session.writes if session else [], token=token,
                           response=response, wait_s=state.settings.consistency_wait_s)
 
 

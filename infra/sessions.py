@@ -39,6 +39,15 @@ class SessionInfo:
 
 
 @dataclass(frozen=True)
+class SessionLookup:
+    """What an authenticated request needs of its session: whether it is still the
+    user's, and where the session's writes landed."""
+
+    active: bool
+    writes: list[Position]
+
+
+@dataclass(frozen=True)
 class Rotated:
     user_id: str
     session_id: str
@@ -83,6 +92,15 @@ return 1
 """
 
 
+def _positions(stored: dict[str, str]) -> list[Position]:
+    """The latest write position of a session in each partition it wrote to."""
+    positions = []
+    for field, offset in stored.items():
+        topic, _, partition = field.rpartition("/")
+        positions.append(Position(topic=topic, partition=int(partition), offset=int(offset)))
+    return positions
+
+
 class SessionStore:
     def __init__(self, redis: aioredis.Redis, lifetime_s: int, remembered_lifetime_s: int) -> None:
         self._redis = redis
@@ -109,6 +127,15 @@ class SessionStore:
     async def is_active(self, session_id: str, user_id: str) -> bool:
         raw = await self._redis.get(f"session:{session_id}")
         return raw is not None and json.loads(raw)["user_id"] == user_id
+
+    async def look_up(self, session_id: str, user_id: str) -> SessionLookup:
+        """The session and its writes, in one round trip: a request needs both."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(f"session:{session_id}")
+            pipe.hgetall(f"session-writes:{session_id}")
+            raw, stored = await pipe.execute()
+        active = raw is not None and json.loads(raw)["user_id"] == user_id
+        return SessionLookup(active, _positions(stored) if active else [])
 
     async def rotate(self, refresh_token: str) -> Rotated | None:
         """A new refresh token for the session, or None (unknown, expired or reused)."""
@@ -155,15 +182,6 @@ class SessionStore:
             await self._remember(
                 keys=[f"session-writes:{session_id}", f"session:{session_id}"],
                 args=[v for p in positions for v in (f"{p.topic}/{p.partition}", p.offset)])
-
-    async def writes(self, session_id: str) -> list[Position]:
-        """The latest write position of the session in each partition it wrote to."""
-        stored = await self._redis.hgetall(f"session-writes:{session_id}")
-        positions = []
-        for field, offset in stored.items():
-            topic, _, partition = field.rpartition("/")
-            positions.append(Position(topic=topic, partition=int(partition), offset=int(offset)))
-        return positions
 
     async def end_all(self, user_id: str, *, keep: str | None = None) -> int:
         """End every session of the user, but `keep`; returns how many ended."""
