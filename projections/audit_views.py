@@ -8,8 +8,8 @@ from typing import Any, TypedDict
 
 from sqlalchemy import and_, or_, select
 
-from projections.audit import AuditProjection
 from infra.database import rows
+from projections.audit import AuditProjection
 from projections.views import MySQLView
 
 

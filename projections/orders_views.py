@@ -9,8 +9,8 @@ from typing import Any, TypedDict
 
 from sqlalchemy import func, or_, select, tuple_
 
-from projections.orders import OrdersProjection
 from infra.database import rows
+from projections.orders import OrdersProjection
 from projections.views import MySQLView
 
 
