@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 import uuid
 
@@ -61,6 +62,7 @@ class Endings:
     def __init__(self, bootstrap: str, partitions: int) -> None:
         self.partitions = partitions
         self.ended: dict[str, tuple[str, float]] = {}
+        self._awaited: dict[str, asyncio.Future] = {}  # order id -> woken when it ends
         self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                                          isolation_level="read_committed",
                                          enable_auto_commit=False)
@@ -79,7 +81,20 @@ class Endings:
         async for record in self.consumer:
             for marker, ending in ENDINGS.items():
                 if marker in record.value.replace(b" ", b""):
-                    self.ended.setdefault(record.key.decode(), (ending, time.perf_counter()))
+                    order_id = record.key.decode()
+                    self.ended.setdefault(order_id, (ending, time.perf_counter()))
+                    awaited = self._awaited.pop(order_id, None)
+                    if awaited is not None and not awaited.done():
+                        awaited.set_result(None)
+
+    async def ending(self, order_id: str, timeout_s: float) -> None:
+        """Return once `order_id` has ended, or after `timeout_s`."""
+        if order_id in self.ended:
+            return
+        awaited = self._awaited.setdefault(order_id,
+                                           asyncio.get_running_loop().create_future())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(awaited), timeout_s)
 
     async def stop(self) -> None:
         if self.task:
@@ -101,10 +116,12 @@ async def shoppers_with_carts(gateway: httpx.AsyncClient, n: int) -> list[dict]:
 
 
 async def to_confirmed(api: Api, shoppers: list[dict], concurrency: int, endings: Endings,
-                       time_limit_s: float) -> tuple[Run, Run]:
-    """Each shopper checks out by card (`tok_visa`), `concurrency` at a time: the POSTs
-    (202s, with their latency) and each order's time from its POST to confirmed, as
-    `endings` saw it. Both runs' seconds are from the first POST to the last ending."""
+                       time_limit_s: float, *, alone: bool = False) -> tuple[Run, Run]:
+    """Each shopper checks out by card (`tok_visa`), `concurrency` POSTs at a time (with
+    `alone`, one checkout at a time: the next POST waits for the last order's ending): the
+    POSTs (202s, with their latency, which with `alone` includes that wait) and each
+    order's time from its POST to confirmed, as `endings` saw it. Both runs' seconds are
+    from the first POST to the last ending."""
     sent_at: dict[str, float] = {}
 
     async def check_out(i: int) -> int:
@@ -113,6 +130,8 @@ async def to_confirmed(api: Api, shoppers: list[dict], concurrency: int, endings
             "shipping_address": ADDRESS, "payment_method": {"type": "card", "token": "tok_visa"}})
         if status == 202:
             sent_at[body["order_id"]] = sent
+            if alone:
+                await endings.ending(body["order_id"], time_limit_s)
         return status
 
     started = time.perf_counter()
