@@ -34,6 +34,13 @@ def partition_of(key: str, partitions: list[int]) -> int:
     return _partitioner(key.encode(), ordered, ordered)
 
 
+def _retrieved(task: asyncio.Future) -> None:
+    """Take the outcome of a look-up whose caller stopped waiting, so it is not reported
+    as never retrieved (a failure is already `DependencyUnavailable`)."""
+    if not task.cancelled():
+        task.exception()
+
+
 class LogEnds:
     """Looks up end offsets through one group-less consumer, rebuilt after a failure."""
 
@@ -64,7 +71,16 @@ class LogEnds:
 
     async def of(self, topic: str, key: str | None = None) -> dict[tuple[str, int], int]:
         """{(topic, partition): end offset} for the partition of `key`, or every partition;
-        `DependencyUnavailable` when Kafka does not answer in time."""
+        `DependencyUnavailable` when Kafka does not answer in time.
+
+        A caller that stops waiting (a read whose model caught up first cancels its probe)
+        leaves the look-up to finish by itself: aiokafka cancelled while it connects to a
+        broker drops the connection unclosed."""
+        look_up = asyncio.ensure_future(self._bounded(topic, key))
+        look_up.add_done_callback(_retrieved)
+        return await asyncio.shield(look_up)
+
+    async def _bounded(self, topic: str, key: str | None) -> dict[tuple[str, int], int]:
         try:
             async with asyncio.timeout(TIMEOUT_S):
                 return await self._look_up(topic, key)

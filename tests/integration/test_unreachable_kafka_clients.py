@@ -3,6 +3,8 @@ one left behind held its connections and logged "Unclosed AIOKafkaConsumer" at e
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import socket
 import warnings
@@ -43,4 +45,23 @@ async def test_a_topic_reader_that_cannot_start_is_stopped(settings: Settings) -
             async with TopicReader(unreachable, ("shopstream.orders.events",)):
                 pass
         gc.collect()
+    assert _unclosed(caught) == []
+
+
+async def test_a_look_up_its_caller_stops_waiting_for_leaves_no_connection_open(
+        settings: Settings) -> None:
+    # A read whose model catches up first cancels its probe of the log's end, often while
+    # a fresh client is still connecting to the broker.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for attempt in range(40):
+            ends = LogEnds(settings)
+            probe = asyncio.ensure_future(ends.of("shopstream.orders.events", "a key"))
+            await asyncio.sleep(attempt * 0.0005)
+            probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probe
+            await asyncio.sleep(0.05)  # the look-up finishes on its own
+            await ends.close()
+            gc.collect()
     assert _unclosed(caught) == []
