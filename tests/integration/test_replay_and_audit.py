@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import uuid
 
 import httpx
@@ -12,7 +14,8 @@ from projections.positions import positions
 from projections.audit import AuditProjection
 from projections.base import Projection
 from projections.registry import build_projections
-from tests.support import eventually, shopstream
+from infra.settings import PROJECT_ROOT
+from tests.support import eventually, make_product, shopstream
 
 
 async def caught_up(clients: Clients, projection: Projection) -> bool:
@@ -66,3 +69,32 @@ async def test_audit_verify_passes_and_reports_a_row_deleted_by_hand(clients: Cl
         tampered.stdout.replace("\n", ""))
     shopstream("replay", "audit")
     assert shopstream("audit", "verify").returncode == 0
+
+
+async def test_audit_verify_on_a_shop_that_keeps_taking_writes_finds_no_difference(
+        gateway: httpx.AsyncClient, admin: dict, category: dict) -> None:
+    product = await make_product(gateway, admin, category, "Busy lamp", 3900, 1)
+    writing = True
+
+    async def keep_writing() -> int:
+        written = 0
+        while writing:
+            response = await gateway.patch(f"/v1/admin/products/{product['id']}",
+                                           headers=admin, json={"stock": written % 50})
+            assert response.status_code == 200, response.text
+            written += 1
+        return written
+
+    writer = asyncio.create_task(keep_writing())
+    try:
+        verify = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ops.cli", "audit", "verify", cwd=PROJECT_ROOT,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout, stderr = await verify.communicate()
+    finally:
+        writing = False
+        written = await writer
+
+    assert written > 5, "the shop took too few writes during the check to test anything"
+    assert verify.returncode == 0, (stdout + stderr).decode()
+    assert "the audit trail matches Kafka" in stdout.decode().replace("\n", "")
