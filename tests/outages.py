@@ -10,12 +10,13 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 
 from ops.stack import process
 from ops.stack.manager import Stack
-from tests.support import PASSWORD, eventually, unique_email
+from tests.support import PASSWORD, eventually, replay_equals_live, unique_email
 
 
 @dataclass(frozen=True)
@@ -282,19 +283,11 @@ def outage_faults(answers: list[Answer], store: Store, back_at: float, recovery_
 async def models_equal_a_replay(clients, store: Store) -> None:
     """Each read model `store` holds, once caught up with its topics, equals its rebuild
     from offset 0 by the project's replay (`streams.replay`)."""
-    from projections.registry import build_projections
     from streams.replay import replay
-    from tests.integration.test_replay_and_audit import caught_up
 
-    projections = build_projections(clients)
     for name in store.models:
-        projection = projections[name]
-        await eventually(lambda: caught_up(clients, projection), timeout_s=180, interval_s=1)
-        live = await projection.snapshot()
-        await replay(clients, name)
-        rebuilt = await projection.snapshot()
-        assert live, f"{name} is empty: nothing was compared"
-        assert rebuilt == live, f"{name} differs from its replay after the {store.name} outage"
+        await replay_equals_live(clients, name, partial(replay, clients, name),
+                                 timeout_s=180, interval_s=1)
 
 
 def return_faults(answers: list[Answer], back_at: float, recovery_s: float) -> list[str]:
