@@ -52,7 +52,7 @@ from schemas.commands.cart import (
     SetCartItemQuantity,
 )
 from projections.carts_views import CartRow, CartsView
-from projections.catalog_views import CatalogView, ProductRow, VariantRow
+from projections.catalog_views import CatalogView, ProductPage, VariantRow
 from projections.orders_views import OrdersView
 from schemas.events.vouchers import used_up
 from schemas.money import CURRENCY, Money
@@ -157,21 +157,22 @@ async def _view(carts: CartsView, catalog: CatalogView, orders: OrdersView,
                 updated_at=stored["updated_at"] if stored else None)
 
 
-async def _product(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID) -> ProductRow:
-    product = await reads.product(catalog, seen, product_id)
-    if product is None:
+async def _product(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID
+                   ) -> ProductPage:
+    page = await reads.product(catalog, seen, product_id)
+    if page is None:
         raise HTTPException(404, f"There is no product {product_id}.")
-    if product["currency"] != CURRENCY:
+    if page.product["currency"] != CURRENCY:
         raise HTTPException(409, f"The cart holds {CURRENCY}; that product is priced in "
-                                 f"{product['currency']}.")
-    return product
+                                 f"{page.product['currency']}.")
+    return page
 
 
-async def _chosen(catalog: CatalogView, product: ProductRow, variant_id: UUID | None
-                  ) -> VariantRow | None:
-    """The variant chosen of `product`: 422 if one is needed and missing, unknown, or
+def _chosen(page: ProductPage, variant_id: UUID | None) -> VariantRow | None:
+    """The variant chosen of the product: 422 if one is needed and missing, unknown, or
     given for a product without variants."""
-    variants = {row["id"]: row for row in await catalog.variants(product["id"])}
+    product = page.product
+    variants = {row["id"]: row for row in page.variants}
     if variants and variant_id is None:
         raise _unprocessable("variant_id", f"{product['name']} comes in variants: choose one "
                                            "by its variant_id.")
@@ -211,8 +212,8 @@ async def add_item(line: NewLine, shopper: CartShopper, bus: BusDep, carts: Cart
                    idempotency_key: IdempotencyKey = None) -> Cart:
     """Add a product (the chosen variant of one that has variants), or more of one
     already in the cart."""
-    product = await _product(catalog, seen, line.product_id)
-    variant = await _chosen(catalog, product, line.variant_id)
+    page = await _product(catalog, seen, line.product_id)
+    product, variant = page.product, _chosen(page, line.variant_id)
     current = await reads.cart(carts, seen, shopper.cart_id, guest=shopper.user is None)
     held = current["items"].get(str(line.variant_id or line.product_id)) if current else None
     in_cart = held["quantity"] if held else 0
@@ -237,7 +238,7 @@ async def change_item(item_id: UUID, change: LineChange, shopper: CartShopper, b
     """Set a line's quantity; 0 removes it. `item_id` is the line's `id`."""
     product_id, variant = await _item(catalog, seen, item_id)
     if change.quantity > 0:
-        product = await _product(catalog, seen, product_id)
+        product = (await _product(catalog, seen, product_id)).product
         stock = (variant or product)["stock"]
         if change.quantity > stock:
             raise HTTPException(409, f"Only {stock} of {reads.item_label(product, variant)} "

@@ -22,7 +22,7 @@ from api import cursors, reads
 from api.commands import command_id, derived_id, execute
 from api.consistency import ReadYourWrites
 from api.deps import Admin, BusDep, CatalogViewDep, IdempotencyKey, SearchViewDep, Seen
-from projections.catalog_views import CatalogView, CategoryRow, ProductRow, VariantRow
+from projections.catalog_views import CatalogView, CategoryRow, ProductPage, VariantRow
 from projections.search_views import SearchView
 from projections.search_queries import Page, ProductQuery
 from schemas.commands.catalog import (
@@ -252,10 +252,9 @@ def _variant_view(row: VariantRow) -> Variant:
                    stock=Stock(available=row["stock"]))
 
 
-async def _product_view(catalog: CatalogView, row: ProductRow) -> Product:
+async def _product_view(catalog: CatalogView, page: ProductPage) -> Product:
+    row, options, variants = page
     category = await catalog.category(row["category_id"])
-    variants = await catalog.variants(row["id"])
-    options = await catalog.options(row["id"]) if variants else []
     return Product(
         id=row["id"], sku=row["sku"], name=row["name"], slug=row["slug"],
         description=row["description"],
@@ -281,10 +280,10 @@ async def _require_category(catalog: CatalogView, seen: ReadYourWrites,
 
 async def _shown(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID) -> Product:
     """The product as the catalog view shows it, or 404."""
-    row = await reads.product(catalog, seen, product_id)
-    if row is None:
+    page = await reads.product(catalog, seen, product_id)
+    if page is None:
         raise HTTPException(404, f"There is no product {product_id}.")
-    return await _product_view(catalog, row)
+    return await _product_view(catalog, page)
 
 
 @router.get("/v1/categories", response_model=list[Category])
@@ -406,8 +405,8 @@ async def change_product(product_id: UUID, changes: ProductChanges, admin: Admin
 
 
 async def _has_variants(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID) -> bool:
-    return (await reads.product(catalog, seen, product_id) is not None
-            and bool(await catalog.variants(str(product_id))))
+    page = await reads.product(catalog, seen, product_id)
+    return page is not None and bool(page.variants)
 
 
 @router.patch("/v1/admin/products/{product_id}/variants/{variant_id}", response_model=Product,
@@ -416,9 +415,10 @@ async def change_variant(product_id: UUID, variant_id: UUID, changes: VariantCha
                          admin: Admin, bus: BusDep, catalog: CatalogViewDep, seen: Seen,
                          idempotency_key: IdempotencyKey = None) -> Product:
     """Change a variant's price or stock; absent fields stay as they are."""
-    if await reads.product(catalog, seen, product_id) is None:
+    page = await reads.product(catalog, seen, product_id)
+    if page is None:
         raise HTTPException(404, f"There is no product {product_id}.")
-    if str(variant_id) not in {v["id"] for v in await catalog.variants(str(product_id))}:
+    if str(variant_id) not in {variant["id"] for variant in page.variants}:
         raise HTTPException(404, f"The product {product_id} has no variant {variant_id}.")
     scope = f"PATCH /v1/admin/products/{product_id}/variants/{variant_id}\n{admin.user_id}"
     command = command_id(scope, idempotency_key)

@@ -16,7 +16,7 @@ from uuid import UUID
 from api.consistency import ReadYourWrites
 from infra.dependencies import DependencyUnavailable
 from projections.carts_views import CartRow, CartsView
-from projections.catalog_views import CatalogView, CategoryRow, ProductRow, VariantRow
+from projections.catalog_views import CatalogView, CategoryRow, ProductPage, ProductRow, VariantRow
 from projections.orders_views import (
     OrderRow,
     OrdersView,
@@ -72,7 +72,7 @@ async def category(catalog: CatalogView, seen: ReadYourWrites, category_id: UUID
 
 
 async def product(catalog: CatalogView, seen: ReadYourWrites, product_id: UUID
-                  ) -> ProductRow | None:
+                  ) -> ProductPage | None:
     return await _by_key(catalog, catalog.product, seen, CATALOG.events, product_id,
                          own_events=True)
 
