@@ -51,6 +51,14 @@ def to_records(batches: dict[TopicPartition, list]) -> list[Record]:
             for messages in batches.values() for m in messages if m.value is not None]
 
 
+def to_commit(positions: dict[tuple[str, int], int], committed: dict[tuple[str, int], int]
+              ) -> dict[TopicPartition, int]:
+    """The offsets of the partitions held now that moved since the last commit. Empty when
+    only a rebalance changed what is held: aiokafka refuses to commit nothing."""
+    return {TopicPartition(*tp): offset for tp, offset in positions.items()
+            if committed.get(tp) != offset}
+
+
 def group_id(projection: Projection) -> str:
     return f"shopstream.projection.{projection.name}"
 
@@ -168,9 +176,8 @@ class ProjectionService(mode.Service):
                 # otherwise write one offset record per partition at each commit.
                 if positions != committed and (not records
                                                or now - committed_at >= COMMIT_INTERVAL_S):
-                    await consumer.commit({TopicPartition(*tp): offset
-                                           for tp, offset in positions.items()
-                                           if committed.get(tp) != offset})
+                    if changed := to_commit(positions, committed):
+                        await consumer.commit(changed)
                     committed, committed_at = positions, now
                 self._export_lag(consumer, projection, positions)
         finally:
