@@ -116,9 +116,12 @@ def handle(aggregate: Aggregate, envelope: CommandEnvelope, aggregate_key: str) 
             rejected.reason, rejected.kind, rejected.detail))
         return Decision(aggregate.remember(envelope.command_id, outcome), [],
                         _reply(envelope.command_id, aggregate_key, outcome, repeated=False))
+    # The aggregate is part of an event's id: one command id can reach two aggregates (a
+    # client that reuses its Idempotency-Key for a voucher of another code), and event
+    # ids must stay unique (the audit trail, emails and saga steps are keyed by them).
     envelopes = [
         EventEnvelope(
-            event_id=uuid.uuid5(envelope.command_id, str(index)),
+            event_id=uuid.uuid5(envelope.command_id, f"{aggregate_key}\n{index}"),
             type=event.type_name(),
             schema_version=event.schema_version,
             aggregate_id=aggregate_key,

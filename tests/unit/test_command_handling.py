@@ -135,6 +135,20 @@ def test_event_ids_differ_between_commands():
     assert a.event_id != b.event_id
 
 
+def test_one_command_id_on_two_aggregates_gives_events_of_distinct_ids():
+    # As when a client reuses its Idempotency-Key for another product or voucher.
+    other_id = UUID("00000000-0000-4000-8000-00000000b002")
+    same = command_id(7)
+    (a,) = handle(Aggregate(), CommandEnvelope.wrap(create_product(), command_id=same,
+                                                    actor=ACTOR, issued_at=ISSUED_AT),
+                  KEY).events
+    (b,) = handle(Aggregate(), CommandEnvelope.wrap(
+        create_product().model_copy(update={"product_id": other_id}), command_id=same,
+        actor=ACTOR, issued_at=ISSUED_AT), str(other_id)).events
+
+    assert a.event_id != b.event_id
+
+
 def test_the_new_aggregate_already_includes_the_events():
     decision = handle(given_product().aggregate, envelope(set_stock(3), 2), KEY)
 
