@@ -93,10 +93,15 @@ async def eventually(check, timeout_s: float = 30.0, interval_s: float = 0.1):
         await asyncio.sleep(interval_s)
 
 
+async def position_of(clients: Clients, name: str) -> Position:
+    """The read model's position now (`projections.positions`)."""
+    return next(found for found in await positions(clients.settings, clients.mysql)
+                if found.name == name)
+
+
 async def caught_up(clients: Clients, projection: Projection) -> Position | None:
     """The projection's position once it has applied all its topics hold; None before."""
-    found = next(found for found in await positions(clients.settings, clients.mysql)
-                 if found.name == projection.name)
+    found = await position_of(clients, projection.name)
     return found if found.lag == 0 else None
 
 
@@ -121,9 +126,7 @@ async def replay_equals_live(clients: Clients, name: str,
         live = await projection.snapshot()
         await (replay or by_the_command_line)()
         rebuilt = await projection.snapshot()
-        ended = next(found for found in await positions(clients.settings, clients.mysql)
-                     if found.name == name)
-        if ended.offsets == reached.offsets:
+        if (await position_of(clients, name)).offsets == reached.offsets:
             assert live, f"{name} is empty: nothing was compared"
             assert rebuilt == live, f"{name} differs after its replay"
             return rebuilt
