@@ -1,6 +1,8 @@
 """The development mail sink: an SMTP server that keeps every message it receives.
 
-Messages are stored as `.eml` files, so they survive a restart, and served over
+Messages are stored as `.eml` files, each beside a `.json` file holding it in the
+shape the API serves (parsing an email costs milliseconds; a start reads only the
+JSON), so they survive a restart, and are served over
 HTTP in MailHog's API shape (`/api/v2/messages`, `/api/v2/search?kind=to|from|
 containing&query=`, `DELETE /api/v1/messages`), which the docs and tests use.
 Run as `python -m ops.stack.mailsink`.
@@ -43,8 +45,11 @@ class Mailbox:
             old.with_suffix(".json").unlink(missing_ok=True)
         for path in paths[-self.KEPT:]:
             try:
-                meta = json.loads(path.with_suffix(".json").read_text())
-                self._items.append(_mailhog_item(path.stem, meta, path.read_bytes()))
+                stored = json.loads(path.with_suffix(".json").read_text())
+                if "ID" not in stored:  # from a sink that kept only the envelope beside it
+                    stored = _mailhog_item(path.stem, stored, path.read_bytes())
+                    path.with_suffix(".json").write_text(json.dumps(stored))
+                self._items.append(stored)
             except (FileNotFoundError, json.JSONDecodeError):
                 continue
 
@@ -52,9 +57,10 @@ class Mailbox:
         received = datetime.now(UTC)
         message_id = f"{received:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
         meta = {"from": envelope_from, "to": envelope_to, "created": received.isoformat()}
-        (self.folder / f"{message_id}.json").write_text(json.dumps(meta))
+        item = _mailhog_item(message_id, meta, data)
+        (self.folder / f"{message_id}.json").write_text(json.dumps(item))
         (self.folder / f"{message_id}.eml").write_bytes(data)
-        self._items.append(_mailhog_item(message_id, meta, data))
+        self._items.append(item)
         if len(self._items) > 2 * self.KEPT:
             del self._items[:-self.KEPT]  # files stay until the next start
         return message_id
