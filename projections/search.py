@@ -295,23 +295,27 @@ class SearchProjection(Projection):
                     if r.envelope.type in PRODUCT_EVENTS]
         if not (categories or products):
             return
-        new_categories = await self._apply_categories(categories) if categories else {}
+        arrived = await self._apply_categories(categories) if categories else {}
         if products:
             await self._apply_products(products)
-        if new_categories:
-            await self._complete_products(new_categories)
+        if arrived:
+            await self._complete_products(arrived)
         # No refresh here: Elasticsearch refreshes on its own each second, and a reader
         # that waits for a write refreshes when it needs to (`SearchView.show`).
 
     async def _categories(self, ids: set[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        found = await self.es.mget(index=self.categories_index, ids=sorted(ids))
-        return {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
+        return await self._get(self.categories_index, ids)
 
     async def _apply_categories(self, events: list[tuple[Record, CategoryCreated]]
                                 ) -> dict[str, dict[str, Any]]:
-        """Index new categories and complete the chains waiting for them; the new ones."""
+        """Index new categories and complete the chains waiting for them; the documents of
+        every category these events create.
+
+        Those already indexed are among them: when a batch is applied again after a
+        failure, its categories may have been written the first time and the products
+        waiting for them not yet completed."""
         await self.es.indices.refresh(index=self.categories_index)
         waiting = {hit["_id"]: hit["_source"] async for hit in async_scan(
             self.es, index=self.categories_index,
@@ -319,17 +323,17 @@ class SearchProjection(Projection):
         ids = {str(e.category_id) for _, e in events}
         parents = {str(e.parent_id) for _, e in events if e.parent_id}
         known = await self._categories(ids | parents) | waiting
-        written, new = add_categories(known, [(e, r.envelope.aggregate_version)
-                                              for r, e in events])
+        written, _ = add_categories(known, [(e, r.envelope.aggregate_version)
+                                            for r, e in events])
         await self._index(self.categories_index, written.values(), "external_gte")
-        return new
+        return {category_id: written.get(category_id) or known[category_id]
+                for category_id in ids}
 
     async def _apply_products(self, events: list[tuple[Record, Any]]) -> None:
         changed_ids = {str(e.product_id) for _, e in events if not isinstance(e, ProductCreated)}
         documents: dict[str, dict[str, Any]] = {}
         if changed_ids:
-            found = await self.es.mget(index=self.index, ids=sorted(changed_ids))
-            documents = {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
+            documents = await self._get(self.index, changed_ids)
         latest: dict[str, dict[str, Any]] = {}
         for record, event in events:
             product_id = str(event.product_id)
@@ -359,6 +363,18 @@ class SearchProjection(Projection):
                 await self._index(self.index, batch, "external_gte")
                 batch = []
         await self._index(self.index, batch, "external_gte")
+
+    async def _get(self, index: str, ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The documents of `ids` that `index` holds.
+
+        A shard that cannot be read (Elasticsearch just restarted and is still recovering
+        it) answers an error for each of its documents instead of failing the request;
+        taken for "not there", it would index a product without its category, or skip a
+        change, for good. So it fails the batch, which is applied again."""
+        found = await self.es.mget(index=index, ids=sorted(ids))
+        if errors := [d["error"] for d in found["docs"] if "error" in d]:
+            raise RuntimeError(f"reading {index} failed: {errors[:1]}")
+        return {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
 
     async def _index(self, index: str, documents, version_type: str) -> None:
         actions = [{"_op_type": "index", "_index": index, "_id": d["id"],

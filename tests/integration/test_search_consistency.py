@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from infra.clients import Clients
 from schemas.records import Record
-from projections.search import SearchProjection
+from projections.search import SearchProjection, category_document
 from projections.search_views import SearchView
 from schemas.envelope import EventEnvelope
 from schemas.events.catalog import CategoryCreated, ProductChanged, ProductCreated
@@ -100,3 +101,57 @@ async def test_products_and_subcategories_indexed_before_their_category_are_comp
         "headphones", "Headphones", 8900)
     assert snapshots[0][f"category:{child.category_id}"]["ancestor_slugs"] == [
         "headphones", "audio"]
+
+
+async def test_a_batch_applied_again_after_a_failure_completes_the_products_of_its_category(
+        clients: Clients) -> None:
+    """A batch that failed after writing its category (Elasticsearch went away before the
+    waiting products were completed) is applied again from the last commit: the products
+    indexed before that category still get its name."""
+    category = CategoryCreated(category_id=uuid.uuid4(), slug="kettles", name="Kettles")
+    product = ProductCreated(product_id=uuid.uuid4(), sku="K-1", name="Loud kettle",
+                             slug="loud-kettle", category_id=category.category_id,
+                             price=Money(amount=2500))
+    model = SearchProjection(clients.elasticsearch).shadow(f"test-{uuid.uuid4().hex[:8]}")
+    await model.setup()
+    try:
+        await model.apply([record(product, product.product_id)])
+        # What the failed attempt wrote before it stopped: the category alone.
+        await clients.elasticsearch.index(
+            index=model.categories_index, id=str(category.category_id), refresh=True,
+            document=category_document(category, 1, None))
+
+        await model.apply([record(category, category.category_id)])
+
+        document = (await model.snapshot())[str(product.product_id)]
+        assert (document["category_slug"], document["category_name"]) == ("kettles", "Kettles")
+    finally:
+        await model.drop()
+
+
+async def test_a_product_waits_while_its_category_cannot_be_read(clients: Clients) -> None:
+    """Right after Elasticsearch restarts, a shard still recovering answers an error per
+    document. Taken for "no such category", the product would be indexed without its
+    category for good; instead the batch fails, to be applied again."""
+    category = CategoryCreated(category_id=uuid.uuid4(), slug="lamps", name="Lamps")
+    product = ProductCreated(product_id=uuid.uuid4(), sku="L-1", name="Desk lamp",
+                             slug="desk-lamp", category_id=category.category_id,
+                             price=Money(amount=3500))
+    model = SearchProjection(clients.elasticsearch).shadow(f"test-{uuid.uuid4().hex[:8]}")
+    await model.setup()
+    try:
+        await model.apply([record(category, category.category_id)])
+        # The categories index, its one shard unassigned: as while it recovers.
+        await clients.elasticsearch.indices.delete(index=model.categories_index)
+        await clients.elasticsearch.indices.create(
+            index=model.categories_index, wait_for_active_shards="0",
+            settings={"number_of_shards": 1, "number_of_replicas": 0,
+                      "index.routing.allocation.require._name": "no-such-node"})
+
+        with pytest.raises(RuntimeError, match="no_shard_available"):
+            await model.apply([record(product, product.product_id)])
+
+        assert not await clients.elasticsearch.exists(index=model.index,
+                                                      id=str(product.product_id))
+    finally:
+        await model.drop()
