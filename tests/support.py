@@ -128,9 +128,29 @@ async def replay_equals_live(clients: Clients, name: str,
         rebuilt = await projection.snapshot()
         if (await position_of(clients, name)).offsets == reached.offsets:
             assert live, f"{name} is empty: nothing was compared"
-            assert rebuilt == live, f"{name} differs after its replay"
+            assert rebuilt == live, f"{name} differs after its replay:\n{differences(live, rebuilt)}"
             return rebuilt
     raise AssertionError(f"{name}'s topics grew during each of three replays")
+
+
+def differences(live: dict, rebuilt: dict, shown: int = 5) -> str:
+    """What a rebuilt model has other than the live one: keys on one side only, and for
+    the first few keys on both sides the fields that differ."""
+    only_live = sorted(set(live) - set(rebuilt))
+    only_rebuilt = sorted(set(rebuilt) - set(live))
+    changed = [key for key in live if key in rebuilt and live[key] != rebuilt[key]]
+    lines = [f"{len(only_live)} only live: {only_live[:shown]}",
+             f"{len(only_rebuilt)} only rebuilt: {only_rebuilt[:shown]}",
+             f"{len(changed)} differ:"]
+    for key in changed[:shown]:
+        before, after = live[key], rebuilt[key]
+        if isinstance(before, dict) and isinstance(after, dict):
+            fields = sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f))
+            lines.append(f"  {key}: " + "; ".join(
+                f"{f}: live {before.get(f)!r:.200} rebuilt {after.get(f)!r:.200}" for f in fields))
+        else:
+            lines.append(f"  {key}: live {before!r:.300} rebuilt {after!r:.300}")
+    return "\n".join(lines)
 
 
 def until(check, timeout_s: float = 30.0):
