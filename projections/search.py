@@ -26,6 +26,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 from elasticsearch.helpers import async_bulk, async_scan
 
+from infra.dependencies import DependencyUnavailable
 from projections.base import Projection
 from schemas.records import Record
 from schemas.events.catalog import (
@@ -370,10 +371,11 @@ class SearchProjection(Projection):
         A shard that cannot be read (Elasticsearch just restarted and is still recovering
         it) answers an error for each of its documents instead of failing the request;
         taken for "not there", it would index a product without its category, or skip a
-        change, for good. So it fails the batch, which is applied again."""
+        change, for good. So it fails the batch, which is applied again once the shard
+        is back."""
         found = await self.es.mget(index=index, ids=sorted(ids))
         if errors := [d["error"] for d in found["docs"] if "error" in d]:
-            raise RuntimeError(f"reading {index} failed: {errors[:1]}")
+            raise DependencyUnavailable("Elasticsearch", f"reading {index}: {errors[0]['type']}")
         return {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
 
     async def _index(self, index: str, documents, version_type: str) -> None:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from infra.clients import Clients
+from infra.dependencies import DependencyUnavailable
 from schemas.records import Record
 from projections.search import SearchProjection, category_document
 from projections.search_views import SearchView
@@ -148,7 +149,7 @@ async def test_a_product_waits_while_its_category_cannot_be_read(clients: Client
             settings={"number_of_shards": 1, "number_of_replicas": 0,
                       "index.routing.allocation.require._name": "no-such-node"})
 
-        with pytest.raises(RuntimeError, match="no_shard_available"):
+        with pytest.raises(DependencyUnavailable, match="no_shard_available"):
             await model.apply([record(product, product.product_id)])
 
         assert not await clients.elasticsearch.exists(index=model.index,
