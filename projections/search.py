@@ -237,6 +237,19 @@ def add_categories(known: dict[str, dict[str, Any]],
     return written, new
 
 
+def check_bulk(index: str, errors: list[dict[str, Any]]) -> None:
+    """Raise if a bulk write into `index` failed for other than an older version (409,
+    a stale or repeated write): as an outage when every failure says Elasticsearch could
+    not take it now (a shard not yet recovered, a node too busy), else as a bug."""
+    failures = [e.get("index", {}) for e in errors if e.get("index", {}).get("status") != 409]
+    if not failures:
+        return
+    if all(f.get("status") in (429, 502, 503, 504) for f in failures):
+        raise DependencyUnavailable("Elasticsearch", f"indexing into {index}: "
+                                    f"{failures[0].get('error', {}).get('type')}")
+    raise RuntimeError(f"indexing into {index} failed: {failures[:3]}")
+
+
 # The projection ------------------------------------------------------------------------
 
 class SearchProjection(Projection):
@@ -386,9 +399,7 @@ class SearchProjection(Projection):
             return
         _, errors = await async_bulk(self.es, actions, raise_on_error=False,
                                      raise_on_exception=True, refresh=False)
-        failures = [e for e in errors if e.get("index", {}).get("status") != 409]
-        if failures:
-            raise RuntimeError(f"indexing into {index} failed: {failures[:3]}")
+        check_bulk(index, errors)
 
     def shadow(self, suffix: str) -> SearchProjection:
         return SearchProjection(self.es, suffix=suffix)

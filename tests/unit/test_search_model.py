@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from api import cursors
 from ops import seed
 from schemas.records import Record
+from infra.dependencies import DependencyUnavailable
 from projections.search import (
+    check_bulk,
     add_categories,
     changed_document,
     created_document,
@@ -236,3 +238,24 @@ def test_a_cut_tree_puts_products_in_the_categories_it_keeps() -> None:
     kept = {c.category_id for c in tree}
     assert all(seed.product(i, homes, seed.categories())[1].category_id in kept
                for i in range(50))
+
+
+def _failed(status: int, kind: str) -> dict:
+    return {"index": {"_id": str(uuid.uuid4()), "status": status, "error": {"type": kind}}}
+
+
+def test_a_bulk_write_refused_as_stale_is_no_failure() -> None:
+    check_bulk("products", [_failed(409, "version_conflict_engine_exception")])
+
+
+def test_a_bulk_write_a_recovering_shard_could_not_take_is_an_outage_not_a_bug() -> None:
+    with pytest.raises(DependencyUnavailable, match="unavailable_shards_exception"):
+        check_bulk("products", [_failed(409, "version_conflict_engine_exception"),
+                                _failed(503, "unavailable_shards_exception"),
+                                _failed(429, "es_rejected_execution_exception")])
+
+
+def test_a_bulk_write_refused_for_its_document_is_a_bug() -> None:
+    with pytest.raises(RuntimeError, match="strict_dynamic_mapping_exception"):
+        check_bulk("products", [_failed(503, "unavailable_shards_exception"),
+                                _failed(400, "strict_dynamic_mapping_exception")])
