@@ -319,12 +319,20 @@ def _run(work):
 def replay(
     projection: Annotated[str, typer.Argument(help="The projection to rebuild.")],
 ) -> None:
-    """Rebuild a read model from offset 0 into a fresh table or index, then swap it in."""
+    """Rebuild a read model from offset 0 into a fresh table or index, then swap it in.
+
+    Recorded like a replay asked for through the API (`GET /v1/admin/projections`), and
+    refused while another replay of the same model is under way."""
+    import os
+    import socket
+
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeRemainingColumn)
 
     from projections.registry import NAMES
-    from streams.replay import replay as run_replay
+    from projections.replays import ReplayInProgress, ReplayRequests
+    from streams.replay import shadow_suffix
+    from streams.replay_runner import carry_out
 
     if projection not in NAMES:
         raise typer.BadParameter(f"known projections: {', '.join(NAMES)}")
@@ -338,7 +346,18 @@ def replay(
             bar.update(task, completed=done, total=total,
                        rate=f"{done / elapsed:,.0f}" if elapsed > 0 else "")
 
-        result = _run(lambda container: run_replay(container.clients, projection, progress))
+        async def work(container):
+            requests = ReplayRequests(container.clients.mysql)
+            row = await requests.start(projection, "command line",
+                                       f"{socket.gethostname()}/{os.getpid()}", shadow_suffix())
+            return await carry_out(container.clients, requests, row, progress)
+
+        try:
+            result = _run(work)
+        except ReplayInProgress as busy:
+            console.print(f"[red]error:[/red] {escape(str(busy))}; see GET /v1/admin/projections",
+                          highlight=False)
+            raise typer.Exit(1) from None
     console.print(f"{result.projection}: {result.events:,} events replayed in "
                   f"{result.seconds:.1f}s, {result.caught_up:,} caught up after the swap")
 

@@ -100,12 +100,23 @@ class ReplayRequests:
 
     async def request(self, projection: str, requested_by: str) -> ReplayRow:
         """Record a request; `ReplayInProgress` if one of `projection` is requested or running."""
+        return await self._insert(projection, requested_by, state="requested")
+
+    async def start(self, projection: str, requested_by: str, worker: str,
+                    shadow: str) -> ReplayRow:
+        """Record a replay that `worker` runs itself at once (`shopstream replay`), so that
+        no worker claims it; `ReplayInProgress` as for `request`."""
+        now = _now()
+        return await self._insert(projection, requested_by, state="running", worker=worker[:200],
+                                  shadow=shadow, started_at=now, beat_at=now)
+
+    async def _insert(self, projection: str, requested_by: str, **values) -> ReplayRow:
         replay_id = str(uuid.uuid4())
         try:
             async with self.engine.begin() as connection:
                 await connection.execute(replays.insert().values(
-                    id=replay_id, projection=projection, state="requested", active=projection,
-                    done=0, requested_by=requested_by, requested_at=_now()))
+                    id=replay_id, projection=projection, active=projection, done=0,
+                    requested_by=requested_by, requested_at=_now(), **values))
         except IntegrityError as error:
             current = await self.current(projection)
             raise ReplayInProgress(projection, current["id"] if current else None) from error

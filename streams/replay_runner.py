@@ -29,7 +29,7 @@ from infra.database import create_tables
 from infra.dependencies import log_failure
 from projections.registry import build_projections
 from projections.replays import ABANDONED, ReplayRequests, ReplayRow
-from streams.replay import replay, shadow_suffix
+from streams.replay import ReplayResult, replay, shadow_suffix
 
 log = structlog.get_logger(__name__)
 
@@ -78,23 +78,39 @@ class ReplayRunner(mode.Service):
 
 
 async def run(clients: Clients, requests: ReplayRequests, claimed: ReplayRow) -> None:
-    """Carry out one claimed replay, recording its progress and its end."""
+    """Carry out one claimed replay, logging its start and end."""
+    log.info("replays.started", replay=claimed["id"], projection=claimed["projection"])
+    try:
+        result = await carry_out(clients, requests, claimed)
+    except asyncio.CancelledError:
+        raise  # the worker stops: the replay is left running, and found stale later
+    except Exception:
+        log.exception("replays.failed", replay=claimed["id"])
+        return
+    log.info("replays.done", replay=claimed["id"], events=result.events,
+             seconds=round(result.seconds, 1))
+
+
+async def carry_out(clients: Clients, requests: ReplayRequests, row: ReplayRow,
+                    shown: Callable[[int, int], None] = lambda done, total: None
+                    ) -> ReplayResult:
+    """Run the replay `row` records (claimed by a worker, or started by the command line),
+    recording its progress after each batch (the heartbeat), passing it to `shown`, and
+    recording its end; what it failed with is recorded and raised again."""
     started = time.monotonic()
 
     async def progress(done: int, total: int) -> None:
+        shown(done, total)
         elapsed = time.monotonic() - started
-        await requests.progress(claimed["id"], done, total,
+        await requests.progress(row["id"], done, total,
                                 round(done / elapsed, 1) if elapsed > 0 else None)
 
-    log.info("replays.started", replay=claimed["id"], projection=claimed["projection"])
     try:
-        result = await replay(clients, claimed["projection"], progress, claimed["shadow"])
+        result = await replay(clients, row["projection"], progress, row["shadow"])
     except asyncio.CancelledError:
-        raise  # the worker stops: the replay is left running, and found stale later
+        raise
     except Exception as error:
-        log.exception("replays.failed", replay=claimed["id"])
-        await requests.fail(claimed["id"], f"{type(error).__name__}: {error}")
-        return
-    await requests.finish(claimed["id"], result.caught_up)
-    log.info("replays.done", replay=claimed["id"], events=result.events,
-             seconds=round(result.seconds, 1))
+        await requests.fail(row["id"], f"{type(error).__name__}: {error}")
+        raise
+    await requests.finish(row["id"], result.caught_up)
+    return result

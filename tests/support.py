@@ -19,6 +19,7 @@ from ops.stack.manager import Stack
 from projections.base import Projection
 from projections.positions import Position, positions
 from projections.registry import build_projections
+from projections.replays import ReplayRequests
 from schemas.envelope import EventEnvelope
 
 PASSWORD = "a long and unusual passphrase"
@@ -118,6 +119,8 @@ async def replay_equals_live(clients: Clients, name: str,
     projection = build_projections(clients)[name]
 
     async def by_the_command_line() -> None:
+        # One replay of a model at a time: one an earlier test asked for may still run.
+        await eventually(lambda: no_replay_under_way(clients, name), 300, 1)
         result = await asyncio.to_thread(shopstream, "replay", name)
         assert "replayed" in result.stdout, result.stdout
 
@@ -131,6 +134,11 @@ async def replay_equals_live(clients: Clients, name: str,
             assert rebuilt == live, f"{name} differs after its replay:\n{differences(live, rebuilt)}"
             return rebuilt
     raise AssertionError(f"{name}'s topics grew during each of three replays")
+
+
+async def no_replay_under_way(clients: Clients, name: str) -> bool:
+    """True when no replay of the read model `name` is requested or running."""
+    return await ReplayRequests(clients.mysql).current(name) is None
 
 
 def differences(live: dict, rebuilt: dict, shown: int = 5) -> str:

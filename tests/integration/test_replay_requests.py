@@ -15,7 +15,7 @@ from infra.clients import Clients
 from projections.registry import build_projections
 from ops.stack.manager import Stack
 from projections.replays import STALE_AFTER, ReplayRequests, ReplayRow, replays
-from tests.support import eventually
+from tests.support import eventually, no_replay_under_way, shopstream
 
 
 def _tables(sync) -> set[str]:
@@ -107,3 +107,27 @@ async def test_kill_9_of_the_worker_mid_replay_keeps_the_live_model_and_fails_th
         assert not ({table.name for table in shadow.tables.values()}
                     & await connection.run_sync(_tables))
     assert category["name"] in [c["name"] for c in (await gateway.get("/v1/categories")).json()]
+
+
+async def test_the_command_line_replays_one_model_at_a_time_with_the_api(
+        gateway: httpx.AsyncClient, admin: dict, clients: Clients) -> None:
+    """`shopstream replay` is refused while a replay of the same model is under way, and
+    while it runs, the API refuses one too: two rebuilds of one model at once would each
+    swap in their own."""
+    requests = ReplayRequests(clients.mysql)
+    await eventually(lambda: no_replay_under_way(clients, "users"), timeout_s=300, interval_s=1)
+    # Another administrator's `shopstream replay users`, under way.
+    other = await requests.start("users", "command line", "elsewhere/1", "other")
+
+    refused = await asyncio.to_thread(shopstream, "replay", "users", check=False)
+    asked = await gateway.post("/v1/admin/projections/users/replays", headers=admin)
+
+    assert refused.returncode == 1 and "already under way" in refused.stdout, refused.stdout
+    assert asked.status_code == 409, asked.text
+    assert asked.headers["Location"] == f"/v1/admin/replays/{other['id']}"
+
+    await requests.fail(other["id"], "test: given up")
+    await asyncio.to_thread(shopstream, "replay", "users")
+    listed = await gateway.get("/v1/admin/projections", headers=admin)
+    latest = next(p["replay"] for p in listed.json()["items"] if p["name"] == "users")
+    assert (latest["state"], latest["id"] != other["id"]) == ("done", True), latest
