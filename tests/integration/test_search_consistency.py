@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -82,9 +84,7 @@ async def test_products_and_subcategories_indexed_before_their_category_are_comp
     # Within a partition order holds (the change follows the product); across, anything goes.
     for order in (["parent", "child", "product", "change"], ["product", "child", "change"],
                   ["child", "product", "parent", "change"]):
-        model = SearchProjection(clients.elasticsearch).shadow(f"test-{uuid.uuid4().hex[:8]}")
-        await model.setup()
-        try:
+        async with _fresh_model(clients) as model:
             for name in order:
                 await model.apply([records[name]])
             if "parent" not in order:
@@ -93,8 +93,6 @@ async def test_products_and_subcategories_indexed_before_their_category_are_comp
             view = SearchView(clients.elasticsearch, model.index, model.categories_index)
             assert {c["id"] for c in await view.subtree("audio")} == {
                 str(parent.category_id), str(child.category_id)}
-        finally:
-            await model.drop()
 
     assert snapshots[0] == snapshots[1] == snapshots[2]
     document = snapshots[0][str(product.product_id)]
@@ -109,13 +107,8 @@ async def test_a_batch_applied_again_after_a_failure_completes_the_products_of_i
     """A batch that failed after writing its category (Elasticsearch went away before the
     waiting products were completed) is applied again from the last commit: the products
     indexed before that category still get its name."""
-    category = CategoryCreated(category_id=uuid.uuid4(), slug="kettles", name="Kettles")
-    product = ProductCreated(product_id=uuid.uuid4(), sku="K-1", name="Loud kettle",
-                             slug="loud-kettle", category_id=category.category_id,
-                             price=Money(amount=2500))
-    model = SearchProjection(clients.elasticsearch).shadow(f"test-{uuid.uuid4().hex[:8]}")
-    await model.setup()
-    try:
+    category, product = _category_with_a_product("Kettles")
+    async with _fresh_model(clients) as model:
         await model.apply([record(product, product.product_id)])
         # What the failed attempt wrote before it stopped: the category alone.
         await clients.elasticsearch.index(
@@ -126,21 +119,14 @@ async def test_a_batch_applied_again_after_a_failure_completes_the_products_of_i
 
         document = (await model.snapshot())[str(product.product_id)]
         assert (document["category_slug"], document["category_name"]) == ("kettles", "Kettles")
-    finally:
-        await model.drop()
 
 
 async def test_a_product_waits_while_its_category_cannot_be_read(clients: Clients) -> None:
     """Right after Elasticsearch restarts, a shard still recovering answers an error per
     document. Taken for "no such category", the product would be indexed without its
     category for good; instead the batch fails, to be applied again."""
-    category = CategoryCreated(category_id=uuid.uuid4(), slug="lamps", name="Lamps")
-    product = ProductCreated(product_id=uuid.uuid4(), sku="L-1", name="Desk lamp",
-                             slug="desk-lamp", category_id=category.category_id,
-                             price=Money(amount=3500))
-    model = SearchProjection(clients.elasticsearch).shadow(f"test-{uuid.uuid4().hex[:8]}")
-    await model.setup()
-    try:
+    category, product = _category_with_a_product("Lamps")
+    async with _fresh_model(clients) as model:
         await model.apply([record(category, category.category_id)])
         # The categories index, its one shard unassigned: as while it recovers.
         await clients.elasticsearch.indices.delete(index=model.categories_index)
@@ -154,5 +140,22 @@ async def test_a_product_waits_while_its_category_cannot_be_read(clients: Client
 
         assert not await clients.elasticsearch.exists(index=model.index,
                                                       id=str(product.product_id))
+
+
+def _category_with_a_product(name: str) -> tuple[CategoryCreated, ProductCreated]:
+    category = CategoryCreated(category_id=uuid.uuid4(), slug=name.lower(), name=name)
+    return category, ProductCreated(
+        product_id=uuid.uuid4(), sku=f"{name[:3].upper()}-1", name=f"A {name.lower()[:-1]}",
+        slug=f"a-{name.lower()[:-1]}", category_id=category.category_id,
+        price=Money(amount=2500))
+
+
+@asynccontextmanager
+async def _fresh_model(clients: Clients) -> AsyncIterator[SearchProjection]:
+    """A search model of its own, in indices of their own, dropped afterwards."""
+    model = SearchProjection(clients.elasticsearch).shadow(f"test-{uuid.uuid4().hex[:8]}")
+    await model.setup()
+    try:
+        yield model
     finally:
         await model.drop()
