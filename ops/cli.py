@@ -323,16 +323,13 @@ def replay(
 
     Recorded like a replay asked for through the API (`GET /v1/admin/projections`), and
     refused while another replay of the same model is under way."""
-    import os
-    import socket
-
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeRemainingColumn)
 
     from projections.registry import NAMES
     from projections.replays import ReplayInProgress, ReplayRequests
     from streams.replay import shadow_suffix
-    from streams.replay_runner import carry_out
+    from streams.replay_runner import carry_out, worker_name
 
     if projection not in NAMES:
         raise typer.BadParameter(f"known projections: {', '.join(NAMES)}")
@@ -348,8 +345,8 @@ def replay(
 
         async def work(container):
             requests = ReplayRequests(container.clients.mysql)
-            row = await requests.start(projection, "command line",
-                                       f"{socket.gethostname()}/{os.getpid()}", shadow_suffix())
+            row = await requests.start(projection, "command line", worker_name(),
+                                       shadow_suffix())
             return await carry_out(container.clients, requests, row, progress)
 
         try:

@@ -23,7 +23,7 @@ from prometheus_client import Gauge, generate_latest
 
 from infra.clients import Clients
 from infra.container import Container
-from infra.database import create_tables, named_lock
+from infra.database import create_tables
 from infra.dependencies import log_failure
 from infra.settings import Settings
 from projections import checkpoints
@@ -42,8 +42,8 @@ APPLIED = Gauge("shopstream_projection_applied_offset", "Next offset a projectio
 BATCH_SIZE = 1000
 SAVE_INTERVAL_S = 0.05
 COMMIT_INTERVAL_S = 1.0
-# How long a worker waits for another's rebuild of the same model before it tries again.
-REBUILD_LOCK_WAIT_S = 600
+# How long a worker waits for another's replay of the same model before it tries again.
+REBUILD_WAIT_S = 600
 
 
 def to_records(batches: dict[TopicPartition, list]) -> list[Record]:
@@ -109,18 +109,27 @@ class ProjectionService(mode.Service):
 
     @staticmethod
     async def _rebuild(clients, projection) -> None:
-        """Replay an outdated model, once: where two workers of the role start together,
-        the second waits for the first's rebuild and finds the model up to date."""
-        from streams.replay import replay
+        """Replay an outdated model, recorded as a replay like any other: where two workers
+        of the role start together, or an administrator's replay of it is under way, this
+        one waits for that replay to end and finds the model up to date."""
+        from projections.replays import ReplayInProgress, ReplayRequests
+        from streams.replay import shadow_suffix
+        from streams.replay_runner import carry_out, worker_name
 
-        lock = f"shopstream.rebuild.{projection.name}"
-        async with named_lock(clients.mysql, lock, REBUILD_LOCK_WAIT_S) as held:
-            if not held:
-                raise TimeoutError(f"{lock} was not free within {REBUILD_LOCK_WAIT_S} s")
-            if not await projection.outdated():
-                return
+        requests = ReplayRequests(clients.mysql)
+        deadline = time.monotonic() + REBUILD_WAIT_S
+        while await projection.outdated():
+            try:
+                row = await requests.start(projection.name, "worker start", worker_name(),
+                                           shadow_suffix())
+            except ReplayInProgress:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"a replay of {projection.name} did not end within "
+                                       f"{REBUILD_WAIT_S} s") from None
+                await asyncio.sleep(1.0)
+                continue
             log.info("projection.rebuilding", projection=projection.name)
-            result = await replay(clients, projection.name)
+            result = await carry_out(clients, requests, row)
             log.info("projection.rebuilt", projection=projection.name, events=result.events,
                      seconds=round(result.seconds, 1))
 

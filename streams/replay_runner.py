@@ -36,11 +36,16 @@ log = structlog.get_logger(__name__)
 POLL_S = 1.0
 
 
+def worker_name() -> str:
+    """This process, as a replay records who runs it."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
 class ReplayRunner(mode.Service):
     def __init__(self, build: Callable[[], Container], **kwargs) -> None:
         super().__init__(**kwargs)
         self.build = build
-        self.worker = f"{socket.gethostname()}/{os.getpid()}"
+        self.worker = worker_name()
 
     @mode.Service.task
     async def _run(self) -> None:

@@ -9,10 +9,12 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlalchemy import inspect, update
 
 from infra.clients import Clients
 from projections.registry import build_projections
+from projections.search import ALIAS, MAPPING_VERSION, SearchProjection
 from ops.stack.manager import Stack
 from projections.replays import STALE_AFTER, ReplayRequests, ReplayRow, replays
 from tests.support import eventually, no_replay_under_way, shopstream
@@ -131,3 +133,38 @@ async def test_the_command_line_replays_one_model_at_a_time_with_the_api(
     listed = await gateway.get("/v1/admin/projections", headers=admin)
     latest = next(p["replay"] for p in listed.json()["items"] if p["name"] == "users")
     assert (latest["state"], latest["id"] != other["id"]) == ("done", True), latest
+
+
+@pytest.mark.destructive
+async def test_a_worker_starting_on_an_older_search_mapping_rebuilds_it_as_a_listed_replay(
+        gateway: httpx.AsyncClient, admin: dict, clients: Clients, stack: Stack,
+        findable_product: dict) -> None:
+    """A release that changes the search mapping needs no command: the projections worker
+    finds the live indices older, replays them into new ones, and lists that replay with
+    the others (so an administrator's replay of the model waits its turn)."""
+    await eventually(lambda: no_replay_under_way(clients, "catalog-search"), 300, 1)
+    workers = stack.select(["worker-projections"])
+    await asyncio.to_thread(stack.down, workers)
+    try:
+        await clients.elasticsearch.indices.put_mapping(
+            index=ALIAS, meta={"mapping_version": MAPPING_VERSION - 1})
+        assert await SearchProjection(clients.elasticsearch).outdated()
+        before = await _latest_replay(gateway, admin, "catalog-search")
+    finally:
+        await asyncio.to_thread(stack.up, workers)
+
+    async def rebuilt() -> dict | None:
+        latest = await _latest_replay(gateway, admin, "catalog-search")
+        return latest if latest and latest != before and latest["state"] == "done" else None
+
+    await eventually(rebuilt, timeout_s=240, interval_s=1)
+    assert not await SearchProjection(clients.elasticsearch).outdated()
+    found = await gateway.get("/v1/search", params={"q": findable_product["name"]})
+    assert found.status_code == 200, found.text
+    assert findable_product["id"] in [p["id"] for p in found.json()["items"]]
+
+
+async def _latest_replay(gateway: httpx.AsyncClient, admin: dict, name: str) -> dict | None:
+    listed = await gateway.get("/v1/admin/projections", headers=admin)
+    assert listed.status_code == 200, listed.text
+    return next(p["replay"] for p in listed.json()["items"] if p["name"] == name)
