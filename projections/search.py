@@ -215,14 +215,18 @@ def extend_chain(document: dict[str, Any], ancestor: dict[str, Any]) -> dict[str
 def add_categories(known: dict[str, dict[str, Any]],
                    events: list[tuple[CategoryCreated, int]]
                    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Documents to write for these creations: (every new or completed one, the new ones).
+    """Documents for these creations: (every new or completed one, to write; the documents
+    of every category the events create, for the products waiting for them).
+
+    The second holds the categories indexed before too: a batch applied again after a
+    failure may have written its categories the first time and not yet completed the
+    products waiting for them.
 
     `known` must hold the events' categories and parents if indexed, and every
     category still waiting for an ancestor.
     """
     known = dict(known)
     written: dict[str, dict[str, Any]] = {}
-    new: dict[str, dict[str, Any]] = {}
     for event, version in events:
         category_id = str(event.category_id)
         if category_id in known:
@@ -230,11 +234,12 @@ def add_categories(known: dict[str, dict[str, Any]],
         parent_id = str(event.parent_id) if event.parent_id else None
         document = category_document(event, version,
                                      known.get(parent_id) if parent_id else None)
-        known[category_id] = written[category_id] = new[category_id] = document
+        known[category_id] = written[category_id] = document
         for other_id, other in list(known.items()):
             if other.get("pending_parent_id") == category_id:
                 known[other_id] = written[other_id] = extend_chain(other, document)
-    return written, new
+    return written, {str(event.category_id): known[str(event.category_id)]
+                     for event, _ in events}
 
 
 def check_bulk(index: str, errors: list[dict[str, Any]]) -> None:
@@ -325,11 +330,7 @@ class SearchProjection(Projection):
     async def _apply_categories(self, events: list[tuple[Record, CategoryCreated]]
                                 ) -> dict[str, dict[str, Any]]:
         """Index new categories and complete the chains waiting for them; the documents of
-        every category these events create.
-
-        Those already indexed are among them: when a batch is applied again after a
-        failure, its categories may have been written the first time and the products
-        waiting for them not yet completed."""
+        every category these events create (`add_categories`)."""
         await self.es.indices.refresh(index=self.categories_index)
         waiting = {hit["_id"]: hit["_source"] async for hit in async_scan(
             self.es, index=self.categories_index,
@@ -337,11 +338,10 @@ class SearchProjection(Projection):
         ids = {str(e.category_id) for _, e in events}
         parents = {str(e.parent_id) for _, e in events if e.parent_id}
         known = await self._categories(ids | parents) | waiting
-        written, _ = add_categories(known, [(e, r.envelope.aggregate_version)
-                                            for r, e in events])
+        written, arrived = add_categories(known, [(e, r.envelope.aggregate_version)
+                                                  for r, e in events])
         await self._index(self.categories_index, written.values(), "external_gte")
-        return {category_id: written.get(category_id) or known[category_id]
-                for category_id in ids}
+        return arrived
 
     async def _apply_products(self, events: list[tuple[Record, Any]]) -> None:
         changed_ids = {str(e.product_id) for _, e in events if not isinstance(e, ProductCreated)}
