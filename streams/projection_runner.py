@@ -108,10 +108,10 @@ class ProjectionService(mode.Service):
                 delay = min(delay * 2, 30.0)
 
     @staticmethod
-    async def _rebuild(clients, projection) -> None:
-        """Replay an outdated model, recorded as a replay like any other: where two workers
-        of the role start together, or an administrator's replay of it is under way, this
-        one waits for that replay to end and finds the model up to date."""
+    async def _rebuild_if_outdated(clients, projection) -> None:
+        """Replay the model if it is outdated, recorded as a replay like any other: where
+        two workers of the role start together, or an administrator's replay of it is under
+        way, this one waits for that replay to end and finds the model up to date."""
         from projections.replays import ReplayInProgress, ReplayRequests
         from streams.replay import shadow_suffix
         from streams.replay_runner import carry_out, worker_name
@@ -149,8 +149,7 @@ class ProjectionService(mode.Service):
         try:
             await create_tables(clients.mysql)
             await projection.setup()
-            if await projection.outdated():
-                await self._rebuild(clients, projection)
+            await self._rebuild_if_outdated(clients, projection)
             await consumer.start()
             consumer.subscribe(list(self.topics),
                                listener=_SeekToCheckpoint(consumer, clients, projection))

@@ -112,8 +112,6 @@ async def carry_out(clients: Clients, requests: ReplayRequests, row: ReplayRow,
 
     try:
         result = await replay(clients, row["projection"], progress, row["shadow"])
-    except asyncio.CancelledError:
-        raise
     except Exception as error:
         await requests.fail(row["id"], f"{type(error).__name__}: {error}")
         raise
