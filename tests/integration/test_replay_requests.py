@@ -130,8 +130,7 @@ async def test_the_command_line_replays_one_model_at_a_time_with_the_api(
 
     await requests.fail(other["id"], "test: given up")
     await asyncio.to_thread(shopstream, "replay", "users")
-    listed = await gateway.get("/v1/admin/projections", headers=admin)
-    latest = next(p["replay"] for p in listed.json()["items"] if p["name"] == "users")
+    latest = await _latest_replay(gateway, admin, "users")
     assert (latest["state"], latest["id"] != other["id"]) == ("done", True), latest
 
 
