@@ -181,7 +181,7 @@ class Kafka(Part):
         if not (home / "log" / "meta.properties").exists():
             installers.run_checked(
                 ["java", *self._log_flags(home), "-cp", f"{self.libs(ctx)}/*",
-                 "kafka.tools.StorageTool", "format", "-t", self.cluster_id(ctx),
+                 "kafka.tools.StorageTool", "format", f"--cluster-id={self.cluster_id(ctx)}",
                  "-c", str(home / "server.properties")],
                 what=f"the storage format of {self.name}",
             )
