@@ -7,8 +7,8 @@ model keeps serving, and writes the progress after every batch, which is also it
 heartbeat. One replay runs at a time per worker.
 
 A worker that dies mid-replay leaves the live model untouched (the shadow was never
-swapped in); once its heartbeat is `STALE_AFTER` old, any projections worker marks
-the replay failed, which frees the projection for a new request, and drops the
+swapped in); once its heartbeat is `STALE_AFTER` old, any projections worker (each
+looks every `SWEEP_S`) marks the replay failed, which frees the projection for a new request, and drops the
 half-built shadow. A failed replay is not resumed: asking again starts from offset 0.
 """
 
@@ -34,6 +34,9 @@ from streams.replay import ReplayResult, replay, shadow_suffix
 log = structlog.get_logger(__name__)
 
 POLL_S = 1.0
+# Stale replays are looked for less often than requests: a heartbeat is stale only after
+# a minute, and each look is a query every idle worker pays for.
+SWEEP_S = 10.0
 
 
 def worker_name() -> str:
@@ -52,11 +55,15 @@ class ReplayRunner(mode.Service):
         container = self.build()
         requests = ReplayRequests(container.clients.mysql)
         delay = POLL_S
+        swept_at = -SWEEP_S
         try:
             while not self.should_stop:
                 try:
                     await create_tables(container.clients.mysql)
                     while not self.should_stop:
+                        if time.monotonic() - swept_at >= SWEEP_S:
+                            await self.sweep(container.clients, requests)
+                            swept_at = time.monotonic()
                         await self.once(container.clients, requests)
                         delay = POLL_S
                         await asyncio.sleep(POLL_S)
@@ -69,14 +76,18 @@ class ReplayRunner(mode.Service):
         finally:
             await container.close()
 
-    async def once(self, clients: Clients, requests: ReplayRequests) -> None:
-        """Clear up after dead workers, then run the oldest requested replay, if any."""
+    @staticmethod
+    async def sweep(clients: Clients, requests: ReplayRequests) -> None:
+        """Clear up after dead workers: their replays fail and their shadows go."""
         for stale in await requests.stale():
             log.warning("replays.abandoned", replay=stale["id"], projection=stale["projection"])
             if stale["shadow"]:
                 live = build_projections(clients)[stale["projection"]]
                 await live.shadow(stale["shadow"]).drop()  # type: ignore[attr-defined]
             await requests.fail(stale["id"], ABANDONED)
+
+    async def once(self, clients: Clients, requests: ReplayRequests) -> None:
+        """Run the oldest requested replay, if any."""
         claimed = await requests.claim(self.worker, shadow_suffix())
         if claimed is not None:
             await run(clients, requests, claimed)
