@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import infra.mail  # noqa: F401  (declares the notifications table)
 import projections.registry  # noqa: F401  (declares the read models' tables)
-from infra import aiokafka_fixes
 from infra.clients import Clients
 from infra.command_bus import CommandBus
 from infra.container import Container
@@ -36,7 +35,6 @@ from infra.settings import Settings, get_settings
 
 
 def build_clients(settings: Settings) -> Clients:
-    aiokafka_fixes.apply()
     mysql = create_async_engine(settings.mysql_url, pool_size=10, max_overflow=20,
                                 pool_pre_ping=True, pool_recycle=3600)
     return Clients(

@@ -42,11 +42,6 @@ APPLIED = Gauge("shopstream_projection_applied_offset", "Next offset a projectio
 BATCH_SIZE = 1000
 SAVE_INTERVAL_S = 0.05
 COMMIT_INTERVAL_S = 1.0
-# How long the broker holds a fetch that finds nothing new: a new record or marker answers
-# it at once (and a fetch that leaves out a partition waits little: `infra.aiokafka_fixes`),
-# so this only paces an idle consumer. At aiokafka's 500 ms, the models' consumers took
-# an idle worker about a hundredth of a core.
-IDLE_FETCH_WAIT_MS = 5000
 # How long a worker waits for another's replay of the same model before it tries again.
 REBUILD_WAIT_S = 600
 
@@ -150,7 +145,6 @@ class ProjectionService(mode.Service):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=BATCH_SIZE,
-            fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
         )
         try:
             await create_tables(clients.mysql)

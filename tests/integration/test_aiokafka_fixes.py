@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -37,42 +36,6 @@ async def test_a_batch_dropped_before_anything_was_committed_is_read_again(
 
         again = await consumer.getmany(timeout_ms=10_000)
         assert [(r.offset, r.value) for r in again.get(tp, [])] == [(0, b"the first command")]
-    finally:
-        await consumer.stop()
-        await producer.stop()
-        await admin.delete_topics([topic])
-        await admin.close()
-
-
-async def test_a_partition_taken_late_is_fetched_again_without_waiting_out_the_fetch(
-        settings: Settings) -> None:
-    """A consumer that takes a partition's records after aiokafka's 100 ms grace gets the
-    next record written to it at once, not when the fetch sent for the other partitions
-    (quiet here) runs out its `fetch_max_wait_ms`."""
-    aiokafka_fixes.apply()
-    topic = f"shopstream.test.late-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                fetch_max_wait_ms=30_000, request_timeout_ms=60_000)
-    busy, quiet = TopicPartition(topic, 0), TopicPartition(topic, 1)
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
-        await producer.start()
-        await consumer.start()
-        consumer.assign([busy, quiet])
-        await producer.send_and_wait(topic, b"first", partition=0)
-        await asyncio.sleep(1.0)  # fetched, and left untaken past the grace
-        assert [r.value for r in (await consumer.getmany(busy, timeout_ms=10_000))[busy]] \
-            == [b"first"]
-
-        await producer.send_and_wait(topic, b"second", partition=0)
-
-        # Without the correction this waits out the 30 s fetch for the quiet partition.
-        second = await consumer.getmany(busy, timeout_ms=5_000)
-        assert [r.value for r in second.get(busy, [])] == [b"second"]
     finally:
         await consumer.stop()
         await producer.stop()

@@ -23,6 +23,7 @@ from infra.settings import Settings
 from ops.stack.manager import Stack
 from tests.outages import (Answer, Shopper, call, every_product_readable, recovered_at,
                            statuses, stopped)
+from tests.support import eventually
 
 CLIENTS = 8
 WARM_UP_S = 3
@@ -62,6 +63,10 @@ class Writers:
                     break
 
 
+async def writing_through(writers: Writers, targets: dict[str, str]) -> bool:
+    return {a.target for a in writers.answers if a.status == 201} >= set(targets)
+
+
 @pytest.mark.destructive
 @pytest.mark.timeout(300)
 async def test_a_broker_outage_answers_503_and_every_replica_writes_again_within_15_s(
@@ -79,6 +84,10 @@ async def test_a_broker_outage_answers_503_and_every_replica_writes_again_within
     shopper = Shopper(https["gateway"], findable_product)
     clients.append(asyncio.create_task(shopper.run()))
     try:
+        # A commands worker just (re)started by an earlier test loads its partitions'
+        # state on their first commands: the outage starts once every target writes.
+        await eventually(lambda: writing_through(writers, targets), timeout_s=60)
+        writing_at = time.monotonic()
         await asyncio.sleep(WARM_UP_S)
         # A broker shutting down refuses writes for some seconds before it has stopped.
         stopping_at = time.monotonic()
@@ -96,7 +105,7 @@ async def test_a_broker_outage_answers_503_and_every_replica_writes_again_within
             await http.aclose()
 
     answers = writers.answers
-    before = [a for a in answers if a.done_at < stopping_at]
+    before = [a for a in answers if writing_at <= a.sent_at and a.done_at < stopping_at]
     assert statuses(before) == {201: len(before)}, (
         f"the stack was not writing before the outage: {statuses(before)}; "
         f"e.g. {[a for a in before if a.status != 201][:3]}")
