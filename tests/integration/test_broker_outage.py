@@ -84,8 +84,8 @@ async def test_a_broker_outage_answers_503_and_every_replica_writes_again_within
     shopper = Shopper(https["gateway"], findable_product)
     clients.append(asyncio.create_task(shopper.run()))
     try:
-        # A commands worker just (re)started by an earlier test loads its partitions'
-        # state on their first commands: the outage starts once every target writes.
+        # A commands worker that an earlier test restarted loads each partition's state
+        # on its first command: the outage starts once every target has written.
         await eventually(lambda: writing_through(writers, targets), timeout_s=60)
         writing_at = time.monotonic()
         await asyncio.sleep(WARM_UP_S)
