@@ -9,7 +9,8 @@ heartbeat. One replay runs at a time per worker.
 A worker that dies mid-replay leaves the live model untouched (the shadow was never
 swapped in); once its heartbeat is `STALE_AFTER` old, any projections worker (each
 looks every `SWEEP_S`) marks the replay failed, which frees the projection for a new
-request, and drops the half-built shadow. A failed replay is not resumed: asking again starts from offset 0.
+request, and drops the half-built shadow. A failed replay is not resumed: asking again
+starts from offset 0.
 """
 
 from __future__ import annotations
